@@ -1,0 +1,90 @@
+"""Sect. 3.5 and Appendix C: the ILR ablation (Fig. 8) and the FNO converter ablation (Fig. C.9)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .conversion import conversion_scores
+from .library import PAPER_NAMES
+from .metrics import metrics_table
+from .plotting import fig_variant_bars
+
+TEXTURE = ("clay", "silt", "sand")
+#: Green for the ILR variants, as in the paper's Fig. 8.
+ILR_COLORS = {"MIR-MLP": "#3b75d0", "MIR-ILR-MLP": "#2ca02c", "NIRtoMIR-MLP": "#6f9be0", "NIRtoMIR-ILR-MLP": "#98df8a"}
+
+
+@dataclass
+class AblationResult:
+    metrics: pd.DataFrame
+    closure: pd.DataFrame | None = None
+    conversion: pd.DataFrame | None = None
+
+
+def _scores(observed: pd.DataFrame, preds: dict, properties) -> pd.DataFrame:
+    t = metrics_table(observed, preds, properties=properties).rename(columns={"strategy": "variant"})
+    t["property"] = t["property"].map(PAPER_NAMES)
+    return t
+
+
+def ilr_ablation(cfg: Config, F, vae, n2m) -> AblationResult:
+    """MIR-MLP and NIRtoMIR-MLP with texture as two ILR coordinates vs three plain targets (test set)."""
+    from .pipeline import get_regressions
+
+    with_ilr = get_regressions(cfg, F, vae, n2m)
+    plain = get_regressions(cfg, F, vae, n2m, strategies=("MIR-MLP", "NIRtoMIR-MLP"), texture="none")
+    preds = {"MIR-MLP": plain.predictions["test"]["MIR-MLP"],
+             "MIR-ILR-MLP": with_ilr.predictions["test"]["MIR-MLP"],
+             "NIRtoMIR-MLP": plain.predictions["test"]["NIRtoMIR-MLP"],
+             "NIRtoMIR-ILR-MLP": with_ilr.predictions["test"]["NIRtoMIR-MLP"]}
+    closure = []
+    for name, p in preds.items():
+        dev = (p[list(TEXTURE)].sum(1) - 100.0).abs()
+        closure.append({"variant": name, "mean_abs_dev": float(dev.mean()), "max_abs_dev": float(dev.max()),
+                        "share_off_by_more_than_1pct": float((dev > 1.0).mean())})
+    return AblationResult(_scores(with_ilr.observed["test"], preds, TEXTURE), pd.DataFrame(closure))
+
+
+def fig8(metrics: pd.DataFrame):
+    return fig_variant_bars(metrics, title="Fig. 8: effect of the ILR transform (test set)", colors=ILR_COLORS)
+
+
+def get_fno(cfg: Config, F):
+    """The Appendix C FNO converter trained from scratch on the Paired training split, cached."""
+    from .config import DATA_KEYS
+    from .pipeline import _model_cache
+    from .train import load_fno, train_fno
+
+    params = {**cfg.subset(*DATA_KEYS), **cfg.subset("fno_modes", "fno_width", "fno_epochs", "nir_batch", "nir_lr",
+                                                     "device")}
+    return _model_cache("fno", params, lambda: train_fno(
+        F.paired_nir, F.paired_mir, F.paired_id, modes=cfg.fno_modes, width=cfg.fno_width, epochs=cfg.fno_epochs,
+        batch_size=cfg.nir_batch, lr=cfg.nir_lr, seed=cfg.seed, device=cfg.device), load_fno)
+
+
+def fno_ablation(cfg: Config, F, vae, n2m) -> AblationResult:
+    """NIR -> MIR by an FNO vs the frozen-decoder MLP, each followed by the same MIR-MLP (test set)."""
+    from .pipeline import get_regressions, nir_to_mir, paired_split
+    from .train import fno_predict
+
+    res = get_regressions(cfg, F, vae, n2m)
+    fno, _ = get_fno(cfg, F)
+    n_mir = F.test_mir.shape[1]
+    mir_fno = fno_predict(fno, F.test_nir, n_out=n_mir)
+    preds = {"NIRtoMIR-MLP (MLP conversion)": res.predictions["test"]["NIRtoMIR-MLP"],
+             "NIRtoMIR-MLP (FNO conversion)": res.models["MIR-MLP"].predict(mir_fno)}
+    _, va = paired_split(cfg, F)
+    conv = []
+    for name, nir, mir in (("validation", F.paired_nir[va], F.paired_mir[va]), ("test", F.test_nir, F.test_mir)):
+        conv.append({"dataset": name, "method": "MLP (frozen decoder)", **conversion_scores(mir, nir_to_mir(n2m, nir))})
+        conv.append({"dataset": name, "method": "FNO (from scratch)",
+                     **conversion_scores(mir, fno_predict(fno, nir, n_out=n_mir))})
+    return AblationResult(_scores(res.observed["test"], preds, tuple(res.observed["test"].columns)),
+                          conversion=pd.DataFrame(conv))
+
+
+def figC9(metrics: pd.DataFrame):
+    return fig_variant_bars(metrics, title="Fig. C.9: NIR -> MIR converter architecture (test set)")

@@ -1,0 +1,90 @@
+"""Sect. 3.4 and Eqs. 15-19: internal vs independent performance, and latent distribution shift."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .library import PAPER_NAMES
+from .metrics import metrics_table
+from .shift import ShiftDetector
+
+#: Names of the evaluation sets in Fig. 7 (the paper's names).
+DATASET_NAMES = {"validation": "Paired", "test": "NAPT"}
+
+
+def strategy_points(res, strategies) -> pd.DataFrame:
+    """CCC and RPIQ of ``strategies`` on the Paired validation split and the test set (Fig. 7 markers)."""
+    out = []
+    for split, name in DATASET_NAMES.items():
+        t = metrics_table(res.observed[split], {s: res.predictions[split][s] for s in strategies})
+        t.insert(0, "dataset", name)
+        out.append(t)
+    df = pd.concat(out, ignore_index=True)
+    df["property"] = df["property"].map(PAPER_NAMES)
+    return df
+
+
+def internal_vs_independent(cv: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Where each marker of Fig. 7 falls within its dataset's internal CV range (percentile of CV CCC)."""
+    rows = []
+    for r in points.itertuples(index=False):
+        v = cv[(cv["dataset"] == r.dataset) & (cv["property"] == r.property)]
+        rows.append({"dataset": r.dataset, "strategy": r.strategy, "property": r.property, "ccc": r.ccc,
+                     "rpiq": r.rpiq, "cv_ccc_median": v["ccc"].median(), "cv_rpiq_median": v["rpiq"].median(),
+                     "ccc_percentile_in_cv": float((v["ccc"] < r.ccc).mean() * 100) if len(v) else np.nan})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class LatentShift:
+    detector: ShiftDetector
+    distances: dict          # set name -> raw Mahalanobis distances d
+    flags: dict              # set name -> bool flags
+    table: pd.DataFrame      # set, n, d_median, flagged_share
+    d0: float
+    Fd: int
+    limit: float
+
+
+def latent_shift(cfg: Config, F, vae, n2m) -> LatentShift:
+    """Fit the robust Mahalanobis detector on the KSSL embeddings and apply it to every set.
+
+    Sets: KSSL (training), Paired validation (MIR embeddings and NIR-derived embeddings), test
+    (MIR embeddings and NIR-derived embeddings).
+    """
+    from .pipeline import embed, nir_to_latent, paired_split
+
+    _, va = paired_split(cfg, F)
+    Z = {"KSSL (training)": embed(vae, F.kssl),
+         "Paired validation, MIR": embed(vae, F.paired_mir[va]),
+         "Paired validation, NIR->latent": nir_to_latent(n2m, F.paired_nir[va]),
+         "test, MIR": embed(vae, F.test_mir),
+         "test, NIR->latent": nir_to_latent(n2m, F.test_nir)}
+    det = ShiftDetector(alpha=cfg.alpha).fit(Z["KSSL (training)"])
+    dist = {k: det.mahalanobis_.distance(z) for k, z in Z.items()}
+    flags = {k: det.predict(z) for k, z in Z.items()}
+    table = pd.DataFrame([{"set": k, "n": len(d), "d_median": float(np.median(d)),
+                           "flagged_share": float(flags[k].mean())} for k, d in dist.items()])
+    table["limit"] = det.limit_
+    table["Fd"] = det.Fd_
+    table["d0"] = det.d0_
+    return LatentShift(det, dist, flags, table, float(det.d0_), int(det.Fd_), float(det.limit_))
+
+
+def flags_vs_errors(shift: LatentShift, res, strategy: str = "NIRtoMIR-SSL-MLP",
+                    flag_set: str = "test, NIR->latent") -> pd.DataFrame:
+    """Median absolute error per property of flagged vs not-flagged test samples."""
+    obs = res.observed["test"]
+    err = (res.predictions["test"][strategy] - obs).abs()
+    f = shift.flags[flag_set]
+    rows = []
+    for p in obs.columns:
+        rows.append({"property": PAPER_NAMES.get(p, p), "n_flagged": int(f.sum()), "n_ok": int((~f).sum()),
+                     "mae_flagged": float(err[p][f].mean()) if f.any() else np.nan,
+                     "mae_ok": float(err[p][~f].mean()) if (~f).any() else np.nan})
+    out = pd.DataFrame(rows)
+    out["ratio"] = out["mae_flagged"] / out["mae_ok"]
+    return out

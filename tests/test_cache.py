@@ -1,0 +1,51 @@
+import hashlib
+import json
+
+import pytest
+
+from soilnb import cache
+
+
+def test_key_is_sha256_of_canonical_params():
+    k1 = cache.cache_key("vae", {"a": 1, "b": [1, 2]})
+    k2 = cache.cache_key("vae", {"b": [1, 2], "a": 1})
+    assert k1 == k2 and len(k1) == 64
+    assert cache.cache_key("vae", {"a": 2, "b": [1, 2]}) != k1
+    blob = json.dumps({"step": "vae", "params": {"a": 1, "b": [1, 2]}, "version": cache.__version__},
+                      sort_keys=True, separators=(",", ":"))
+    assert k1 == hashlib.sha256(blob.encode()).hexdigest()
+
+
+def test_cached_reuses_and_invalidates(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": len(calls)}
+
+    a = cache.cached("step", {"p": 1}, compute, root=tmp_path, verbose=False)
+    b = cache.cached("step", {"p": 1}, compute, root=tmp_path, verbose=False)
+    c = cache.cached("step", {"p": 2}, compute, root=tmp_path, verbose=False)
+    assert a == b == {"x": 1} and c == {"x": 2} and len(calls) == 2
+    meta = json.loads(cache.artifact_path("step", {"p": 1}, root=tmp_path).with_suffix(".pkl.json").read_text())
+    assert meta["params"] == {"p": 1}
+
+
+def test_corrupt_cache_is_reported(tmp_path):
+    cache.cached("step", {"p": 1}, lambda: [1, 2, 3], root=tmp_path, verbose=False)
+    path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
+    path.write_bytes(path.read_bytes()[:-3] + b"xyz")
+    with pytest.raises(cache.CacheError, match="corrupt"):
+        cache.cached("step", {"p": 1}, lambda: [1, 2, 3], root=tmp_path, verbose=False)
+
+
+def test_interrupted_write_leaves_nothing(tmp_path):
+    def boom():
+        raise KeyboardInterrupt
+
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        with cache.atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("interrupted")
+    assert not target.exists() and list(tmp_path.iterdir()) == []

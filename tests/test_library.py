@@ -1,0 +1,57 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from soilnb.library import PROPERTIES, SpectralLibrary, estimated_organic_carbon
+
+
+def make_lib(n_samples=3, repeats=2, p=5):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_samples * repeats, p))
+    sid = np.repeat([f"s{i}" for i in range(n_samples)], repeats)
+    props = pd.DataFrame(np.repeat(rng.uniform(1, 2, (n_samples, 9)), repeats, axis=0), columns=list(PROPERTIES))
+    return SpectralLibrary(X, np.arange(p) * 2.0 + 600, "cm-1", "absorbance", sid,
+                           scan_id=np.tile(np.arange(repeats), n_samples), properties=props, name="toy")
+
+
+def test_average_scans_is_the_mean_of_repeats():
+    lib = make_lib()
+    avg = lib.average_scans()
+    assert avg.n_scans == 3 and list(avg.sample_id) == ["s0", "s1", "s2"]
+    np.testing.assert_allclose(avg.X[1], (lib.X[2] + lib.X[3]) / 2, rtol=1e-6)
+    np.testing.assert_allclose(avg.Y[1], lib.Y[2])
+
+
+def test_eoc_formula():
+    np.testing.assert_allclose(estimated_organic_carbon([2.0, 0.5], [5.0, 10.0]), [2.0 - 0.6, 0.0])
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        SpectralLibrary(np.array([[1.0, np.nan]]), [1.0, 2.0], "nm", "reflectance", ["a"])
+    with pytest.raises(ValueError, match="axis has 3 values"):
+        SpectralLibrary(np.ones((1, 2)), [1.0, 2.0, 3.0], "nm", "reflectance", ["a"])
+    with pytest.raises(ValueError, match="strictly increasing"):
+        SpectralLibrary(np.ones((1, 2)), [2.0, 1.0], "nm", "reflectance", ["a"])
+    with pytest.raises(ValueError, match="lack columns"):
+        SpectralLibrary(np.ones((1, 2)), [1.0, 2.0], "nm", "reflectance", ["a"], properties=pd.DataFrame({"TC": [1]}))
+
+
+def test_save_load_round_trip_and_corrupt_file(tmp_path):
+    lib = make_lib()
+    path = lib.save(tmp_path / "lib.npz")
+    back = SpectralLibrary.load(path)
+    np.testing.assert_array_equal(back.X, lib.X)
+    assert list(back.sample_id) == list(lib.sample_id) and back.unit == "cm-1"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot read spectral library"):
+        SpectralLibrary.load(path)
+
+
+def test_align_and_complete():
+    lib = make_lib().average_scans()
+    lib.properties.loc[1, "pH"] = np.nan
+    assert lib.complete().n_scans == 2
+    assert list(lib.align_to(["s2", "s0"]).sample_id) == ["s2", "s0"]
+    with pytest.raises(ValueError, match="not in"):
+        lib.align_to(["zz"])
