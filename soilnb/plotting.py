@@ -98,9 +98,9 @@ def fig1_bands(mir_axis, mir, nir_axis_nm, nir, bands: pd.DataFrame):
     a1.set(xlabel="Wavenumber (cm$^{-1}$)", ylabel="MIR absorbance log$_{10}$(1/R)", title="Fundamental vibrations (MIR)")
     a2.plot(nir_axis_nm, nir, color="k", lw=0.8)
     a2.set(xlabel="Wavelength (nm)", ylabel="NIR absorbance log$_{10}$(1/R)", title="Overtones and combinations (NIR)")
-    cmap = plt.get_cmap("tab10")
+    cmap = plt.get_cmap("tab20")
     for i, row in enumerate(bands.itertuples(index=False)):
-        c = cmap(i % 10)
+        c = cmap(i % 20)
         a1.axvline(row.mir_cm1, color=c, lw=1, alpha=0.8, label=row.group)
         if np.isfinite(getattr(row, "nir_nm", np.nan)):
             a2.axvline(row.nir_nm, color=c, lw=1, alpha=0.8, ls="--")
