@@ -1,0 +1,251 @@
+"""soilnb.preprocess against hand computations and second implementations (numpy, scipy)."""
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.base import clone
+from sklearn.utils import estimator_checks as ec
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from soilnb.library import SpectralLibrary
+from soilnb.preprocess import (MIR_AXIS_CM1, NIR_AXIS_NM, NIR_TRIM_NM, SNV, ReflectanceToAbsorbance, Resample,
+                               Trim, check_grid, cm1_to_nm, drop_nonfinite, nm_to_cm1, preprocess_library,
+                               reflectance_fraction, snv, spectral_pipeline)
+
+
+# ------------------------------------------------------------------------------------- constants
+def test_grids_and_unit_conversion():
+    assert MIR_AXIS_CM1.size == 1701 and MIR_AXIS_CM1[0] == 600 and MIR_AXIS_CM1[-1] == 4000
+    assert NIR_AXIS_NM.size == 601 and NIR_AXIS_NM[0] == 1350 and NIR_AXIS_NM[-1] == 2550
+    assert NIR_TRIM_NM == (1400, 2500)
+    np.testing.assert_allclose(nm_to_cm1(2500), 4000.0, rtol=1e-15)
+    np.testing.assert_allclose(cm1_to_nm([4000.0, 10000.0]), [2500.0, 1000.0], rtol=1e-15)
+    # 1350-2550 nm is 7407-3922 cm-1 (shared README)
+    np.testing.assert_allclose(nm_to_cm1([1350, 2550]), [7407.407407, 3921.568627], rtol=1e-9)
+    np.testing.assert_allclose(cm1_to_nm(nm_to_cm1(NIR_AXIS_NM)), NIR_AXIS_NM, rtol=1e-14)
+    with pytest.raises(ValueError, match="> 0 nm"):
+        nm_to_cm1([0.0])
+
+
+def test_check_grid():
+    check_grid(MIR_AXIS_CM1.copy(), MIR_AXIS_CM1, "mir")
+    with pytest.raises(ValueError, match=r"mir: wrong grid: expected 1701 channels 600\.\.4000, step 2, "
+                                         r"got 1700 channels 600\.\.3998"):
+        check_grid(MIR_AXIS_CM1[:-1], MIR_AXIS_CM1, "mir")
+    with pytest.raises(ValueError, match="wrong grid"):
+        check_grid(MIR_AXIS_CM1 + 0.5, MIR_AXIS_CM1, "mir")
+
+
+# ------------------------------------------------------------------------------------------- SNV
+def test_snv_hand_values():
+    np.testing.assert_allclose(snv([[1.0, 2.0, 3.0]]), [[-1.2247448714, 0.0, 1.2247448714]], rtol=1e-10)
+    np.testing.assert_allclose(snv([[1.0, 2.0, 3.0]], ddof=1), [[-1.0, 0.0, 1.0]], rtol=1e-12)
+
+
+def test_snv_matches_scipy_zscore():
+    X = np.random.default_rng(0).normal(size=(7, 50)) * 3 + 10
+    out = SNV().fit_transform(X)
+    np.testing.assert_allclose(out, stats.zscore(X, axis=1, ddof=0), rtol=1e-12)
+    np.testing.assert_allclose(SNV(ddof=1).fit_transform(X), stats.zscore(X, axis=1, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(out.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=1), 1, rtol=1e-12)
+
+
+def test_snv_errors():
+    with pytest.raises(ValueError, match=r"constant spectra \(std 0\): 1 row\(s\), e.g. row 1"):
+        snv([[1.0, 2.0], [5.0, 5.0]])
+    with pytest.raises(ValueError, match="ddof must be 0 or 1"):
+        SNV(ddof=2).fit([[1.0, 2.0]])
+    snv_ = SNV().fit(np.ones((2, 4)) + np.arange(4))
+    with pytest.raises(ValueError, match="X has 3 features, but SNV is expecting 4"):
+        snv_.transform(np.arange(6.0).reshape(2, 3))
+
+
+@parametrize_with_checks([SNV()], expected_failed_checks=lambda est: {
+    # the check feeds integer rows 0..2 with 5 features; one of them is constant, which SNV rejects
+    "check_estimators_dtypes": "constant spectra raise by design (SNV undefined)"})
+def test_snv_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("est, X", [
+    (ReflectanceToAbsorbance(), [[0.2, 0.5, 0.9, 0.7, 0.3]]),
+    (Trim(1, 2, axis=np.arange(5.0)), [[0.2, 0.5, 0.9, 0.7, 0.3]]),
+    (Resample(np.arange(5.0), [0.5, 1.5]), [[0.2, 0.5, 0.9, 0.7, 0.3]]),
+], ids=lambda e: type(e).__name__)
+def test_api_checks_of_domain_specific_transformers(est, X):
+    # The generic data checks do not apply (random data with negatives is not reflectance, the
+    # axis fixes n_features); the API contract does.
+    name = type(est).__name__
+    ec.check_no_attributes_set_in_init(name, est)
+    ec.check_get_params_invariance(name, est)
+    ec.check_set_params(name, est)
+    ec.check_parameters_default_constructible(name, est)
+    out = est.fit_transform(X)
+    np.testing.assert_array_equal(clone(est).fit_transform(X), out)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).transform(X), out)
+    with pytest.raises(ValueError, match=f"X has 4 features, but {name} is expecting 5"):
+        est.transform(np.full((1, 4), 0.5))
+
+
+# --------------------------------------------------------------------------------- reflectance
+def test_reflectance_to_absorbance_hand_values():
+    out = ReflectanceToAbsorbance().fit_transform([[0.1, 1.0, 0.01, 0.5]])
+    np.testing.assert_allclose(out, [[1.0, 0.0, 2.0, np.log10(2.0)]], rtol=1e-14)
+    # a scan slightly above the white reference is accepted (negative absorbance)
+    np.testing.assert_allclose(ReflectanceToAbsorbance().fit_transform([[1.2, 0.5]])[0, 0], -np.log10(1.2))
+
+
+def test_reflectance_percent_handling():
+    X = [[10.0, 50.0, 100.0]]
+    with pytest.warns(UserWarning, match="looks like percent; dividing by 100"):
+        out = ReflectanceToAbsorbance().fit_transform(X)
+    np.testing.assert_allclose(out, [[1.0, np.log10(2.0), 0.0]], rtol=1e-14)
+    np.testing.assert_allclose(ReflectanceToAbsorbance(percent=True).fit_transform(X), out)
+    with pytest.raises(ValueError, match="looks like percent, not a fraction"):
+        ReflectanceToAbsorbance(percent=False).fit_transform(X)
+    with pytest.raises(ValueError, match="percent=True but the maximum is 0.5"):
+        ReflectanceToAbsorbance(percent=True).fit_transform([[0.2, 0.5]])
+    with pytest.raises(ValueError, match="percent must be 'auto', True or False"):
+        ReflectanceToAbsorbance(percent="yes").fit([[0.5]])
+
+
+def test_reflectance_rejects_absorbance_zero_and_out_of_range():
+    with pytest.raises(ValueError, match=r"looks like absorbance, not reflectance: values 0\.5\.\.2\.2"):
+        ReflectanceToAbsorbance().fit_transform([[0.5, 2.2, 1.0]])          # typical MIR absorbance
+    with pytest.raises(ValueError, match=r"values <= 0 \(min -0\.2\) in 1 row\(s\), e.g. row 1; "
+                                         r"these data look like absorbance"):
+        ReflectanceToAbsorbance().fit_transform([[0.5, 0.6], [-0.2, 0.9]])
+    with pytest.raises(ValueError, match=r"log10\(1/0\) is infinite"):
+        ReflectanceToAbsorbance().fit_transform([[0.0, 0.5]])
+    with pytest.raises(ValueError, match="neither a fraction"):
+        ReflectanceToAbsorbance().fit_transform([[50.0, 150.0]])
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ReflectanceToAbsorbance().fit_transform([[np.nan, 0.5]])
+
+
+def test_reflectance_fraction_ignores_nonfinite_and_names_source():
+    with pytest.warns(UserWarning, match="f.csv: reflectance up to 50 looks like percent"):
+        out = reflectance_fraction([[np.nan, 50.0, 20.0]], name="f.csv")
+    np.testing.assert_allclose(out, [[np.nan, 0.5, 0.2]])
+    with pytest.raises(ValueError, match="lib: input looks like absorbance"):
+        reflectance_fraction([[0.3, 3.0]], name="lib")
+
+
+# ----------------------------------------------------------------------------------------- Trim
+def test_trim_nir_range():
+    X = np.tile(NIR_AXIS_NM, (2, 1))
+    t = Trim(*NIR_TRIM_NM, axis=NIR_AXIS_NM).fit(X)
+    out = t.transform(X)
+    assert out.shape == (2, 551)
+    np.testing.assert_array_equal(out[0], np.arange(1400.0, 2502.0, 2.0))
+    np.testing.assert_array_equal(t.axis_out_, out[0])
+    # decreasing axis (MIR files stored 4000 -> 600): same channels, input order kept
+    ax = MIR_AXIS_CM1[::-1]
+    out = Trim(1000, 1004, axis=ax).fit_transform(ax[None, :])
+    np.testing.assert_array_equal(out, [[1004.0, 1002.0, 1000.0]])
+
+
+def test_trim_errors():
+    with pytest.raises(ValueError, match=r"Trim range 1300\.\.2500 is not covered by the axis \(1350\.\.2550\)"):
+        Trim(1300, 2500, axis=NIR_AXIS_NM).fit(np.ones((1, 601)))
+    with pytest.raises(ValueError, match="X has 600 feature"):
+        Trim(1400, 2500, axis=NIR_AXIS_NM).fit(np.ones((1, 600)))
+    with pytest.raises(ValueError, match="low < high"):
+        Trim(2500, 1400, axis=NIR_AXIS_NM).fit(np.ones((1, 601)))
+    with pytest.raises(ValueError, match="strictly increasing or strictly decreasing"):
+        Trim(1, 2, axis=[1, 3, 2]).fit(np.ones((1, 3)))
+
+
+# ------------------------------------------------------------------------------------- Resample
+def test_resample_hand_values():
+    r = Resample([0.0, 1.0, 2.0], [0.0, 0.25, 1.5, 2.0]).fit(np.zeros((1, 3)))
+    np.testing.assert_allclose(r.transform([[0.0, 10.0, 40.0]]), [[0.0, 2.5, 25.0, 40.0]], rtol=1e-14)
+
+
+def test_resample_matches_np_interp_on_decreasing_axis():
+    rng = np.random.default_rng(1)
+    axis_in = np.sort(rng.uniform(599, 4002, 300))[::-1]     # irregular, decreasing, like 4002 -> 600
+    axis_in[0], axis_in[-1] = 4002.0, 599.5
+    X = rng.normal(size=(4, axis_in.size))
+    out = Resample(axis_in, MIR_AXIS_CM1).fit_transform(X)
+    ref = np.stack([np.interp(MIR_AXIS_CM1, axis_in[::-1], x[::-1]) for x in X])
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_resample_errors_name_both_ranges():
+    with pytest.raises(ValueError, match=r"axis_out 500\.\.4000 is not inside axis_in 600\.\.4000"):
+        Resample(MIR_AXIS_CM1, np.arange(500.0, 4001.0, 2.0)).fit(np.ones((1, 1701)))
+    # within tol: end value
+    out = Resample([1.0, 2.0], [0.995, 2.0], tol=0.01).fit_transform([[3.0, 5.0]])
+    np.testing.assert_allclose(out, [[3.0, 5.0]])
+    with pytest.raises(ValueError, match="X has 2 feature"):
+        Resample([1.0, 2.0, 3.0], [1.5]).fit(np.ones((1, 2)))
+
+
+# ---------------------------------------------------------------------------- drop_nonfinite
+def test_drop_nonfinite_counts_and_filters_companions():
+    X = np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, np.inf], [4.0, 5.0]])
+    ids = np.array(["a", "b", "c", "d"])
+    df = pd.DataFrame({"TC": [1.0, 2.0, 3.0, 4.0]}, index=[10, 11, 12, 13])
+    with pytest.warns(UserWarning, match="dropped 2 of 4 rows holding NaN or inf"):
+        Xk, (ids_k, df_k), n = drop_nonfinite(X, ids, df)
+    assert n == 2
+    np.testing.assert_array_equal(Xk, [[1.0, 2.0], [4.0, 5.0]])
+    np.testing.assert_array_equal(ids_k, ["a", "d"])
+    assert df_k["TC"].tolist() == [1.0, 4.0] and list(df_k.index) == [0, 1]
+    with pytest.raises(ValueError, match="has 3 rows, X has 4"):
+        drop_nonfinite(X, ids[:3])
+
+
+# ------------------------------------------------------------------------------------ pipelines
+def _reflectance(n=3, seed=2):
+    rng = np.random.default_rng(seed)
+    return 0.3 + 0.2 * rng.random((n, NIR_AXIS_NM.size))
+
+
+def test_nir_pipeline_equals_manual_steps():
+    R = _reflectance()
+    out = spectral_pipeline("nir").fit_transform(R)
+    keep = (NIR_AXIS_NM >= 1400) & (NIR_AXIS_NM <= 2500)
+    ref = stats.zscore(np.log10(1.0 / R[:, keep]), axis=1)
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    A = np.random.default_rng(3).random((2, 1701)) + 0.5
+    np.testing.assert_allclose(spectral_pipeline("mir").fit_transform(A), stats.zscore(A, axis=1), rtol=1e-12)
+    with pytest.raises(ValueError, match="kind must be 'mir' or 'nir'"):
+        spectral_pipeline("vis")
+    p = pickle.loads(pickle.dumps(spectral_pipeline("nir").fit(R)))
+    np.testing.assert_allclose(p.transform(R), out)
+
+
+def test_preprocess_library():
+    R = _reflectance(4)
+    nir = SpectralLibrary(X=R, axis=NIR_AXIS_NM, unit="nm", quantity="reflectance", sample_id=list("abcd"))
+    X, axis = preprocess_library(nir)
+    assert X.dtype == np.float32 and X.shape == (4, 551)
+    np.testing.assert_array_equal(axis, np.arange(1400.0, 2502.0, 2.0))
+    keep = (NIR_AXIS_NM >= 1400) & (NIR_AXIS_NM <= 2500)
+    np.testing.assert_allclose(X, stats.zscore(np.log10(1 / R[:, keep].astype(np.float32).astype(float)), axis=1),
+                               rtol=2e-6, atol=2e-6)
+    A = np.random.default_rng(5).random((3, 1701)) + 0.2
+    mir = SpectralLibrary(X=A, axis=MIR_AXIS_CM1, unit="cm-1", quantity="absorbance", sample_id=list("abc"),
+                          name="m")
+    X, axis = preprocess_library(mir)
+    np.testing.assert_allclose(X, stats.zscore(A.astype(np.float32).astype(float), axis=1), rtol=1e-5, atol=1e-5)
+    bad = SpectralLibrary(X=A + 2.0, axis=np.linspace(1350, 2550, 1701), unit="nm",
+                          quantity="reflectance", sample_id=list("abc"), name="bad_nir")
+    with pytest.raises(ValueError, match="bad_nir: input looks like absorbance, not reflectance"):
+        preprocess_library(bad)
+
+
+@pytest.mark.real
+def test_nir_pipeline_on_real_neospectra_sample(real_dir):
+    from soilnb.ossl import read_ossl_sample_neospectra
+
+    lib = read_ossl_sample_neospectra(real_dir / "ossl_sample_inputs" / "sample_neospectra_data.csv")
+    X, axis = preprocess_library(lib)
+    assert X.shape == (10, 551) and np.isfinite(X).all()
+    np.testing.assert_allclose(X.mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(X.std(axis=1), 1, rtol=1e-5)
