@@ -1,0 +1,116 @@
+"""Tests of soilnb.pls against scikit-learn's PLSRegression (NIPALS)."""
+import numpy as np
+import pytest
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.utils.estimator_checks import check_estimator
+
+from soilnb.pls import PLSR, pls1_from_gram
+
+
+def _latent_data(n=300, K=50, k=4, m=3, noise=0.05, seed=0):
+    """X and Y built from ``k`` latent factors with well separated variances (4, 2, 1, ...),
+    each factor contributing variance of order 1 to every Y column."""
+    rng = np.random.default_rng(seed)
+    scales = 4.0 * 0.5 ** np.arange(k)
+    T = rng.normal(size=(n, k)) * scales
+    X = T @ rng.normal(size=(k, K)) + noise * rng.normal(size=(n, K)) + 3.0
+    Y = (T / scales) @ (1.0 + rng.uniform(size=(k, m))) + noise * rng.normal(size=(n, m)) + 1.0
+    return X, Y
+
+
+def _rel(a, b):
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+@pytest.mark.parametrize("n_components", [1, 3, 8])
+def test_single_target_equals_sklearn(n_components):
+    X, Y = _latent_data()
+    Xt, _ = _latent_data(seed=1)
+    ours = PLSR(n_components=n_components).fit(X, Y[:, 0])
+    ref = PLSRegression(n_components, scale=False).fit(X, Y[:, 0])
+    pred = ours.predict(Xt)
+    assert pred.shape == (Xt.shape[0],)
+    assert _rel(pred, ref.predict(Xt).ravel()) < 1e-8
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-8, atol=1e-12)
+
+
+def test_single_target_scaled_equals_sklearn():
+    X, Y = _latent_data()
+    X = X * np.linspace(0.1, 10, X.shape[1])
+    ours = PLSR(n_components=5, scale=True).fit(X, Y[:, 1])
+    ref = PLSRegression(5, scale=True).fit(X, Y[:, 1])
+    assert _rel(ours.predict(X), ref.predict(X).ravel()) < 1e-8
+
+
+def test_multi_target_equals_sklearn():
+    # sklearn's NIPALS iterates the PLS2 inner loop to `tol`; tighten it to compare to 1e-8.
+    X, Y = _latent_data()
+    ours = PLSR(n_components=6).fit(X, Y)
+    ref = PLSRegression(6, scale=False, tol=1e-15, max_iter=100_000).fit(X, Y)
+    assert ours.predict(X).shape == Y.shape
+    assert _rel(ours.predict(X), ref.predict(X)) < 1e-8
+    np.testing.assert_allclose(ours.x_mean_, X.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(ours.y_mean_, Y.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(ours.predict(X), X @ ours.coef_.T + ours.intercept_, rtol=1e-14)
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_cv_picks_number_of_latent_factors(multi):
+    X, Y = _latent_data(k=4)
+    y = Y if multi else Y[:, 0]
+    model = PLSR(max_components=12, cv=5, random_state=0).fit(X, y)
+    assert model.n_components_ == 4
+    assert model.cv_rmse_.shape == (12,)
+    assert np.argmin(model.cv_rmse_) == 3
+    # CV RMSE at the right number is near the noise level (0.05), far below 1 component
+    assert model.cv_rmse_[3] < 0.1 * model.cv_rmse_[0]
+
+
+def test_cv_deterministic_and_grouped():
+    X, Y = _latent_data(k=3, noise=0.3)
+    groups = np.arange(X.shape[0]) // 4
+    a = PLSR(random_state=3).fit(X, Y[:, 0], groups=groups)
+    b = PLSR(random_state=3).fit(X, Y[:, 0], groups=groups)
+    np.testing.assert_array_equal(a.cv_rmse_, b.cv_rmse_)
+    folds = PLSR(cv=5, random_state=3)._folds(X.shape[0], groups)
+    for g in np.unique(groups):
+        assert len(np.unique(folds[groups == g])) == 1       # a group never straddles folds
+
+
+def test_pls1_from_gram_equals_sklearn():
+    X, Y = _latent_data(m=3)
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    B = pls1_from_gram(Xc.T @ Xc, Xc.T @ Yc, 7)
+    B_unc = pls1_from_gram(X.T @ X, X.T @ Y, 7, X.sum(axis=0), Y.sum(axis=0), X.shape[0])
+    for a in (1, 4, 7):
+        for j in range(3):
+            ref = PLSRegression(a, scale=False).fit(X, Y[:, j]).predict(X).ravel()
+            assert _rel(Xc @ B[a - 1, :, j] + Y[:, j].mean(), ref) < 1e-10
+            assert _rel(Xc @ B_unc[a - 1, :, j] + Y[:, j].mean(), ref) < 1e-9
+
+
+def test_errors():
+    X, Y = _latent_data()
+    with pytest.raises(ValueError, match="n_components must be an int"):
+        PLSR(n_components=0).fit(X, Y)
+    with pytest.raises(ValueError, match="cv must be an integer"):
+        PLSR(cv=1).fit(X, Y)
+    with pytest.raises(ValueError, match="groups has 3 entries"):
+        PLSR().fit(X, Y, groups=[1, 2, 3])
+
+
+def test_check_estimator():
+    check_estimator(PLSR())
+    check_estimator(PLSR(n_components=1, scale=True))
+
+
+def test_pls1_from_gram_rank_exhaustion_and_tiny_scale():
+    # rank-5 X at a 1e-6 scale: components past the rank add nothing (B carried forward), and the
+    # stopping rule is relative, so tiny-magnitude data are not mistaken for exhausted ones.
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(30, 5)) * 1e-6, rng.normal(size=(30, 2)) * 1e-7
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    B = pls1_from_gram(Xc.T @ Xc, Xc.T @ Yc, 8)
+    np.testing.assert_array_equal(B[7], B[4])
+    ref = PLSRegression(3, scale=False).fit(X, Y[:, 1]).predict(X).ravel()
+    assert _rel(Xc @ B[2, :, 1] + Y[:, 1].mean(), ref) < 1e-10
