@@ -42,7 +42,7 @@ def ilr_ablation(cfg: Config, F, vae, n2m) -> AblationResult:
              "NIRtoMIR-ILR-MLP": with_ilr.predictions["test"]["NIRtoMIR-MLP"]}
     closure = []
     for name, p in preds.items():
-        dev = (p[list(TEXTURE)].sum(1) - 100.0).abs()
+        dev = (p[list(TEXTURE)].sum(axis=1) - 100.0).abs()
         closure.append({"variant": name, "mean_abs_dev": float(dev.mean()), "max_abs_dev": float(dev.max()),
                         "share_off_by_more_than_1pct": float((dev > 1.0).mean())})
     return AblationResult(_scores(with_ilr.observed["test"], preds, TEXTURE), pd.DataFrame(closure))

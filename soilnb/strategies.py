@@ -157,8 +157,8 @@ def qualitative_findings(table: pd.DataFrame) -> pd.DataFrame:
     """The paper's qualitative claims, each checked on a metrics table (Appendix B layout)."""
     means = strategy_means(table).set_index("strategy")
     piv = table.pivot(index="property", columns="strategy", values="ccc")
-    nir_best = piv[["NIR-PLSR", "NIR-MLP"]].max(1)
-    conv_best = piv[["NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP"]].max(1)
+    nir_best = piv[["NIR-PLSR", "NIR-MLP"]].max(axis=1)
+    conv_best = piv[["NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP"]].max(axis=1)
     helped = sorted(piv.index[conv_best > nir_best])
     rows = [
         ("MIR models beat NIR models (mean CCC of MIR-PLSR/MIR-MLP > NIR-PLSR/NIR-MLP)",

@@ -1,0 +1,114 @@
+"""End-to-end checks of the cached stages on a tiny simulated world (strategies, conversion, reliability)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from soilnb import cache, metrics, paths, pipeline
+from soilnb.config import get_config
+from soilnb.library import PROPERTIES
+from soilnb.strategies import STRATEGIES, qualitative_findings, strategy_means
+
+TINY = dict(n_kssl=150, n_paired=70, n_test=30, vae_hidden=64, vae_epochs=2, nir_epochs=3, nir_hidden=64,
+            mlp_hidden=32, mlp_epochs=3, pls_max_components=4, cv_folds=3, cv_repeats=2, fno_epochs=2, fno_width=8,
+            fno_modes=8, latent_dim=8)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cache")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(paths, "CACHE", root)
+    cfg = get_config("smoke", **TINY)
+    F = pipeline.get_features(cfg)
+    vae, vh = pipeline.get_vae(cfg, F, progress=False)
+    n2m, nh = pipeline.get_nir_to_mir(cfg, F, vae, progress=False)
+    res = pipeline.get_regressions(cfg, F, vae, n2m)
+    yield dict(cfg=cfg, F=F, vae=vae, n2m=n2m, res=res, root=root, nh=nh)
+    mp.undo()
+
+
+def test_features_shapes_and_snv(run):
+    F = run["F"]
+    assert F.kssl_scans.shape == (150 * 4, 1701) and F.paired_nir.shape == (70, 551)
+    assert F.test_mir.shape == (30, 1701) and len(F.test_Y) == 30
+    np.testing.assert_allclose(F.paired_mir.mean(1), 0, atol=1e-5)
+    np.testing.assert_allclose(F.paired_mir.std(1), 1, atol=1e-4)
+    assert F.nir_axis[0] == 1400 and F.nir_axis[-1] == 2500
+
+
+def test_vae_cache_is_reused_and_invalidated(run, monkeypatch):
+    cfg, F = run["cfg"], run["F"]
+    calls = []
+    import soilnb.train as train
+
+    real = train.train_vae
+    monkeypatch.setattr(train, "train_vae", lambda *a, **k: calls.append(1) or real(*a, **k))
+    v1, _ = pipeline.get_vae(cfg, F, progress=False)            # cached: no training
+    assert calls == []
+    np.testing.assert_array_equal(pipeline.embed(v1, F.test_mir), pipeline.embed(run["vae"], F.test_mir))
+    pipeline.get_vae(get_config("smoke", **{**TINY, "vae_beta": 0.01}), F, progress=False)
+    assert calls == [1]                                          # a changed parameter retrains
+
+
+def test_frozen_decoder_unchanged_and_alpha_schedule(run):
+    vae, n2m, h = run["vae"], run["n2m"], run["nh"]
+    for (k, a), b in zip(vae.decoder.state_dict().items(), n2m.mir_decoder.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy()), k
+    np.testing.assert_allclose(h["alpha"], np.linspace(1, 0, 3))
+
+
+def test_seven_strategies_back_transformed(run):
+    res = run["res"]
+    for split, n in (("test", 30), ("validation", 14)):
+        assert list(res.predictions[split]) == list(STRATEGIES)
+        for s, df in res.predictions[split].items():
+            assert list(df.columns) == list(PROPERTIES) and len(df) == n
+            np.testing.assert_allclose(df[["clay", "silt", "sand"]].sum(axis=1), 100, atol=1e-8)
+            assert (df[["TC", "TN", "IC", "EOC", "CEC"]] >= 0).all().all()
+
+
+def test_appendix_b_table_matches_metrics_module(run):
+    res = run["res"]
+    table = metrics.metrics_table(res.observed["test"], res.predictions["test"])
+    assert len(table) == 63 and list(table.columns) == ["property", "strategy", "rmse", "me", "r2", "ccc", "rpiq"]
+    row = table[(table.property == "pH") & (table.strategy == "NIR-PLSR")].iloc[0]
+    y, p = res.observed["test"]["pH"].to_numpy(), res.predictions["test"]["NIR-PLSR"]["pH"].to_numpy()
+    # independent hand computation of Eqs. 10, 11 and 14
+    np.testing.assert_allclose(row.rmse, np.sqrt(np.mean((y - p) ** 2)), rtol=1e-12)
+    np.testing.assert_allclose(row.me, np.mean(p - y), rtol=1e-12)
+    q1, q3 = np.percentile(y, [25, 75])
+    np.testing.assert_allclose(row.rpiq, (q3 - q1) / row.rmse, rtol=1e-12)
+    means = strategy_means(table)
+    np.testing.assert_allclose(means.set_index("strategy").loc["MIR-MLP", "ccc"],
+                               table[table.strategy == "MIR-MLP"].ccc.mean())
+    assert len(qualitative_findings(table)) == 5
+
+
+def test_conversions_and_baseline(run):
+    from soilnb.conversion import conversion_table
+
+    conv = pipeline.get_conversions(run["cfg"], run["F"], run["vae"], run["n2m"])
+    t = conversion_table(conv)
+    assert set(zip(t.method, t.dataset)) == {(m, d) for m in ("frozen-decoder", "PLS2 baseline")
+                                             for d in ("validation", "test")}
+    assert conv["test"]["frozen-decoder"].shape == (30, 1701)
+    assert (t.mean_corr <= 1).all() and (t.rmse > 0).all()
+
+
+def test_internal_cv_and_shift(run):
+    from soilnb import reliability
+
+    cfg, F = run["cfg"], run["F"]
+    cv = pipeline.get_internal_cv(cfg, F)
+    assert cv.groupby("dataset").size().to_dict() == {"NAPT": 3 * 2 * 9, "Paired": 3 * 2 * 9}
+    shift = reliability.latent_shift(cfg, F, run["vae"], run["n2m"])
+    assert list(shift.table["set"])[0] == "KSSL (training)"
+    kssl_share = shift.table.set_index("set").loc["KSSL (training)", "flagged_share"]
+    assert 0 <= kssl_share < 0.25 and isinstance(shift.Fd, int)
+
+
+def test_unknown_strategy_rejected(run):
+    from soilnb.strategies import fit_strategies
+
+    with pytest.raises(ValueError, match="unknown strategies"):
+        fit_strategies(run["cfg"], run["F"], run["vae"], run["n2m"], strategies=("MIR-XGB",))
