@@ -1,0 +1,315 @@
+"""The simulated soil world: the embedded default dataset of soilnb.
+
+:func:`simulate_world` builds the paper's three datasets (Sect. 2.1) from a physical forward model,
+so every notebook runs without the real (partly non-public) libraries:
+
+* ``kssl`` -- a KSSL-like MIR library (Bruker Vertex 70, DRIFT, 600-4000 cm-1, 2 cm-1 grid) with
+  ``n_scans`` subsample repeats per sample and laboratory-style missing analytes;
+* ``paired_nir`` / ``paired_mir`` -- the Paired set: the same samples scanned with a 2022 Neospectra
+  (FT-NIR MEMS, 1350-2550 nm, reflectance, mean of ``nir_repeats`` scans) and the KSSL MIR instrument;
+* ``test_nir`` / ``test_mir`` -- an independent NAPT-like test set of cropland soils, scanned on *other*
+  instruments (Bruker Invenio-R with a gold reference; a 2024 Neospectra), the shift that makes the
+  paper's independent test harder.
+
+Forward model (MIR, DRIFT of neat ground soil; Nguyen et al. 1991 doi:10.1071/SR9910049,
+Reeves 2012 doi:10.1016/j.geoderma.2012.06.008):
+``A(v) = baseline(v) + A_max (1 - exp(-L K(v) / A_max)) - restrahlen(v) + CO2(v) + noise`` where
+``K = F @ MIR_BANDS`` is the linear mixture of pure-constituent band spectra (:mod:`soilnb.bands`)
+weighted by mass fractions ``F`` (:mod:`soilnb.composition`), ``L`` a per-scan path length (packing),
+the exponential cap is the saturation of strong bands in undiluted DRIFT, ``restrahlen`` the
+reflection maxima of coarse quartz Si-O stretching (1200-1050 cm-1, which turn absorbance bands into
+dips), the baseline rises towards low wavenumbers with scattering (finer, darker soils absorb more),
+and CO2 is the atmospheric doublet of the unpurged compartment. Each scan repeat has its own
+composition jitter (subsample heterogeneity), baseline, gain and noise.
+
+NIR (1350-2550 nm): overtones/combinations (:data:`soilnb.bands.NIR_BANDS`) ~20-50x weaker than the
+MIR fundamentals, on a brightness baseline set by organic matter, Fe oxides and moisture;
+reflectance ``R = 10**(-A)`` with a multiplicative scatter term and MEMS detector noise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .bands import MIR_BANDS, NIR_BANDS, band_matrix
+from .composition import apply_missingness, sample_soils
+from .library import PROPERTIES, SpectralLibrary, World
+
+MIR_AXIS = np.arange(600.0, 4000.0 + 1e-9, 2.0)      # 1,701 channels, cm-1
+NIR_AXIS = np.arange(1350.0, 2550.0 + 1e-9, 2.0)     # 601 channels, nm
+_CHUNK = 2048                                          # samples per generation chunk (fixes RNG streams)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Acquisition characteristics of one simulated spectrometer.
+
+    shift : axis calibration offset added to band centres (cm-1 or nm)
+    broaden : multiplies band widths (instrument resolution)
+    gain, offset, tilt : reference-material response: ``A -> gain * A + offset + tilt * t`` with
+        ``t`` in [0, 1] along the axis (MIR) or ``R -> R * (gain + tilt * t) + offset`` (NIR)
+    noise : per-channel noise sd (absorbance for MIR, reflectance for NIR)
+    """
+
+    name: str
+    kind: str
+    shift: float = 0.0
+    broaden: float = 1.0
+    gain: float = 1.0
+    offset: float = 0.0
+    tilt: float = 0.0
+    noise: float = 0.002
+
+
+@dataclass(frozen=True)
+class DriftPhysics:
+    """Sample-presentation physics of the MIR DRIFT forward model (see the module docstring).
+
+    scale : per-constituent multipliers of the :data:`soilnb.bands.MIR_BANDS` strengths (order of
+        :data:`soilnb.bands.CONSTITUENTS`)
+    path, path_coarse : mean optical path factor, and its decrease with the sand share (coarser
+        particles: shorter mean path before escape)
+    amax : DRIFT saturation level (log units) of strong bands in neat samples
+    restrahlen : depth of the quartz Si-O reflection window per unit quartz x coarseness
+    b0, b0_dark, b0_sd : baseline level, its increase with soil darkness (OM, Fe oxides), its scatter
+    b1, b1_fine : scattering slope towards low wavenumbers, and its increase with fine fractions
+    b2, b2_sd : baseline curvature (mean, sd)
+    gain_sd : per-scan multiplicative (packing density) scatter
+    jitter : per-aliquot log-sd of the composition (subsample heterogeneity)
+    """
+
+    scale: tuple = (1.0,) * 12
+    path: float = 1.6
+    path_coarse: float = 0.3
+    amax: float = 2.4
+    restrahlen: float = 0.9
+    b0: float = 0.04
+    b0_dark: float = 0.25
+    b0_sd: float = 0.06
+    b1: float = 0.08
+    b1_fine: float = 0.12
+    b2: float = 0.20
+    b2_sd: float = 0.12
+    gain_sd: float = 0.03
+    jitter: float = 0.05
+
+
+#: Default presentation physics of the simulated KSSL-like DRIFT spectra.
+DRIFT = DriftPhysics()
+
+#: The four simulated instruments (training: Vertex 70 / Neospectra 2022; test: Invenio-R / Neospectra 2024).
+INSTRUMENTS: dict[str, Instrument] = {
+    "vertex70": Instrument("vertex70", "mir", noise=0.0015),
+    "invenio": Instrument("invenio", "mir", shift=1.5, broaden=1.10, gain=0.95, offset=-0.06, tilt=0.05,
+                          noise=0.0012),
+    "neospectra2022": Instrument("neospectra2022", "nir", noise=0.004),
+    "neospectra2024": Instrument("neospectra2024", "nir", shift=4.0, broaden=1.15, gain=1.04, offset=0.015,
+                                 tilt=-0.06, noise=0.003),
+}
+
+
+def _gauss(x, c, w):
+    return np.exp(-0.5 * ((x - c) / w) ** 2)
+
+
+def _co2(axis, shift):
+    """Atmospheric CO2 (P/R branches 2360/2340 cm-1, bend 667 cm-1) of unit amplitude."""
+    return (_gauss(axis, 2361 + shift, 7) + 0.8 * _gauss(axis, 2338 + shift, 7) + 0.6 * _gauss(axis, 668 + shift, 3))
+
+
+def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, out=None,
+                physics: DriftPhysics = DRIFT) -> np.ndarray:
+    """DRIFT MIR absorbance (log10 1/R) of each sample, ``n_scans`` subsample repeats each.
+
+    Parameters
+    ----------
+    F : ndarray of shape (n_samples, n_constituents)
+        Mass fractions from :func:`soilnb.composition.sample_soils`.
+    props : DataFrame with columns ``coarse``, ``darkness``, ``grain``
+    n_scans : int
+        Repeats per sample; rows are sample-major (sample 0 repeats, sample 1 repeats, ...).
+    instrument : str, key of :data:`INSTRUMENTS` with kind "mir"
+    random_state : int or numpy Generator
+    out : ndarray of shape (n_samples * n_scans, 1701), optional, float32, filled in place
+    physics : DriftPhysics
+        Sample-presentation parameters (default :data:`DRIFT`).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples * n_scans, 1701), float32, on :data:`MIR_AXIS`
+    """
+    inst = _instrument(instrument, "mir")
+    rng = np.random.default_rng(random_state)
+    F = np.asarray(F, float)
+    n = F.shape[0]
+    if out is None:
+        out = np.empty((n * n_scans, MIR_AXIS.size), np.float32)
+    ph = physics
+    K = band_matrix(MIR_BANDS, MIR_AXIS, shift=inst.shift, broaden=inst.broaden) * np.asarray(ph.scale)[:, None]
+    t = (4000.0 - MIR_AXIS) / 3400.0                  # 0 at 4000, 1 at 600 cm-1
+    # quartz Si-O reflection band: a flat-topped window 1230-1070 cm-1 (specular reflection maxima)
+    edge = 10.0 * inst.broaden
+    window = 1.0 / (1.0 + np.exp(-(MIR_AXIS - 1075 - inst.shift) / (1.5 * edge))) / \
+        (1.0 + np.exp((MIR_AXIS - 1232 - inst.shift) / (0.6 * edge)))
+    quartz_r = window
+    co2 = _co2(MIR_AXIS, 0.0)
+    coarse, dark, grain = (props[c].to_numpy(float) for c in ("coarse", "darkness", "grain"))
+    qcol = 0                                          # quartz is the first constituent
+    for start in range(0, n, _CHUNK):
+        sl = slice(start, min(start + _CHUNK, n))
+        m = sl.stop - sl.start
+        r = m * n_scans
+        rep = lambda a: np.repeat(a[sl], n_scans)    # noqa: E731  (per-sample -> per-scan)
+        # subsample heterogeneity: each aliquot's composition differs a little
+        Fr = np.repeat(F[sl], n_scans, axis=0) * np.exp(ph.jitter * rng.standard_normal((r, F.shape[1])))
+        path = np.exp(0.06 * rng.standard_normal(r)) * (ph.path - ph.path_coarse * rep(coarse))
+        lin = (Fr @ K) * path[:, None]
+        amax = ph.amax + 0.15 * rng.standard_normal(r)
+        A = amax[:, None] * (1.0 - np.exp(-lin / amax[:, None]))
+        # coarse quartz specular reflection (restrahlen) turns the Si-O stretch into dips
+        A -= (ph.restrahlen * Fr[:, qcol] * rep(coarse) ** 1.2 * np.exp(0.35 * rng.standard_normal(r)))[:, None] * quartz_r
+        # scatter/colour baseline: level, slope rising to low wavenumber, curvature
+        b0 = ph.b0 + ph.b0_dark * rep(dark) + ph.b0_sd * rng.standard_normal(r)
+        b1 = (ph.b1 + ph.b1_fine * (1.0 - rep(coarse)) + 0.04 * rep(grain)) * np.exp(0.2 * rng.standard_normal(r))
+        b2 = ph.b2 + ph.b2_sd * rng.standard_normal(r)
+        A += b0[:, None] + b1[:, None] * t + b2[:, None] * t**2
+        A *= np.exp(ph.gain_sd * rng.standard_normal(r))[:, None]
+        A += (-0.02 + 0.02 * rng.standard_normal(r))[:, None] * co2
+        A = inst.gain * A + inst.offset + inst.tilt * t
+        A += inst.noise * rng.standard_normal(A.shape)
+        out[sl.start * n_scans: sl.stop * n_scans] = A
+    return out
+
+
+def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state=None) -> np.ndarray:
+    """Portable FT-NIR reflectance (fraction), the mean of ``n_repeats`` scans per sample.
+
+    Parameters
+    ----------
+    F : ndarray of shape (n_samples, n_constituents)
+    props : DataFrame with columns ``coarse``, ``darkness``, ``grain``
+    n_repeats : int
+        Scans averaged (in reflectance) per sample, as in the paper (six per sample).
+    instrument : str, key of :data:`INSTRUMENTS` with kind "nir"
+    random_state : int or numpy Generator
+
+    Returns
+    -------
+    R : ndarray of shape (n_samples, 601), float32, in (0, 1), on :data:`NIR_AXIS`
+    """
+    inst = _instrument(instrument, "nir")
+    rng = np.random.default_rng(random_state)
+    F = np.asarray(F, float)
+    n = F.shape[0]
+    K = band_matrix(NIR_BANDS, NIR_AXIS, shift=inst.shift, broaden=inst.broaden, eta=0.2)
+    t = (NIR_AXIS - 1350.0) / 1200.0
+    coarse, dark = (props[c].to_numpy(float) for c in ("coarse", "darkness"))
+    out = np.empty((n, NIR_AXIS.size), np.float32)
+    for start in range(0, n, _CHUNK):
+        sl = slice(start, min(start + _CHUNK, n))
+        m = sl.stop - sl.start
+        acc = np.zeros((m, NIR_AXIS.size))
+        base0 = 0.22 + 0.40 * dark[sl] + 0.05 * (1 - coarse[sl]) + 0.04 * rng.standard_normal(m)
+        for _ in range(n_repeats):
+            Fr = F[sl] * np.exp(0.08 * rng.standard_normal(F[sl].shape))   # surface heterogeneity
+            A = base0[:, None] + (0.04 * rng.standard_normal(m))[:, None] + (Fr @ K) \
+                + (0.03 + 0.03 * rng.standard_normal(m))[:, None] * t
+            R = 10.0 ** (-A) * np.exp(0.03 * rng.standard_normal(m))[:, None]
+            R = R * (inst.gain + inst.tilt * t) + inst.offset
+            R += inst.noise * rng.standard_normal(R.shape) * (1.0 + 1.5 * t**4)   # detector edge noise
+            acc += R
+        out[sl] = np.clip(acc / n_repeats, 1e-3, 0.999)
+    return out
+
+
+def _instrument(name, kind) -> Instrument:
+    if name not in INSTRUMENTS:
+        raise ValueError(f"unknown instrument {name!r}; choose one of {sorted(INSTRUMENTS)}")
+    inst = INSTRUMENTS[name]
+    if inst.kind != kind:
+        raise ValueError(f"instrument {name!r} is a {inst.kind.upper()} instrument, not {kind.upper()}")
+    return inst
+
+
+def _ids(prefix, n):
+    return np.array([f"{prefix}{i:06d}" for i in range(n)])
+
+
+def _check_size(name, value, minimum=1):
+    if not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def simulate_world(n_kssl=6000, n_scans=4, n_paired=600, n_test=206, nir_repeats=6, seed=0) -> World:
+    """Simulate the paper's three datasets (KSSL MIR library, Paired NIR/MIR set, NAPT-like test set).
+
+    Parameters
+    ----------
+    n_kssl : int
+        KSSL-like samples; the library holds ``n_kssl * n_scans`` scans (paper: 83,971 x ~4).
+    n_scans : int
+        MIR subsample repeats per sample (KSSL loads four wells per sample).
+    n_paired : int
+        Paired samples (paper: 2,016 complete); MIR is the mean of 4 repeats.
+    n_test : int
+        Independent test samples (paper: 206 NAPT soils), scanned on the test instruments.
+    nir_repeats : int
+        NIR scans averaged per sample (paper: six).
+    seed : int
+
+    Returns
+    -------
+    World
+        ``kssl`` (MIR, scans, ~61 % of samples complete), ``paired_nir``/``paired_mir`` and
+        ``test_nir``/``test_mir`` (one averaged row per sample, complete properties, same order).
+    """
+    for name, value in (("n_kssl", n_kssl), ("n_scans", n_scans), ("n_paired", n_paired),
+                        ("n_test", n_test), ("nir_repeats", nir_repeats)):
+        _check_size(name, value)
+    streams = np.random.SeedSequence(int(seed)).spawn(9)
+    rngs = [np.random.default_rng(s) for s in streams]
+    props_cols = list(PROPERTIES)
+
+    # KSSL: scans of every sample, analytes partly missing
+    F, props = sample_soils(n_kssl, "kssl", rngs[0])
+    X = mir_spectra(F, props, n_scans, "vertex70", rngs[1])
+    measured = apply_missingness(props[props_cols], rngs[2])
+    kssl = SpectralLibrary(
+        X=X, axis=MIR_AXIS, unit="cm-1", quantity="absorbance",
+        sample_id=np.repeat(_ids("K", n_kssl), n_scans), scan_id=np.tile(np.arange(n_scans), n_kssl),
+        instrument=np.full(n_kssl * n_scans, "vertex70"),
+        properties=measured.loc[measured.index.repeat(n_scans)].reset_index(drop=True), name="kssl")
+
+    def pair(n, profile, prefix, mir_inst, nir_inst, r_comp, r_mir, r_nir):
+        Fp, pp = sample_soils(n, profile, r_comp)
+        Xm = mir_spectra(Fp, pp, 4, mir_inst, r_mir).reshape(n, 4, -1).mean(axis=1)
+        Xn = nir_spectra(Fp, pp, nir_repeats, nir_inst, r_nir)
+        ids = _ids(prefix, n)
+        y = pp[props_cols].reset_index(drop=True)
+        mir = SpectralLibrary(X=Xm, axis=MIR_AXIS, unit="cm-1", quantity="absorbance", sample_id=ids,
+                              instrument=np.full(n, mir_inst), properties=y.copy(), name=f"{prefix}mir")
+        nir = SpectralLibrary(X=Xn, axis=NIR_AXIS, unit="nm", quantity="reflectance", sample_id=ids,
+                              instrument=np.full(n, nir_inst), properties=y.copy(), name=f"{prefix}nir")
+        return nir, mir
+
+    paired_nir, paired_mir = pair(n_paired, "paired", "P", "vertex70", "neospectra2022", *rngs[3:6])
+    test_nir, test_mir = pair(n_test, "napt", "T", "invenio", "neospectra2024", *rngs[6:9])
+    paired_nir.name, paired_mir.name, test_nir.name, test_mir.name = "paired_nir", "paired_mir", "test_nir", "test_mir"
+    return World(kssl, paired_nir, paired_mir, test_nir, test_mir, source="simulated")
+
+
+def property_summary(world: World) -> pd.DataFrame:
+    """n, mean, sd, min, max, skewness of the nine properties per dataset (Appendix A layout).
+
+    KSSL statistics use one row per sample complete for all nine properties, as the paper does.
+    """
+    rows = []
+    sets = {"KSSL": world.kssl.average_scans().complete(), "Paired": world.paired_mir, "NAPT": world.test_mir}
+    for ds, lib in sets.items():
+        for p in PROPERTIES:
+            v = lib.properties[p].dropna()
+            rows.append(dict(property=p, dataset=ds, n=v.size, min=v.min(), mean=v.mean(), sd=v.std(),
+                             max=v.max(), skewness=v.skew()))
+    return pd.DataFrame(rows)
