@@ -1,0 +1,237 @@
+"""Training loops of soilnb.train on small synthetic spectra (CPU, seconds)."""
+import numpy as np
+import pytest
+import torch
+
+from soilnb.nets import VAEConfig
+from soilnb.torchutil import seeded
+from soilnb.train import (_repeat_groups, alpha_schedule, build_nir_to_mir, fit_loop, fno_inputs, fno_predict,
+                          grouped_split, load_checkpoint, load_nir_to_mir, load_result, load_vae, nir_to_mir_predict,
+                          predict_in_batches, save_model, save_result, train_fno, train_nir_to_mir, train_vae, vae_embed)
+
+
+def snv(A):
+    return ((A - A.mean(1, keepdims=True)) / A.std(1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def world():
+    """120 samples x 4 scan repeats: 3 latent factors -> fixed random linear maps (MIR 48, NIR 24) -> SNV."""
+    rng = np.random.default_rng(0)
+    n_samples, reps = 120, 4
+    Z = rng.normal(size=(n_samples, 3))
+    mir = np.repeat(Z @ rng.normal(size=(3, 48)) + 3.0, reps, 0) + 0.05 * rng.normal(size=(n_samples * reps, 48))
+    nir = np.repeat(np.tanh(Z) @ rng.normal(size=(3, 24)), reps, 0) + 0.05 * rng.normal(size=(n_samples * reps, 24))
+    return {"mir": snv(mir), "nir": snv(nir), "sid": np.repeat(np.arange(n_samples) + 1000, reps)}
+
+
+VAE_KW = dict(epochs=25, batch_size=32, lr=3e-3, progress=False, device="cpu")
+CFG = VAEConfig(n_in=48, latent_dim=4, hidden=32, depth=2, beta=1e-3)
+
+
+@pytest.fixture(scope="module")
+def vae(world):
+    return train_vae(world["mir"], world["sid"], CFG, seed=0, **VAE_KW)
+
+
+# ---------------------------------------------------------------- pure helpers
+def test_grouped_split_keeps_samples_whole_and_is_reproducible():
+    sid = np.repeat(np.arange(50), np.arange(50) % 3 + 1)
+    tr, va = grouped_split(sid, 0.2, seed=1)
+    assert np.intersect1d(tr, va).size == 0
+    np.testing.assert_array_equal(np.sort(np.concatenate([tr, va])), np.arange(len(sid)))
+    assert np.intersect1d(sid[tr], sid[va]).size == 0
+    assert len(np.unique(sid[va])) == 10  # round(0.2 * 50)
+    tr2, va2 = grouped_split(sid, 0.2, seed=1)
+    np.testing.assert_array_equal(va, va2)
+    assert not np.array_equal(va, grouped_split(sid, 0.2, seed=2)[1])
+
+
+@pytest.mark.parametrize("sid, frac, msg", [(np.zeros(5), 0.2, "at least 2 distinct"),
+                                            (np.arange(5), 1.0, "val_fraction"),
+                                            (np.zeros((2, 2)), 0.2, "1-D")])
+def test_grouped_split_errors(sid, frac, msg):
+    with pytest.raises(ValueError, match=msg):
+        grouped_split(sid, frac)
+
+
+def test_alpha_schedule_is_linear_from_one_to_zero():
+    np.testing.assert_allclose([alpha_schedule(e, 5) for e in range(5)], [1.0, 0.75, 0.5, 0.25, 0.0], atol=1e-15)
+    assert alpha_schedule(0, 1) == 1.0
+    with pytest.raises(ValueError, match="0 <= epoch < n_epochs"):
+        alpha_schedule(5, 5)
+
+
+def test_repeat_groups_index_the_same_sample():
+    sid = np.array([7, 3, 7, 9, 3, 7])
+    gid, order, start, size, pos = _repeat_groups(sid)
+    np.testing.assert_array_equal(order[start + pos], np.arange(6))  # each row finds itself
+    np.testing.assert_array_equal(size, [3, 2, 3, 1, 2, 3])
+    for i in range(6):  # every position within the group points at a row of the same sample
+        assert set(sid[order[start[i] + np.arange(size[i])]]) == {sid[i]}
+
+
+def test_fit_loop_stops_early_and_restores_best_weights():
+    lin = torch.nn.Linear(2, 1)
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    snapshots, scores = [], iter([3.0, 1.0, 2.0, 2.5, 0.5])
+
+    def evaluate(epoch):
+        snapshots.append(lin.weight.detach().clone())
+        return {"val": next(scores)}
+
+    hist = fit_loop(lin, train_rows=torch.arange(16), step=lambda r, e: ((lin(X[r]) - y[r]) ** 2).mean(),
+                    evaluate=evaluate, monitor="val", epochs=5, batch_size=4, lr=0.1, weight_decay=0.0,
+                    patience=2, seed=0, device=torch.device("cpu"), progress=False, desc="t")
+    assert hist["epoch"] == [0, 1, 2, 3] and hist["best_epoch"] == 1 and hist["best_val"] == 1.0
+    torch.testing.assert_close(lin.weight, snapshots[1], rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------- stage 1: VAE
+def test_vae_loss_falls_well_below_the_mean_spectrum(world, vae):
+    model, hist = vae
+    assert set(hist) >= {"epoch", "train_loss", "val_loss", "val_rec", "val_kl", "seconds", "best_epoch"}
+    _, va = grouped_split(world["sid"], 0.2, 0)
+    X = world["mir"]
+    baseline = np.mean((X[va] - X[np.setdiff1d(np.arange(len(X)), va)].mean(0)) ** 2)
+    assert hist["val_rec"][hist["best_epoch"]] < 0.1 * baseline
+    assert hist["val_loss"][hist["best_epoch"]] < 0.2 * hist["val_loss"][0]
+    assert hist["n_val"] == len(va)
+
+
+def test_vae_is_deterministic_and_leaves_global_rng_alone(world, vae):
+    state = torch.get_rng_state()
+    model2, hist2 = train_vae(world["mir"], world["sid"], CFG, seed=0, **VAE_KW)
+    assert torch.equal(state, torch.get_rng_state())
+    assert hist2["val_loss"] == vae[1]["val_loss"]
+    for (k, a), b in zip(vae[0].state_dict().items(), model2.state_dict().values()):
+        assert torch.equal(a, b), k
+    _, hist3 = train_vae(world["mir"], world["sid"], CFG, seed=1, **{**VAE_KW, "epochs": 2})
+    assert hist3["val_loss"][0] != vae[1]["val_loss"][0]
+
+
+@pytest.mark.parametrize("repeats", ["cross", "mean"])
+def test_vae_repeat_modes_train(world, repeats):
+    _, hist = train_vae(world["mir"], world["sid"], CFG, seed=0, repeats=repeats, **{**VAE_KW, "epochs": 8})
+    assert hist["repeats"] == repeats
+    assert hist["val_loss"][-1] < 0.5 * hist["val_loss"][0]
+
+
+def test_vae_input_errors(world):
+    with pytest.raises(ValueError, match="repeats must be one of"):
+        train_vae(world["mir"], world["sid"], CFG, repeats="pairs", **VAE_KW)
+    with pytest.raises(ValueError, match=r"cfg.n_in=1701"):
+        train_vae(world["mir"], world["sid"], VAEConfig(), **VAE_KW)
+    with pytest.raises(ValueError, match="X has 480 rows but sample_id has 3"):
+        train_vae(world["mir"], world["sid"][:3], CFG, **VAE_KW)
+
+
+def test_vae_save_load_round_trip(tmp_path, world, vae):
+    model, hist = vae
+    path = save_model(model, tmp_path / "vae.pt", history=hist)
+    loaded = load_vae(path)
+    np.testing.assert_array_equal(vae_embed(loaded, world["mir"]), vae_embed(model, world["mir"]))
+    assert load_checkpoint(path)["history"]["best_epoch"] == hist["best_epoch"]
+    assert [p.name for p in tmp_path.iterdir()] == ["vae.pt"]  # no temp file left behind
+    with pytest.raises(ValueError, match="holds a 'vae' model, not 'nir_to_mir'"):
+        load_nir_to_mir(path)
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(Exception):
+        load_vae(tmp_path / "junk.pt")
+
+
+def test_predict_in_batches_matches_full_batch_and_restores_mode(world, vae):
+    model = vae[0]
+    model.train()
+    out = predict_in_batches(model.encode, world["mir"], batch_size=7)  # tuple -> mu
+    assert model.training
+    model.eval()
+    with torch.no_grad():
+        ref = model.embed(torch.from_numpy(world["mir"])).numpy()
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- stage 2: NIR -> MIR
+NIR_KW = dict(hidden=32, epochs=40, batch_size=32, lr=3e-3, seed=0, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def nir(world, vae):
+    return train_nir_to_mir(vae[0], world["nir"], world["mir"], world["sid"], **NIR_KW)
+
+
+def test_nir_training_keeps_the_decoder_bit_identical(world, vae, nir):
+    model, _ = nir
+    for (k, a), b in zip(vae[0].decoder.state_dict().items(), model.mir_decoder.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert all(p.requires_grad for p in vae[0].parameters())  # the caller's VAE is untouched
+    with seeded(0):
+        init = build_nir_to_mir(CFG, world["nir"].shape[1], 32, vae=vae[0])
+    assert not torch.equal(init.nir_encoder.net[0].weight, model.nir_encoder.net[0].weight)
+
+
+def test_nir_to_mir_beats_the_training_mean(world, nir):
+    model, hist = nir
+    tr, va = grouped_split(world["sid"], 0.2, 0)
+    np.testing.assert_array_equal(hist["val_idx"], va)
+    mir_hat, z = nir_to_mir_predict(model, world["nir"][va])
+    mse = np.mean((mir_hat - world["mir"][va]) ** 2)
+    mean_mse = np.mean((world["mir"][tr].mean(0) - world["mir"][va]) ** 2)
+    assert mse < 0.3 * mean_mse
+    assert mse == pytest.approx(hist["val_mir_mse"][hist["best_epoch"]], rel=1e-4)
+    assert z.shape == (len(va), CFG.latent_dim)
+    np.testing.assert_allclose(hist["alpha"], [alpha_schedule(e, 40) for e in hist["epoch"]], atol=1e-15)
+
+
+def test_nir_to_mir_save_load_round_trip(tmp_path, world, nir):
+    path = save_model(nir[0], tmp_path / "n2m.pt")
+    loaded = load_nir_to_mir(path)
+    assert all(not p.requires_grad for p in loaded.mir_decoder.parameters())
+    for a, b in zip(nir_to_mir_predict(loaded, world["nir"]), nir_to_mir_predict(nir[0], world["nir"])):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_result_round_trip_for_the_cache(tmp_path, world, nir):
+    path = save_result(nir, tmp_path / "n2m.pt")
+    model, hist = load_result(path)
+    np.testing.assert_array_equal(hist["val_idx"], nir[1]["val_idx"])
+    assert hist["val_mir_mse"] == nir[1]["val_mir_mse"]
+    np.testing.assert_array_equal(nir_to_mir_predict(model, world["nir"])[0], nir_to_mir_predict(nir[0], world["nir"])[0])
+
+
+def test_nir_to_mir_shape_error(world, vae):
+    with pytest.raises(ValueError, match=r"vae.cfg.n_in=48"):
+        train_nir_to_mir(vae[0], world["nir"], world["nir"], world["sid"], **NIR_KW)
+
+
+# ---------------------------------------------------------------- Appendix C: FNO
+def test_fno_inputs_match_numpy_interp():
+    X = np.random.default_rng(1).normal(size=(3, 11)).astype(np.float32)
+    inp = fno_inputs(X, 40).numpy()
+    grid = np.linspace(0, 1, 40)
+    ref = np.stack([np.interp(grid, np.linspace(0, 1, 11), x) for x in X])
+    np.testing.assert_allclose(inp[:, 0], ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inp[:, 1], np.broadcast_to(grid, (3, 40)), atol=1e-6)
+
+
+def test_fno_trains_and_predicts(world):
+    model, hist = train_fno(world["nir"], world["mir"], world["sid"], modes=12, width=16, epochs=15, batch_size=32,
+                            lr=1e-2, seed=0, device="cpu", progress=False)
+    tr, va = grouped_split(world["sid"], 0.2, 0)
+    pred = fno_predict(model, world["nir"][va], n_out=48)
+    assert pred.shape == (len(va), 48)
+    mse = np.mean((pred - world["mir"][va]) ** 2)
+    assert mse == pytest.approx(hist["val_mse"][hist["best_epoch"]], rel=1e-4)
+    assert mse < 0.1 * np.mean((world["mir"][tr].mean(0) - world["mir"][va]) ** 2)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("compile", [False, True])
+def test_cuda_bf16_path_trains(world, compile):
+    model, hist = train_vae(world["mir"], world["sid"], CFG, seed=0, compile=compile,
+                            **{**VAE_KW, "device": "cuda", "epochs": 15})
+    assert hist["device"].startswith("cuda") and next(model.parameters()).is_cuda
+    assert hist["val_loss"][hist["best_epoch"]] < 0.3 * hist["val_loss"][0]
+    emb = vae_embed(model, world["mir"])
+    assert emb.shape == (len(world["mir"]), CFG.latent_dim) and np.isfinite(emb).all()
