@@ -54,12 +54,12 @@ def fig8(metrics: pd.DataFrame):
 
 def get_fno(cfg: Config, F):
     """The Appendix C FNO converter trained from scratch on the Paired training split, cached."""
-    from .config import DATA_KEYS
-    from .pipeline import _model_cache
+    from .cache import code_hash
+    from .pipeline import VAE_CODE, _model_cache, data_params
     from .train import load_fno, train_fno
 
-    params = {**cfg.subset(*DATA_KEYS), **cfg.subset("fno_modes", "fno_width", "fno_epochs", "nir_batch", "nir_lr",
-                                                     "device")}
+    params = {**data_params(cfg), **cfg.subset("fno_modes", "fno_width", "fno_epochs", "nir_batch", "nir_lr", "device"),
+              "code": code_hash(*VAE_CODE)}
     return _model_cache("fno", params, lambda: train_fno(
         F.paired_nir, F.paired_mir, F.paired_id, modes=cfg.fno_modes, width=cfg.fno_width, epochs=cfg.fno_epochs,
         batch_size=cfg.nir_batch, lr=cfg.nir_lr, seed=cfg.seed, device=cfg.device), load_fno)

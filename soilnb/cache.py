@@ -34,6 +34,16 @@ def cache_key(step: str, params: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def code_hash(*modules: str) -> str:
+    """sha256 of the source of ``soilnb`` modules (e.g. ``"simulate"``), so that a cached artifact is
+    recomputed when the code that made it changes, not only when its parameters do."""
+    h = hashlib.sha256()
+    for name in sorted(set(modules)):
+        h.update(name.encode())
+        h.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return h.hexdigest()[:16]
+
+
 def file_sha256(path, chunk: int = 1 << 16) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -29,7 +29,7 @@ class Config:
     latent_dim: int = 32
     vae_hidden: int = 256
     vae_depth: int = 2
-    vae_beta: float = 1e-3
+    vae_beta: float = 1e-4
     vae_epochs: int = 4
     vae_batch: int = 256
     vae_lr: float = 1e-3
@@ -42,6 +42,7 @@ class Config:
     nir_epochs: int = 20
     nir_batch: int = 64
     nir_lr: float = 1e-3
+    nir_latent_prior: float = 1e-3      # 0 = the paper's loss exactly; see soilnb.train.train_nir_to_mir
     # --- stage 3: regressions
     mlp_hidden: int = 128
     mlp_epochs: int = 30

@@ -13,13 +13,17 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, paths
-from .cache import cached
+from .cache import cached, code_hash
 from .config import DATA_KEYS, Config
 from .library import PROPERTIES, World
 
 VAE_KEYS = ("latent_dim", "vae_hidden", "vae_depth", "vae_beta", "vae_epochs", "vae_batch", "vae_lr",
             "vae_patience", "vae_repeats", "compile", "device")
-NIR_KEYS = ("nir_hidden", "nir_epochs", "nir_batch", "nir_lr")
+NIR_KEYS = ("nir_hidden", "nir_epochs", "nir_batch", "nir_lr", "nir_latent_prior")
+#: Modules whose source enters each stage's cache key (each stage includes the ones before it).
+DATA_CODE = ("library", "simulate", "composition", "bands", "ossl", "preprocess", "pipeline")
+VAE_CODE = DATA_CODE + ("nets", "train", "torchutil")
+REG_CODE = VAE_CODE + ("conversion", "pls", "mlp", "targets", "strategies", "cv")
 MLP_KEYS = ("mlp_hidden", "mlp_epochs", "mlp_batch", "mlp_lr", "mlp_dropout", "mlp_weight_decay", "mlp_patience",
             "pls_max_components")
 
@@ -56,7 +60,11 @@ def get_world(cfg: Config) -> World:
 
         return load_world(cfg.data_dir, test_dir=cfg.test_dir, seed=cfg.seed)
 
-    return cached("world", cfg.subset(*DATA_KEYS), compute)
+    return cached("world", data_params(cfg), compute)
+
+
+def data_params(cfg: Config) -> dict:
+    return {**cfg.subset(*DATA_KEYS), "code": code_hash(*DATA_CODE)}
 
 
 @dataclass
@@ -120,7 +128,8 @@ def _model_cache(step: str, params: dict, compute, loader):
 
 
 def vae_params(cfg: Config, latent_dim: int | None = None) -> dict:
-    return {**cfg.subset(*DATA_KEYS), **cfg.subset(*VAE_KEYS), "latent_dim": latent_dim or cfg.latent_dim}
+    return {**data_params(cfg), **cfg.subset(*VAE_KEYS), "latent_dim": latent_dim or cfg.latent_dim,
+            "code": code_hash(*VAE_CODE)}
 
 
 def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | None = None, progress: bool = True):
@@ -177,7 +186,7 @@ def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, prog
         model = vae if vae is not None else get_vae(cfg, F)[0]
         return train_nir_to_mir(model, F.paired_nir, F.paired_mir, F.paired_id, hidden=cfg.nir_hidden,
                                 epochs=cfg.nir_epochs, batch_size=cfg.nir_batch, lr=cfg.nir_lr, seed=cfg.seed,
-                                device=cfg.device, progress=progress)
+                                device=cfg.device, latent_prior=cfg.nir_latent_prior, progress=progress)
 
     return _model_cache("nir_to_mir", params, compute, load_nir_to_mir)
 
@@ -208,7 +217,8 @@ def get_conversions(cfg: Config, F: Features, vae, n2m) -> dict:
     frozen-decoder method and the PLS2 baseline (fitted on the Paired training split), cached."""
     from .conversion import PLS2Converter
 
-    params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS), "pls_max_components": cfg.pls_max_components}
+    params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS), "pls_max_components": cfg.pls_max_components,
+              "code": code_hash(*REG_CODE)}
 
     def compute():
         tr, va = paired_split(cfg, F)
@@ -232,7 +242,7 @@ def get_regressions(cfg: Config, F: Features, vae, n2m, strategies=None, texture
 
     strategies = tuple(strategies or STRATEGIES)
     params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS), **cfg.subset(*MLP_KEYS), "strategies": strategies,
-              "texture": texture}
+              "texture": texture, "code": code_hash(*REG_CODE)}
     return cached("regressions", params, lambda: fit_strategies(cfg, F, vae, n2m, strategies, texture))
 
 
@@ -247,7 +257,8 @@ def get_internal_cv(cfg: Config, F: Features) -> pd.DataFrame:
     from .library import PAPER_NAMES
     from .targets import TargetTransformer
 
-    params = {**cfg.subset(*DATA_KEYS), **cfg.subset("cv_folds", "cv_repeats", "pls_max_components")}
+    params = {**data_params(cfg), **cfg.subset("cv_folds", "cv_repeats", "pls_max_components"),
+              "code": code_hash(*REG_CODE)}
 
     def compute():
         out = []

@@ -294,8 +294,15 @@ def build_nir_to_mir(vae_cfg: dict | VAEConfig, n_nir: int, hidden: int, depth: 
 
 def train_nir_to_mir(vae: VAE, X_nir, X_mir, sample_id, *, hidden: int, epochs: int, batch_size: int, lr: float,
                      seed: int = 0, device="auto", val_fraction: float = 0.2, patience=None, depth: int = 2,
-                     weight_decay: float = 1e-4, progress: bool = True):
+                     weight_decay: float = 1e-4, latent_prior: float = 0.0, progress: bool = True):
     """Train a NIR encoder into the frozen VAE decoder's latent space (paper Sect. 2.3, Eqs. 4-6).
+
+    ``latent_prior`` (default 0: the paper's loss) adds ``latent_prior * mean(((z - m) / s)^2)``,
+    where ``m``, ``s^2`` are the per-dimension mean and variance (floored at 1e-3) of the VAE
+    embeddings of the training MIR spectra. The frozen decoder ignores latent dimensions the VAE
+    left unused (collapsed to the prior), so Eq. 5 alone lets the NIR encoder put anything there;
+    this term keeps z_NIR inside the MIR embedding distribution, which matters for the
+    NIRtoMIR-SSL strategy and the distribution-shift analysis (both read z directly).
 
     Loss per batch: ``MSE(mir_decoder(z), X_mir) + alpha_t * MSE(nir_decoder(z), X_nir)`` with
     ``z = nir_encoder(X_nir)`` and ``alpha_t = alpha_schedule(epoch, epochs)``. (The paper writes
@@ -338,10 +345,19 @@ def train_nir_to_mir(vae: VAE, X_nir, X_mir, sample_id, *, hidden: int, epochs: 
             alpha["value"] = alpha_schedule(epoch, epochs)
             return {"alpha": alpha["value"]}
 
+        if latent_prior > 0:
+            with torch.no_grad():
+                z_mir = vae_embed(vae, X_mir[train_np])
+            z_mean = torch.as_tensor(z_mir.mean(0), device=dev)
+            z_scale = torch.as_tensor(np.sqrt(np.maximum(z_mir.var(0), 1e-3)), device=dev)
+
         def step(rows, epoch):
             with _autocast(dev):
-                mir_hat, nir_hat, _ = model(Xn[rows])
-            return F.mse_loss(mir_hat.float(), Xm[rows]) + alpha["value"] * F.mse_loss(nir_hat.float(), Xn[rows])
+                mir_hat, nir_hat, z = model(Xn[rows])
+            loss = F.mse_loss(mir_hat.float(), Xm[rows]) + alpha["value"] * F.mse_loss(nir_hat.float(), Xn[rows])
+            if latent_prior > 0:
+                loss = loss + latent_prior * ((z.float() - z_mean) / z_scale).pow(2).mean()
+            return loss
 
         def evaluate(epoch):
             se_m = se_n = 0.0
