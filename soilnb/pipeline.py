@@ -273,3 +273,18 @@ def get_internal_cv(cfg: Config, F: Features) -> pd.DataFrame:
         return df
 
     return cached("internal_cv", params, compute)
+
+
+def export_model(model, name: str, history: dict | None = None, folder=None):
+    """Write ``data/models/<name>.pt`` (weights + config + history, loadable with
+    ``soilnb.train.load_vae`` / ``load_nir_to_mir``) and a human-readable ``<name>.json`` config."""
+    import json
+    from pathlib import Path
+
+    from .train import model_config, save_model
+
+    folder = paths.ensure(Path(folder) if folder else paths.DATA / "models")
+    pt = save_model(model, folder / f"{name}.pt", history=history)
+    js = folder / f"{name}.json"
+    js.write_text(json.dumps({**model_config(model), "soilnb_version": __version__}, indent=1))
+    return pt, js

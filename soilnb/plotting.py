@@ -31,6 +31,8 @@ INPUT_OF = {"MIR-PLSR": "MIR spectra", "MIR-MLP": "MIR spectra", "MIR-SSL-MLP": 
             "NIRtoMIR-SSL-MLP": "latent embeddings (from NIR)"}
 COLORS = {"MIR-PLSR": "#1f4e9c", "MIR-MLP": "#3b75d0", "MIR-SSL-MLP": "#17becf", "NIR-PLSR": "#d4a017",
           "NIR-MLP": "#f2c12e", "NIRtoMIR-MLP": "#6f9be0", "NIRtoMIR-SSL-MLP": "#7fdbe6"}
+SHORT_INPUT = {"MIR-PLSR": "MIR", "MIR-MLP": "MIR", "MIR-SSL-MLP": "MIR latent", "NIR-PLSR": "NIR", "NIR-MLP": "NIR",
+               "NIRtoMIR-MLP": "NIR->MIR", "NIRtoMIR-SSL-MLP": "NIR->latent"}
 HATCH = {s: ("//" if s.startswith("NIRtoMIR") else "") for s in STRATEGIES}
 
 
@@ -133,7 +135,7 @@ def fig2_strategies():
     box(9.2, 5.0, "MIR\nreconstruction", "#dbe8fb", w=1.4)
     for x0, x1 in ((2.1, 2.5), (4.3, 4.5), (6.3, 6.5), (8.3, 8.5)):
         arrow(x0, 5.0, x1, 5.0)
-    ax.text(0.2, 3.9, "Stage 2: multi-fidelity NIR -> MIR (Paired set), MIR decoder frozen", fontsize=7.5, weight="bold")
+    ax.text(0.2, 3.75, "Stage 2: multi-fidelity NIR -> MIR (Paired set), MIR decoder frozen", fontsize=7.5, weight="bold")
     box(1.2, 3.2, "NIR spectrum\n1400-2500 nm, SNV", "#fdf0c4")
     box(3.4, 3.2, "NIR encoder\n$\\mathcal{F}_2^{ENC}$", "#fce39a")
     box(5.4, 3.2, "latent z$_{NIR}$", "#b8f0f5")
@@ -143,12 +145,12 @@ def fig2_strategies():
         arrow(x0, 3.2, x1, 3.2)
     arrow(6.0, 3.0, 6.3, 2.4)
     arrow(7.4, 4.65, 7.4, 3.55, ls="--", color="gray")
-    ax.text(7.55, 4.05, "weights copied, frozen", fontsize=6, color="gray")
+    ax.text(7.55, 4.1, "weights copied, frozen", fontsize=6, color="gray")
     ax.text(0.2, 1.55, "Stage 3: regression of 9 properties (PLSR / MLP), evaluated on the independent test set",
             fontsize=7.5, weight="bold")
     for i, s in enumerate(STRATEGIES):
         x = 0.75 + i * 1.42
-        box(x, 0.7, f"{s}\n[{INPUT_OF[s]}]", COLORS[s], w=1.36, h=0.8)
+        box(x, 0.7, f"{s.replace('-', chr(10), 1) if len(s) > 11 else s}\n[{SHORT_INPUT[s]}]", COLORS[s], w=1.36, h=0.9)
     return fig
 
 

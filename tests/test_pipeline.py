@@ -112,3 +112,17 @@ def test_unknown_strategy_rejected(run):
 
     with pytest.raises(ValueError, match="unknown strategies"):
         fit_strategies(run["cfg"], run["F"], run["vae"], run["n2m"], strategies=("MIR-XGB",))
+
+
+def test_latent_prior_keeps_nir_embeddings_near_mir_ones(run):
+    """With the prior, NIR embeddings sit closer to the paired MIR embeddings than with the paper's loss alone."""
+    from soilnb.train import train_nir_to_mir
+
+    F, vae = run["F"], run["vae"]
+    z_mir = pipeline.embed(vae, F.paired_mir)
+    gaps = {}
+    for w in (0.0, 1.0):
+        m, _ = train_nir_to_mir(vae, F.paired_nir, F.paired_mir, F.paired_id, hidden=64, epochs=20, batch_size=32,
+                                lr=1e-3, seed=0, latent_prior=w, progress=False)
+        gaps[w] = float(np.mean((pipeline.nir_to_latent(m, F.paired_nir) - z_mir) ** 2))
+    assert gaps[1.0] < gaps[0.0]
