@@ -1,7 +1,7 @@
 """Soil compositions and the nine laboratory properties that follow from them.
 
 A simulated soil sample is a mass-fraction vector over :data:`soilnb.bands.CONSTITUENTS` (quartz,
-clay minerals, Fe oxides, carbonates, four organic functional groups, adsorbed water) plus its
+clay minerals, Fe oxides, carbonates, four organic functional groups, adsorbed water, feldspar) plus its
 particle-size distribution. The properties are computed *from* that composition, so that the spectra
 (drawn from the same composition) carry the information a model must learn:
 
@@ -44,6 +44,19 @@ PROFILES: dict[str, dict] = {
 MISSING_RATES: dict[tuple[str, ...], float] = {
     ("TC", "TN", "EOC"): 0.11, ("pH",): 0.06, ("CEC",): 0.10, ("clay", "silt", "sand"): 0.15,
 }
+#: log-sd of the hygroscopic water of air-dried samples (laboratory humidity; plausible 0.2-0.6).
+WATER_SD = 0.45
+#: hygroscopic water of air-dried soil (mass fraction): a clay-independent film on all grain surfaces and
+#: oxides (plausible 0.005-0.02) plus a part per unit clay fraction (plausible 0.005-0.05)
+WATER_BASE = 0.015
+WATER_PER_CLAY = 0.005
+#: Dirichlet concentration of the kaolinite/smectite/illite shares of the clay fraction. Small values
+#: give the near-monomineralic clays of strongly weathered (kaolinitic) or vertic (smectitic) soils
+#: next to mixed temperate mineralogies (total concentration 2.5; plausible 1.1-5.6); mean shares 43/24/32 %.
+CLAY_MINERAL_ALPHA = (1.06, 0.60, 0.80)
+#: Beta parameters of the feldspar share of the sand + silt minerals (quartz is the rest); mean 0.12,
+#: within the 5-25 % feldspar of typical soil sand/silt fractions (plausible mean 0.05-0.4).
+FELDSPAR_AB = (1.5, 11.25)
 OM_PER_OC = 1.72            # van Bemmelen factor: organic matter = 1.72 x organic C
 DOLOMITE_TO_CACO3 = 100.09 / 92.19   # CaCO3-equivalent of one unit of dolomite (per carbonate)
 
@@ -96,12 +109,16 @@ def sample_soils(n: int, profile: str = "kssl", random_state=None) -> tuple[np.n
     dolo_share = np.where(calcareous, rng.beta(1.0, 4.0, n), 0.0)
     carb = caco3 / 100.0
     # ---- mineral matrix: what is left after OM and carbonate, split by texture
-    water = np.clip(0.008 + 0.025 * clay + 0.08 * om + 0.004 * rng.standard_normal(n), 0.002, 0.12)
+    # hygroscopic water of the air-dried sample: set by clay and OM, times the (independent) laboratory
+    # humidity at scanning -- a lognormal factor (air-dry water of one soil varies ~1.5-fold with RH)
+    water = np.clip((WATER_BASE + WATER_PER_CLAY * clay + 0.08 * om) * np.exp(WATER_SD * rng.standard_normal(n)), 0.002, 0.12)
     mineral = np.clip(1.0 - om - carb - water, 0.0, 1.0)
     fe = np.clip(rng.gamma(2.0, 0.012, n) * (0.3 + 1.4 * clay), 0.0, 0.15) * mineral
-    clay_min = rng.dirichlet([1.6, 0.9, 1.2], n)                # kaolinite, smectite, illite shares
+    clay_min = rng.dirichlet(CLAY_MINERAL_ALPHA, n)            # kaolinite, smectite, illite shares
     clay_mass = np.clip(clay * mineral - fe * 0.5, 0.0, None)
-    quartz = np.clip(mineral - clay_mass - fe, 0.0, None)
+    primary = np.clip(mineral - clay_mass - fe, 0.0, None)       # sand + silt minerals
+    feldspar = primary * rng.beta(*FELDSPAR_AB, n)
+    quartz = primary - feldspar
     F = np.zeros((n, len(CONSTITUENTS)))
     col = {c: i for i, c in enumerate(CONSTITUENTS)}
     F[:, col["quartz"]] = quartz
@@ -115,6 +132,7 @@ def sample_soils(n: int, profile: str = "kssl", random_state=None) -> tuple[np.n
     for j, c in enumerate(("om_aliphatic", "om_carboxylic", "om_aromatic", "om_polysaccharide")):
         F[:, col[c]] = om * om_split[:, j]
     F[:, col["water"]] = water
+    F[:, col["feldspar"]] = feldspar
     F /= F.sum(axis=1, keepdims=True)
     # ---- properties from composition
     ic = 100.0 * (F[:, col["calcite"]] + F[:, col["dolomite"]] * DOLOMITE_TO_CACO3)

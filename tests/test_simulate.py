@@ -158,3 +158,51 @@ def test_band_tables():
 
 def test_instruments_table():
     assert {i.kind for i in INSTRUMENTS.values()} == {"mir", "nir"}
+
+
+def test_feldspar_share_follows_its_beta():
+    from scipy import stats
+
+    from soilnb.composition import FELDSPAR_AB
+
+    F, _ = sample_soils(20000, "kssl", random_state=7)
+    q, f = F[:, CONSTITUENTS.index("quartz")], F[:, CONSTITUENTS.index("feldspar")]
+    ok = (q + f) > 0.05
+    share = f[ok] / (q[ok] + f[ok])
+    # mean and sd of the share equal those of Beta(FELDSPAR_AB) (standard error of the mean ~0.001)
+    np.testing.assert_allclose(share.mean(), stats.beta(*FELDSPAR_AB).mean(), atol=0.004)
+    np.testing.assert_allclose(share.std(), stats.beta(*FELDSPAR_AB).std(), atol=0.004)
+    np.testing.assert_allclose(F.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_hygroscopic_water_is_lognormal_around_its_clay_om_mean():
+    from soilnb.composition import OM_PER_OC, WATER_BASE, WATER_PER_CLAY, WATER_SD
+
+    F, P = sample_soils(20000, "paired", random_state=8)
+    water = F[:, CONSTITUENTS.index("water")]
+    mean = WATER_BASE + WATER_PER_CLAY * P.clay / 100 + 0.08 * OM_PER_OC * P.EOC / 100
+    z = np.log(water / mean)
+    inside = (water > 0.0021) & (water < 0.1199)                # not clipped
+    assert inside.mean() > 0.95
+    # median 0 and sd WATER_SD of a normal, checked on the unclipped central part via quantiles
+    np.testing.assert_allclose(np.median(z), 0.0, atol=0.02)
+    q16, q84 = np.quantile(z, [0.1587, 0.8413])
+    np.testing.assert_allclose((q84 - q16) / 2, WATER_SD, rtol=0.03)
+
+
+def test_overtone_coarse_adds_quartz_overtones_in_sandy_soils_only():
+    from dataclasses import replace
+
+    from soilnb.simulate import DRIFT
+
+    F, P = sample_soils(2, "kssl", random_state=0)
+    P = P.copy()
+    P["coarse"] = [0.95, 0.05]
+    off = replace(DRIFT, overtone_coarse=0.0)
+    on = replace(DRIFT, overtone_coarse=1.0)
+    d = mir_spectra(F, P, 1, random_state=3, physics=on).astype(float) - \
+        mir_spectra(F, P, 1, random_state=3, physics=off).astype(float)
+    at = lambda w: np.searchsorted(MIR_AXIS, w)                 # noqa: E731
+    assert d[0, at(1870)] > 0.003 and d[1, at(1870)] < -0.003    # sandy gains, silty loses
+    # far from the quartz combination bands (O-H region) only their Lorentzian wings remain: < 5 %
+    assert (np.abs(d[:, at(3200):at(3800)]).max(axis=1) < 0.05 * np.abs(d[:, at(1870)])).all()
