@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/env.sh
 export MPLBACKEND=Agg PYTHONHASHSEED=0
-exec "$PY" -m pytest -m "not slow and not gpu" tests --nbval-lax notebooks/ --nbval-current-env -q "$@"
+exec "$PY" -m pytest -m "not slow and not gpu" tests soilnb --nbval-lax notebooks/ --nbval-current-env -q "$@"

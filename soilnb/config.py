@@ -42,7 +42,7 @@ class Config:
     nir_epochs: int = 20
     nir_batch: int = 64
     nir_lr: float = 1e-3
-    nir_latent_prior: float = 1e-3      # 0 = the paper's loss exactly; see soilnb.train.train_nir_to_mir
+    nir_latent_prior: float = 1e-2      # 0 = the paper's loss exactly; see soilnb.train.train_nir_to_mir
     # --- stage 3: regressions
     mlp_hidden: int = 128
     mlp_epochs: int = 30
