@@ -277,8 +277,8 @@ def fig_variant_bars(table: pd.DataFrame, metrics=("ccc", "rpiq"), by: str = "pr
         ax.axhline({"ccc": 0.7, "rpiq": 2.0}.get(metric, np.nan), color="k", lw=0.7, ls="--")
         ax.set_ylabel(metric.upper())
     axes[-1, 0].set_xticks(np.arange(len(groups)), groups)
-    axes[0, 0].set_title(title)
-    axes[0, 0].legend(frameon=False, fontsize=6, ncol=2)
+    axes[0, 0].set_title(title, pad=22)
+    axes[0, 0].legend(frameon=False, fontsize=6, ncol=len(hues), loc="lower center", bbox_to_anchor=(0.5, 1.0))
     return fig
 
 
