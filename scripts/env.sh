@@ -5,7 +5,7 @@ _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _check='import soilnb, torch, numpy, pandas, sklearn, scipy, papermill, ipykernel, ikpls, xicor, pooch, tqdm, seaborn, nbval'
 if [ -n "${SOILNB_PYTHON:-}" ]; then
   PY="$SOILNB_PYTHON"
-elif [ -x "$_root/.venv/bin/python" ] && (cd "$_root" && "$_root/.venv/bin/python" -c "$_check") >/dev/null 2>&1; then
+elif [ -x "$_root/.venv/bin/python" ] && (cd "$_root" && "$_root/.venv/bin/python" -W ignore -c "$_check") >/dev/null 2>&1; then
   PY="$_root/.venv/bin/python"
 else
   echo "[env] setting up $_root/.venv (one time; torch==2.13.0 CPU wheel + pyproject dependencies)" >&2
@@ -14,8 +14,8 @@ else
   fi
   PY="$_root/.venv/bin/python"
   # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
-  "$PY" -m pip install --quiet "torch==2.13.0" >&2 || { echo "[env] pip install torch==2.13.0 failed" >&2; exit 1; }
-  "$PY" -m pip install --quiet -e "$_root[test]" >&2 || { echo "[env] pip install -e .[test] failed" >&2; exit 1; }
-  (cd "$_root" && "$PY" -c "$_check") || { echo "[env] dependencies still missing after install" >&2; exit 1; }
+  "$PY" -m pip install -qq "torch==2.13.0" >&2 || { echo "[env] pip install torch==2.13.0 failed" >&2; exit 1; }
+  "$PY" -m pip install -qq -e "$_root[test]" >&2 || { echo "[env] pip install -e .[test] failed" >&2; exit 1; }
+  (cd "$_root" && "$PY" -W ignore -c "$_check") || { echo "[env] dependencies still missing after install" >&2; exit 1; }
 fi
 export PY
