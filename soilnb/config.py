@@ -42,7 +42,7 @@ class Config:
     nir_epochs: int = 20
     nir_batch: int = 64
     nir_lr: float = 1e-3
-    nir_latent_prior: float = 1e-2      # 0 = the paper's loss exactly; see soilnb.train.train_nir_to_mir
+    nir_latent_prior: float = 0.0       # 0 = the paper's loss; > 0 adds a latent prior (ablation in notebook 06)
     # --- stage 3: regressions
     mlp_hidden: int = 128
     mlp_epochs: int = 30
@@ -130,6 +130,8 @@ def get_config(profile: str = "smoke", **overrides) -> Config:
     if cfg.source == "ossl" and not cfg.data_dir:
         raise ValueError("source='ossl' needs data_dir: the folder with the OSSL v1.2 files "
                          "(download them with soilnb.ossl.download)")
+    if cfg.device not in ("auto", "cpu", "cuda") and not cfg.device.startswith("cuda:"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
     if cfg.vae_repeats not in ("independent", "cross", "mean"):
         raise ValueError(f"vae_repeats must be 'independent', 'cross' or 'mean', got {cfg.vae_repeats!r}")
     return cfg

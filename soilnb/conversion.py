@@ -16,7 +16,10 @@ def spectral_correlation(observed, predicted) -> np.ndarray:
         raise ValueError(f"observed {a.shape} and predicted {b.shape} spectra differ in shape")
     a = a - a.mean(1, keepdims=True)
     b = b - b.mean(1, keepdims=True)
-    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    norm = np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    if (norm == 0).any():
+        raise ValueError(f"constant spectrum at row(s) {np.flatnonzero(norm == 0)[:5].tolist()}: correlation undefined")
+    return (a * b).sum(1) / norm
 
 
 def rmse_by_channel(observed, predicted) -> np.ndarray:

@@ -136,7 +136,12 @@ class SpectralLibrary:
             index = np.flatnonzero(index)
         return replace(self, X=self.X[index], sample_id=self.sample_id[index], scan_id=self.scan_id[index],
                        instrument=self.instrument[index],
-                       properties=self.properties.iloc[index].reset_index(drop=True), meta=dict(self.meta))
+                       properties=self.properties.iloc[index].reset_index(drop=True), meta=self._meta_rows(index))
+
+    def _meta_rows(self, index) -> dict:
+        """``meta`` with its row-aligned arrays (one entry per scan) reduced to ``index``."""
+        return {k: (v[index] if isinstance(v, np.ndarray) and v.shape[:1] == (self.n_scans,) else v)
+                for k, v in self.meta.items()}
 
     def with_spectra(self, X, axis=None, unit=None, quantity=None) -> "SpectralLibrary":
         """A copy with new spectra (e.g. after preprocessing), same rows."""
@@ -159,7 +164,7 @@ class SpectralLibrary:
         X = (sums / counts[:, None]).astype(np.float32)
         return replace(self, X=X, sample_id=self.sample_id[first], scan_id=np.zeros(first.size, np.int32),
                        instrument=self.instrument[first],
-                       properties=self.properties.iloc[first].reset_index(drop=True), meta=dict(self.meta))
+                       properties=self.properties.iloc[first].reset_index(drop=True), meta=self._meta_rows(first))
 
     def align_to(self, sample_ids) -> "SpectralLibrary":
         """Rows reordered to follow ``sample_ids`` (one row per sample required)."""

@@ -23,7 +23,7 @@ NIR_KEYS = ("nir_hidden", "nir_epochs", "nir_batch", "nir_lr", "nir_latent_prior
 #: Modules whose source enters each stage's cache key (each stage includes the ones before it).
 DATA_CODE = ("library", "simulate", "composition", "bands", "ossl", "preprocess", "pipeline")
 VAE_CODE = DATA_CODE + ("nets", "train", "torchutil")
-REG_CODE = VAE_CODE + ("conversion", "pls", "mlp", "targets", "strategies", "cv")
+REG_CODE = VAE_CODE + ("conversion", "pls", "mlp", "targets", "strategies", "cv", "metrics")
 MLP_KEYS = ("mlp_hidden", "mlp_epochs", "mlp_batch", "mlp_lr", "mlp_dropout", "mlp_weight_decay", "mlp_patience",
             "pls_max_components")
 
@@ -97,19 +97,32 @@ def get_features(cfg: Config, world: World | None = None) -> Features:
     log10(1/R) + SNV (paper Sect. 2.5)."""
     from .preprocess import preprocess_library
 
+    from .train import grouped_split
+
     world = world or get_world(cfg)
+    # Paired and test sets: samples with all nine properties (paper Sect. 2.5: 2,016 Paired rows)
+    keep = world.paired_nir.properties.notna().all(axis=1).to_numpy()
+    paired_nir, paired_mir = world.paired_nir.subset(keep), world.paired_mir.subset(keep)
+    keep = world.test_nir.properties.notna().all(axis=1).to_numpy()
+    test_nir, test_mir = world.test_nir.subset(keep), world.test_mir.subset(keep)
     scans, mir_axis = preprocess_library(world.kssl)
     kssl_avg = world.kssl.complete().average_scans()
+    # Real data: Paired samples are KSSL samples too. Their KSSL rows must not train the MIR regressions
+    # that are scored on the Paired validation split (label-free VAE pretraining may keep them).
+    uuid = paired_nir.meta.get("kssl_uuid")
+    if uuid is not None:
+        _, va = grouped_split(paired_nir.sample_id, val_fraction=0.2, seed=cfg.seed)
+        kssl_avg = kssl_avg.subset(~np.isin(kssl_avg.sample_id, uuid[va]))
     kssl, _ = preprocess_library(kssl_avg)
-    pn, nir_axis = preprocess_library(world.paired_nir)
-    pm, _ = preprocess_library(world.paired_mir)
-    tn, _ = preprocess_library(world.test_nir)
-    tm, _ = preprocess_library(world.test_mir)
+    pn, nir_axis = preprocess_library(paired_nir)
+    pm, _ = preprocess_library(paired_mir)
+    tn, _ = preprocess_library(test_nir)
+    tm, _ = preprocess_library(test_mir)
     return Features(mir_axis=mir_axis, nir_axis=nir_axis, kssl_scans=scans, kssl_scans_id=world.kssl.sample_id,
                     kssl=kssl, kssl_id=kssl_avg.sample_id, kssl_Y=kssl_avg.properties,
-                    paired_nir=pn, paired_mir=pm, paired_id=world.paired_nir.sample_id,
-                    paired_Y=world.paired_nir.properties, test_nir=tn, test_mir=tm, test_id=world.test_nir.sample_id,
-                    test_Y=world.test_nir.properties)
+                    paired_nir=pn, paired_mir=pm, paired_id=paired_nir.sample_id,
+                    paired_Y=paired_nir.properties, test_nir=tn, test_mir=tm, test_id=test_nir.sample_id,
+                    test_Y=test_nir.properties)
 
 
 # ---------------------------------------------------------------------------------- stage 1
@@ -128,8 +141,11 @@ def _model_cache(step: str, params: dict, compute, loader):
 
 
 def vae_params(cfg: Config, latent_dim: int | None = None) -> dict:
-    return {**data_params(cfg), **cfg.subset(*VAE_KEYS), "latent_dim": latent_dim or cfg.latent_dim,
-            "code": code_hash(*VAE_CODE)}
+    from .torchutil import resolve_device
+
+    # the device *type* decides the numbers (bf16 autocast on CUDA), "auto" alone would not
+    return {**data_params(cfg), **cfg.subset(*VAE_KEYS), "device": resolve_device(cfg.device).type,
+            "latent_dim": latent_dim or cfg.latent_dim, "code": code_hash(*VAE_CODE)}
 
 
 def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | None = None, progress: bool = True):
@@ -179,7 +195,7 @@ def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, prog
     """Stage 2: NIR encoder trained into the frozen MIR decoder on the Paired training split, cached."""
     from .train import load_nir_to_mir, train_nir_to_mir
 
-    params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS)}
+    params = {**vae_params(cfg, vae.cfg.latent_dim if vae is not None else None), **cfg.subset(*NIR_KEYS)}
 
     def compute():
         F = features or get_features(cfg)
@@ -217,7 +233,7 @@ def get_conversions(cfg: Config, F: Features, vae, n2m) -> dict:
     frozen-decoder method and the PLS2 baseline (fitted on the Paired training split), cached."""
     from .conversion import PLS2Converter
 
-    params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS), "pls_max_components": cfg.pls_max_components,
+    params = {**vae_params(cfg, vae.cfg.latent_dim), **cfg.subset(*NIR_KEYS), "pls_max_components": cfg.pls_max_components,
               "code": code_hash(*REG_CODE)}
 
     def compute():
@@ -241,7 +257,8 @@ def get_regressions(cfg: Config, F: Features, vae, n2m, strategies=None, texture
     from .strategies import STRATEGIES, fit_strategies
 
     strategies = tuple(strategies or STRATEGIES)
-    params = {**vae_params(cfg), **cfg.subset(*NIR_KEYS), **cfg.subset(*MLP_KEYS), "strategies": strategies,
+    params = {**vae_params(cfg, vae.cfg.latent_dim), **cfg.subset(*NIR_KEYS), **cfg.subset(*MLP_KEYS),
+              "strategies": strategies,
               "texture": texture, "code": code_hash(*REG_CODE)}
     return cached("regressions", params, lambda: fit_strategies(cfg, F, vae, n2m, strategies, texture))
 
@@ -264,7 +281,7 @@ def get_internal_cv(cfg: Config, F: Features) -> pd.DataFrame:
         out = []
         for name, X, Y, g in (("Paired", F.paired_nir, F.paired_Y, F.paired_id), ("NAPT", F.test_nir, F.test_Y, F.test_id)):
             cv = repeated_cv_pls(X, Y, g, n_splits=cfg.cv_folds, n_repeats=cfg.cv_repeats,
-                                 max_components=min(cfg.pls_max_components, 15), random_state=cfg.seed,
+                                 max_components=cfg.pls_max_components, random_state=cfg.seed,
                                  target_transform=TargetTransformer())
             cv.insert(0, "dataset", name)
             out.append(cv)

@@ -15,12 +15,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-try:
-    from .preprocess import snv
-except ImportError:  # pragma: no cover - preprocess is written alongside
-    def snv(X):
-        X = np.asarray(X, float)
-        return (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+from .preprocess import snv
 
 
 def _check(X, name):

@@ -76,7 +76,7 @@ def latent_shift(cfg: Config, F, vae, n2m) -> LatentShift:
 
 def flags_vs_errors(shift: LatentShift, res, strategy: str = "NIRtoMIR-SSL-MLP",
                     flag_set: str = "test, NIR->latent") -> pd.DataFrame:
-    """Median absolute error per property of flagged vs not-flagged test samples."""
+    """Mean absolute error per property of flagged vs not-flagged test samples."""
     obs = res.observed["test"]
     err = (res.predictions["test"][strategy] - obs).abs()
     f = shift.flags[flag_set]

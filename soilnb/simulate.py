@@ -322,17 +322,3 @@ def simulate_world(n_kssl=6000, n_scans=4, n_paired=600, n_test=206, nir_repeats
     paired_nir.name, paired_mir.name, test_nir.name, test_mir.name = "paired_nir", "paired_mir", "test_nir", "test_mir"
     return World(kssl, paired_nir, paired_mir, test_nir, test_mir, source="simulated")
 
-
-def property_summary(world: World) -> pd.DataFrame:
-    """n, mean, sd, min, max, skewness of the nine properties per dataset (Appendix A layout).
-
-    KSSL statistics use one row per sample complete for all nine properties, as the paper does.
-    """
-    rows = []
-    sets = {"KSSL": world.kssl.average_scans().complete(), "Paired": world.paired_mir, "NAPT": world.test_mir}
-    for ds, lib in sets.items():
-        for p in PROPERTIES:
-            v = lib.properties[p].dropna()
-            rows.append(dict(property=p, dataset=ds, n=v.size, min=v.min(), mean=v.mean(), sd=v.std(),
-                             max=v.max(), skewness=v.skew()))
-    return pd.DataFrame(rows)

@@ -103,13 +103,15 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
     ``F`` is a :class:`soilnb.pipeline.Features`, ``vae`` the stage-1 model, ``n2m`` the stage-2
     model. The Paired split is the same grouped 80/20 split that trained the NIR -> MIR model.
     """
-    from .pipeline import embed, nir_to_latent, nir_to_mir
-    from .train import grouped_split
+    from .pipeline import embed, nir_to_latent, nir_to_mir, paired_split
 
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
-    tr, va = grouped_split(F.paired_id, val_fraction=0.2, seed=cfg.seed)
+    unknown = sorted(set(eval_sets) - {"test", "validation"})
+    if unknown:
+        raise ValueError(f"unknown evaluation sets {unknown}; choose from ('test', 'validation')")
+    tr, va = paired_split(cfg, F)
     sets = {"test": (F.test_mir, F.test_nir, F.test_Y),
             "validation": (F.paired_mir[va], F.paired_nir[va], F.paired_Y.iloc[va].reset_index(drop=True))}
     res = StrategyResults(observed={k: sets[k][2] for k in eval_sets})
