@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import paths  # noqa: E402
+from .strategies import STRATEGIES  # noqa: E402
 
 CM = 1 / 2.54
 STYLE = {
@@ -25,7 +26,6 @@ STYLE = {
 }
 #: Strategy order and colour by the input the final regressor sees (paper Figs 5-6: blue MIR
 #: spectra, cyan latent embeddings, yellow NIR); conversions are hatched to mark NIR-derived inputs.
-STRATEGIES = ("MIR-PLSR", "MIR-MLP", "MIR-SSL-MLP", "NIR-PLSR", "NIR-MLP", "NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP")
 INPUT_OF = {"MIR-PLSR": "MIR spectra", "MIR-MLP": "MIR spectra", "MIR-SSL-MLP": "latent embeddings",
             "NIR-PLSR": "NIR spectra", "NIR-MLP": "NIR spectra", "NIRtoMIR-MLP": "MIR spectra (from NIR)",
             "NIRtoMIR-SSL-MLP": "latent embeddings (from NIR)"}
@@ -314,17 +314,21 @@ def fig7_reliability(cv: pd.DataFrame, points: pd.DataFrame, properties):
     return fig
 
 
-def fig_shift(distances: dict, limit: float, d0: float, Fd: int):
-    """Distributions of the normalised distance Fd * d / d0 per dataset with the critical limit."""
+def fig_shift(distances: dict, limit: float, d0: float, Fd: int, alpha: float = 0.05):
+    """Distributions of the normalised distance Fd * d / d0 per dataset with the critical limit (log axis)."""
     use_style()
     fig, ax = plt.subplots(figsize=(14 * CM, 7 * CM))
     allv = np.concatenate([Fd * np.asarray(d) / d0 for d in distances.values()])
-    bins = np.linspace(0, np.percentile(allv, 99.5), 60)
+    lo = max(np.percentile(allv, 0.1), 1e-3)
+    bins = np.geomspace(lo, max(allv.max(), limit) * 1.05, 70)
     for i, (name, d) in enumerate(distances.items()):
         v = Fd * np.asarray(d) / d0
-        ax.hist(np.clip(v, bins[0], bins[-1]), bins=bins, density=True, histtype="step", lw=1.2, color=f"C{i}",
+        ax.hist(np.clip(v, bins[0], bins[-1]), bins=bins, weights=np.full(v.size, 1 / v.size), histtype="step",
+                lw=1.2, color=f"C{i}",
                 label=f"{name} ({np.mean(v > limit):.0%} flagged)")
-    ax.axvline(limit, color="k", ls="--", lw=1, label=f"critical limit $\\chi^2_{{0.95}}({Fd})$ = {limit:.1f}")
-    ax.set(xlabel="normalised Mahalanobis distance $F_d\\,d/d_0$", ylabel="density")
+    ax.axvline(limit, color="k", ls="--", lw=1,
+               label=f"critical limit $\\chi^2_{{{1 - alpha:g}}}({Fd})$ = {limit:.1f}")
+    ax.set_xscale("log")
+    ax.set(xlabel="normalised Mahalanobis distance $F_d\\,d/d_0$ (log scale)", ylabel="share of samples per bin")
     ax.legend(frameon=False, fontsize=6)
     return fig
