@@ -8,9 +8,8 @@ import pandas as pd
 
 from .config import Config
 from .conversion import conversion_scores
-from .library import PAPER_NAMES
-from .metrics import metrics_table
 from .plotting import fig_variant_bars
+from .tables import paper_metrics_table
 
 TEXTURE = ("clay", "silt", "sand")  # noqa: the texture parts of soilnb.library.PROPERTIES
 #: Green for the ILR variants, as in the paper's Fig. 8.
@@ -25,9 +24,7 @@ class AblationResult:
 
 
 def _scores(observed: pd.DataFrame, preds: dict, properties) -> pd.DataFrame:
-    t = metrics_table(observed, preds, properties=properties).rename(columns={"strategy": "variant"})
-    t["property"] = t["property"].map(PAPER_NAMES)
-    return t
+    return paper_metrics_table(observed, preds, properties=properties).rename(columns={"strategy": "variant"})
 
 
 def ilr_ablation(cfg: Config, F, vae, n2m) -> AblationResult:

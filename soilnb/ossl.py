@@ -190,15 +190,26 @@ def _no_duplicates(ids, what, path) -> None:
         raise OSSLFormatError(f"{Path(path).name}: {dup.size} duplicate {what}(s), e.g. {[str(x) for x in dup[:5]]}")
 
 
-def _spectral_columns(columns, pattern, path, kind):
-    """Spectral column names and their positions (as in the file, any order)."""
+def _spectral_columns(columns, pattern, path=None, kind="", bare_numbers=False):
+    """Spectral column names and their positions (as in the file, any order).
+
+    Columns match ``pattern`` (e.g. ``scan_mir.600_abs``); with ``bare_numbers`` a header that is
+    just a number (``"1350"``, ``"4001.656"``) counts too. Without ``path`` nothing is raised when
+    no column matches (the caller checks).
+    """
     names, pos = [], []
     for c in columns:
         m = pattern.match(str(c))
         if m:
             names.append(c)
             pos.append(float(m.group(1)))
-    if not names:
+        elif bare_numbers:
+            try:
+                pos.append(float(c))
+                names.append(c)
+            except (TypeError, ValueError):
+                pass
+    if not names and path is not None:
         raise OSSLFormatError(f"{Path(path).name}: no {kind} spectral columns (like {pattern.pattern})")
     return names, np.asarray(pos)
 
@@ -522,23 +533,6 @@ def load_neospectra(data_dir, use_cache: bool = True, cache_dir=None,
 TEST_ID_COLUMNS = ("sample_id", SAMPLE_COL)
 
 
-def _numeric_header_columns(columns, pattern):
-    """Spectral columns named ``scan_*`` or bare numbers (``"1350"``, ``"4001.656"``)."""
-    names, pos = [], []
-    for c in columns:
-        m = pattern.match(str(c))
-        if m:
-            names.append(c)
-            pos.append(float(m.group(1)))
-            continue
-        try:
-            pos.append(float(c))
-            names.append(c)
-        except (TypeError, ValueError):
-            pass
-    return names, np.asarray(pos)
-
-
 def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
     """A small wide CSV (id column + spectral columns, any grid covering ``axis``) -> (ids, X)."""
     path = Path(path)
@@ -546,7 +540,7 @@ def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
     id_col = next((c for c in TEST_ID_COLUMNS if c in columns), None)
     if id_col is None:
         raise OSSLFormatError(f"{path.name}: missing required id column (one of {list(TEST_ID_COLUMNS)})")
-    names, pos = _numeric_header_columns([c for c in columns if c != id_col], pattern)
+    names, pos = _spectral_columns([c for c in columns if c != id_col], pattern, bare_numbers=True)
     if len(names) < 2:
         raise OSSLFormatError(f"{path.name}: no spectral columns (named like {pattern.pattern} or by their "
                               f"position in {unit})")

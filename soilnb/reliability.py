@@ -8,8 +8,8 @@ import pandas as pd
 
 from .config import Config
 from .library import PAPER_NAMES
-from .metrics import metrics_table
 from .shift import ShiftDetector
+from .tables import paper_metrics_table
 
 #: Names of the evaluation sets in Fig. 7 (the paper's names).
 DATASET_NAMES = {"validation": "Paired", "test": "NAPT"}
@@ -19,12 +19,10 @@ def strategy_points(res, strategies) -> pd.DataFrame:
     """CCC and RPIQ of ``strategies`` on the Paired validation split and the test set (Fig. 7 markers)."""
     out = []
     for split, name in DATASET_NAMES.items():
-        t = metrics_table(res.observed[split], {s: res.predictions[split][s] for s in strategies})
+        t = paper_metrics_table(res.observed[split], {s: res.predictions[split][s] for s in strategies})
         t.insert(0, "dataset", name)
         out.append(t)
-    df = pd.concat(out, ignore_index=True)
-    df["property"] = df["property"].map(PAPER_NAMES)
-    return df
+    return pd.concat(out, ignore_index=True)
 
 
 def internal_vs_independent(cv: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:

@@ -34,6 +34,15 @@ def appendix_a(world: World) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=APPENDIX_A_COLUMNS)
 
 
+def paper_metrics_table(y_true: pd.DataFrame, predictions: dict, properties=PROPERTIES) -> pd.DataFrame:
+    """:func:`soilnb.metrics.metrics_table` with the paper's property names (Appendix B layout)."""
+    from .metrics import metrics_table
+
+    table = metrics_table(y_true, predictions, properties=properties)
+    table["property"] = table["property"].map(PAPER_NAMES)
+    return table
+
+
 def read_reference(name: str) -> pd.DataFrame | None:
     """A table of the paper's numbers from ``shared/reference`` (None when the folder is absent).
 

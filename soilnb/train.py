@@ -12,8 +12,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .cache import atomic_path
 from .nets import FNO1d, MLP, NIRtoMIR, VAE, VAEConfig, vae_loss
 from .torchutil import as_tensor, batch_slices, permutation, resolve_device, seeded
 
@@ -519,15 +518,8 @@ def save_model(model: nn.Module, path, config: dict | None = None, history: dict
                "config_json": json.dumps(config if config is not None else model_config(model), default=_jsonable),
                "history_json": json.dumps(history or {}, default=_jsonable),
                "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
