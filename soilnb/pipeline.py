@@ -23,7 +23,7 @@ NIR_KEYS = ("nir_hidden", "nir_epochs", "nir_batch", "nir_lr", "nir_latent_prior
 #: Modules whose source enters each stage's cache key (each stage includes the ones before it).
 DATA_CODE = ("library", "simulate", "composition", "bands", "ossl", "ossl_format", "ossl_files", "ossl_tables",
              "ossl_testset", "preprocess", "pipeline")
-VAE_CODE = DATA_CODE + ("nets", "train", "torchutil")
+VAE_CODE = DATA_CODE + ("nets", "train", "loop", "predict", "checkpoints", "torchutil")
 REG_CODE = VAE_CODE + ("conversion", "pls", "mlp", "targets", "strategies", "cv", "metrics")
 MLP_KEYS = ("mlp_hidden", "mlp_epochs", "mlp_batch", "mlp_lr", "mlp_dropout", "mlp_weight_decay", "mlp_patience",
             "pls_max_components")

@@ -1,30 +1,27 @@
-"""Training loops for the three torch stages (VAE, NIR->MIR, FNO ablation) and model persistence.
+"""Training loops for the three torch stages (VAE, NIR->MIR, FNO ablation).
 
 Everything arrives as arguments; nothing reads files or module state. Speed: the whole data set
 is moved to the device once and batches are gathered with a random permutation (no DataLoader);
 on CUDA the forward pass runs under bf16 autocast, TF32 matmuls are allowed, AdamW is fused and
 ``torch.compile`` is optional. Losses are accumulated on the device and read once per epoch.
+
+The shared loop is in :mod:`soilnb.loop`, prediction helpers in :mod:`soilnb.predict` and model
+persistence in :mod:`soilnb.checkpoints`; their public names are re-exported here.
 """
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
-import json
-import math
-import time
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-from tqdm.auto import tqdm
 
-from .cache import atomic_path
-from .nets import FNO1d, MLP, NIRtoMIR, VAE, VAEConfig, vae_loss
-from .torchutil import as_tensor, batch_slices, permutation, resolve_device, seeded
+from .checkpoints import (build_nir_to_mir, load_checkpoint, load_fno, load_nir_to_mir, load_result, load_vae,
+                          model_config, save_model, save_result)
+from .loop import fit_loop, grouped_split
+from .nets import FNO1d, VAE, VAEConfig, vae_loss
+from .predict import fno_inputs, fno_predict, nir_to_mir_predict, predict_in_batches, vae_embed
+from .torchutil import as_tensor, batch_slices, resolve_device, seeded
 
 __all__ = ["grouped_split", "alpha_schedule", "train_vae", "train_nir_to_mir", "train_fno", "fno_inputs",
            "fno_predict", "predict_in_batches", "vae_embed", "nir_to_mir_predict", "build_nir_to_mir",
@@ -34,38 +31,7 @@ __all__ = ["grouped_split", "alpha_schedule", "train_vae", "train_nir_to_mir", "
 REPEATS = ("independent", "cross", "mean")
 
 
-# ----------------------------------------------------------------------------- small pure helpers
-def grouped_split(sample_id, val_fraction: float = 0.2, seed: int = 0):
-    """Split rows into train/validation by sample id, so that no sample straddles the two.
-
-    Parameters
-    ----------
-    sample_id : array-like of shape (n_rows,)
-        Sample identifier of each row (scan repeats share it).
-    val_fraction : float in (0, 1)
-        Fraction of *samples* (not rows) put into validation, rounded, at least one of each.
-    seed : int
-        Seed of the permutation of the sorted unique ids (``np.random.default_rng``).
-
-    Returns
-    -------
-    train_idx, val_idx : ndarray of int64
-        Sorted row indices.
-    """
-    ids = np.asarray(sample_id)
-    if ids.ndim != 1:
-        raise ValueError(f"sample_id must be 1-D, got shape {ids.shape}")
-    if not 0.0 < float(val_fraction) < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    uniq, inverse = np.unique(ids, return_inverse=True)
-    if len(uniq) < 2:
-        raise ValueError(f"grouped_split needs at least 2 distinct sample ids, got {len(uniq)}")
-    n_val = min(max(int(round(val_fraction * len(uniq))), 1), len(uniq) - 1)
-    val_groups = np.random.default_rng(seed).permutation(len(uniq))[:n_val]
-    is_val = np.isin(inverse, val_groups)
-    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
-
-
+# ----------------------------------------------------------------------------- small helpers
 def alpha_schedule(epoch: int, n_epochs: int) -> float:
     """Weight ``alpha_t`` of the NIR reconstruction regulariser (paper Eq. 6).
 
@@ -95,78 +61,6 @@ def _prepare_device(device) -> torch.device:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     return dev
-
-
-# ----------------------------------------------------------------------------- the shared loop
-def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
-             epochs: int, batch_size: int, lr: float, weight_decay: float, patience, seed: int,
-             device: torch.device, progress: bool, desc: str, on_epoch: Callable | None = None) -> dict:
-    """AdamW over shuffled batches of ``train_rows`` with early stopping on ``evaluate()[monitor]``.
-
-    ``step(rows, epoch) -> loss`` (scalar tensor) runs the forward pass on a batch of row indices;
-    ``evaluate(epoch) -> dict`` of floats is called with the model in eval mode under no_grad;
-    ``monitor=None`` disables early stopping and keeps the last weights;
-    ``on_epoch(epoch) -> dict`` (optional) is called before each epoch and its values logged.
-    The best weights (lowest monitored value) are restored at the end. Returns the history.
-    """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if patience is not None and patience < 1:
-        raise ValueError(f"patience must be None or >= 1, got {patience}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
-    gen = torch.Generator(device=device).manual_seed(int(seed))
-    slices = batch_slices(len(train_rows), batch_size, drop_last=True)
-    hist: dict = {"epoch": [], "train_loss": [], "seconds": [], "train_seconds": []}
-    best, best_state, best_epoch, bad = math.inf, None, -1, 0
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        extra = on_epoch(epoch) if on_epoch else {}
-        model.train()
-        perm = train_rows[permutation(len(train_rows), gen, device)]
-        total = torch.zeros((), device=device)
-        for sl in slices:
-            rows = perm[sl]
-            loss = step(rows, epoch)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.detach() * len(rows)
-        train_loss = total.item() / sum(s.stop - s.start for s in slices)  # one device sync per epoch
-        t1 = time.perf_counter()
-        model.eval()
-        with torch.no_grad():
-            scores = evaluate(epoch)
-        model.train()
-        hist["epoch"].append(epoch)
-        hist["train_loss"].append(train_loss)
-        for k, v in {**extra, **scores}.items():
-            hist.setdefault(k, []).append(float(v))
-        hist["train_seconds"].append(t1 - t0)
-        hist["seconds"].append(time.perf_counter() - t0)
-        bar.set_postfix(train=f"{train_loss:.4g}", **{k: f"{v:.4g}" for k, v in scores.items()})
-        if not math.isfinite(train_loss):
-            raise FloatingPointError(f"{desc}: training loss became {train_loss} at epoch {epoch}; lower lr")
-        if monitor is None:  # nothing to validate on: keep the last weights
-            best_epoch = epoch
-            continue
-        if scores[monitor] < best:
-            best, best_epoch, bad = scores[monitor], epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            bad += 1
-            if patience is not None and bad >= patience:
-                break
-    bar.close()
-    if monitor is not None:
-        if best_state is None:
-            raise FloatingPointError(f"{desc}: validation {monitor} was never finite; check the data and lr")
-        model.load_state_dict(best_state)
-        hist["best_" + monitor] = best
-    model.eval()
-    hist["best_epoch"] = best_epoch
-    return hist
 
 
 def _eval_batches(n: int, batch_size: int):
@@ -280,17 +174,6 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
 
 
 # ----------------------------------------------------------------------------- stage 2: NIR -> MIR
-def build_nir_to_mir(vae_cfg: dict | VAEConfig, n_nir: int, hidden: int, depth: int = 2,
-                     vae: VAE | None = None) -> NIRtoMIR:
-    """A :class:`NIRtoMIR` whose MIR decoder is a copy of ``vae.decoder`` (or a fresh one of ``vae_cfg``)."""
-    cfg = vae_cfg if isinstance(vae_cfg, VAEConfig) else VAEConfig(**vae_cfg)
-    mir_decoder = copy.deepcopy(vae.decoder) if vae is not None else VAE(cfg).decoder
-    model = NIRtoMIR(MLP(n_nir, cfg.latent_dim, hidden, depth), mir_decoder, MLP(cfg.latent_dim, n_nir, hidden, depth))
-    model.arch = {"kind": "nir_to_mir", "vae_cfg": dataclasses.asdict(cfg), "n_nir": int(n_nir),
-                  "hidden": int(hidden), "depth": int(depth)}
-    return model
-
-
 def train_nir_to_mir(vae: VAE, X_nir, X_mir, sample_id, *, hidden: int, epochs: int, batch_size: int, lr: float,
                      seed: int = 0, device="auto", val_fraction: float = 0.2, patience=None, depth: int = 2,
                      weight_decay: float = 1e-4, latent_prior: float = 0.0, progress: bool = True):
@@ -377,20 +260,6 @@ def train_nir_to_mir(vae: VAE, X_nir, X_mir, sample_id, *, hidden: int, epochs: 
 
 
 # ----------------------------------------------------------------------------- Appendix C: FNO
-def fno_inputs(X_nir, n_out: int = 1701) -> torch.Tensor:
-    """FNO input ``(n, 2, n_out)``: NIR linearly resampled onto ``n_out`` points, plus a coordinate channel.
-
-    Both grids span [0, 1] by index (end points aligned), i.e. ``np.interp`` on
-    ``linspace(0, 1, n_nir) -> linspace(0, 1, n_out)``.
-    """
-    x = torch.as_tensor(np.ascontiguousarray(X_nir, dtype=np.float32))
-    if x.ndim != 2:
-        raise ValueError(f"X_nir must be 2-D (n_samples, n_nir), got shape {tuple(x.shape)}")
-    resampled = F.interpolate(x.unsqueeze(1), size=n_out, mode="linear", align_corners=True)
-    coord = torch.linspace(0.0, 1.0, n_out).expand(len(x), 1, n_out)
-    return torch.cat([resampled, coord], dim=1)
-
-
 def train_fno(X_nir, X_mir, sample_id, *, modes: int, width: int, epochs: int, batch_size: int, lr: float,
               seed: int = 0, device="auto", val_fraction: float = 0.2, n_layers: int = 4, patience=None,
               weight_decay: float = 1e-4, progress: bool = True):
@@ -425,158 +294,3 @@ def train_fno(X_nir, X_mir, sample_id, *, modes: int, width: int, epochs: int, b
                         patience=patience, seed=seed, device=dev, progress=progress, desc="FNO")
     hist.update(train_idx=train_np, val_idx=val_np, device=str(dev))
     return model, hist
-
-
-def fno_predict(model: FNO1d, X_nir, n_out: int = 1701, batch_size: int = 256, device=None) -> np.ndarray:
-    """MIR predicted by the FNO, ndarray of shape (n_samples, n_out)."""
-    X = fno_inputs(X_nir, n_out).numpy()
-    out = predict_in_batches(model, X.reshape(len(X), -1), batch_size, device,
-                             reshape=(2, n_out))
-    return out.reshape(len(X), n_out)
-
-
-# ----------------------------------------------------------------------------- inference helpers
-def _owner(fn) -> nn.Module | None:
-    if isinstance(fn, nn.Module):
-        return fn
-    owner = getattr(fn, "__self__", None)
-    return owner if isinstance(owner, nn.Module) else None
-
-
-@torch.no_grad()
-def predict_in_batches(fn: Callable, X, batch_size: int = 4096, device=None, reshape=None) -> np.ndarray:
-    """Apply ``fn`` (a module or a module's bound method) to ``X`` in batches; float32 ndarray.
-
-    The owning module is put in eval mode and its previous mode restored afterwards. If ``fn``
-    returns a tuple, its first element is kept (``VAE.encode`` -> ``mu``; ``NIRtoMIR`` ->
-    ``mir_hat``). ``device=None`` uses the module's device. ``reshape`` reshapes each input
-    batch to ``(len(batch), *reshape)``.
-    """
-    owner = _owner(fn)
-    if device is None:
-        p = next(owner.parameters(), None) if owner is not None else None
-        dev = p.device if p is not None else torch.device("cpu")
-    else:
-        dev = resolve_device(device)
-    X = np.asarray(X)
-    was_training = owner.training if owner is not None else False
-    if owner is not None:
-        owner.eval()
-    try:
-        outs = []
-        for sl in batch_slices(len(X), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(X[sl], dtype=np.float32)).to(dev)
-            if reshape is not None:
-                xb = xb.reshape(len(xb), *reshape)
-            out = fn(xb)
-            out = out[0] if isinstance(out, tuple) else out
-            outs.append(out.float().cpu().numpy())
-    finally:
-        if owner is not None:
-            owner.train(was_training)
-    return np.concatenate(outs) if outs else np.zeros((0,), dtype=np.float32)
-
-
-def vae_embed(vae: VAE, X, batch_size: int = 4096, device=None) -> np.ndarray:
-    """Latent means ``mu`` of ``X``, ndarray of shape (n_samples, latent_dim)."""
-    return predict_in_batches(vae.embed, X, batch_size, device)
-
-
-def nir_to_mir_predict(model: NIRtoMIR, X_nir, batch_size: int = 4096, device=None):
-    """``(mir_hat, z)``: predicted MIR (n, n_mir) and NIR latent embedding (n, latent_dim)."""
-    mir_hat = predict_in_batches(model, X_nir, batch_size, device)
-    z = predict_in_batches(model.nir_encoder, X_nir, batch_size, device)
-    return mir_hat, z
-
-
-# ----------------------------------------------------------------------------- persistence
-def _jsonable(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
-
-
-def model_config(model: nn.Module) -> dict:
-    """The JSON-able architecture description that :func:`load_checkpoint` rebuilds from."""
-    if isinstance(model, VAE):
-        return {"kind": "vae", **dataclasses.asdict(model.cfg)}
-    if hasattr(model, "arch"):
-        return dict(model.arch)
-    raise ValueError(f"no architecture config known for {type(model).__name__}; pass config=")
-
-
-def save_model(model: nn.Module, path, config: dict | None = None, history: dict | None = None) -> Path:
-    """Write weights plus JSON config (and optional history) to one ``torch.save`` file, atomically.
-
-    ``config`` defaults to :func:`model_config`. The file is written beside ``path`` and moved
-    into place with ``os.replace``, so an interrupted save never leaves a partial file.
-    """
-    path = Path(path)
-    payload = {"format": "soilnb-torch-1",
-               "config_json": json.dumps(config if config is not None else model_config(model), default=_jsonable),
-               "history_json": json.dumps(history or {}, default=_jsonable),
-               "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
-
-
-def load_checkpoint(path) -> dict:
-    """``{"config": dict, "history": dict, "state_dict": dict}`` read safely (``weights_only=True``)."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != "soilnb-torch-1":
-        raise ValueError(f"{path} is not a soilnb model file (missing format 'soilnb-torch-1')")
-    return {"config": json.loads(payload["config_json"]), "history": json.loads(payload["history_json"]),
-            "state_dict": payload["state_dict"]}
-
-
-def _load(path, kind: str, build: Callable, device):
-    ck = load_checkpoint(path)
-    if ck["config"].get("kind") != kind:
-        raise ValueError(f"{path} holds a {ck['config'].get('kind')!r} model, not {kind!r}")
-    model = build(ck["config"])
-    model.load_state_dict(ck["state_dict"])
-    return model.to(resolve_device(device)).eval()
-
-
-def load_vae(path, device="cpu") -> VAE:
-    """The :class:`VAE` saved by :func:`save_model`, in eval mode."""
-    return _load(path, "vae", lambda c: VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"})), device)
-
-
-def load_nir_to_mir(path, device="cpu") -> NIRtoMIR:
-    """The :class:`NIRtoMIR` saved by :func:`save_model` (decoder frozen again), in eval mode."""
-    return _load(path, "nir_to_mir", lambda c: build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"]),
-                 device)
-
-
-def load_fno(path, device="cpu") -> FNO1d:
-    """The :class:`FNO1d` saved by :func:`save_model`, in eval mode."""
-    def build(c):
-        m = FNO1d(c["modes"], c["width"], c["n_layers"], in_channels=2, out_channels=1)
-        m.arch = c
-        return m
-    return _load(path, "fno", build, device)
-
-
-_LOADERS = {"vae": load_vae, "nir_to_mir": load_nir_to_mir, "fno": load_fno}
-
-
-def save_result(result, path) -> Path:
-    """Save a ``(model, history)`` pair as returned by the ``train_*`` functions (for ``cache.cached``)."""
-    model, history = result
-    return save_model(model, path, history=history)
-
-
-def load_result(path, device="cpu"):
-    """``(model, history)`` saved by :func:`save_result`; ``train_idx``/``val_idx`` come back as int64 arrays."""
-    ck = load_checkpoint(path)
-    kind, history = ck["config"].get("kind"), ck["history"]
-    if kind not in _LOADERS:
-        raise ValueError(f"{path} holds an unknown model kind {kind!r}")
-    for key in ("train_idx", "val_idx"):
-        if key in history:
-            history[key] = np.asarray(history[key], dtype=np.int64)
-    return _LOADERS[kind](path, device), history
