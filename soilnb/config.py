@@ -29,7 +29,7 @@ class Config:
     latent_dim: int = 32
     vae_hidden: int = 256
     vae_depth: int = 2
-    vae_beta: float = 1e-4
+    vae_beta: float = 1e-6               # KL weight vs per-element MSE; larger values collapse dimensions (notebook 02)
     vae_epochs: int = 4
     vae_batch: int = 256
     vae_lr: float = 1e-3

@@ -63,7 +63,7 @@ class VAEConfig:
     latent_dim: int = 32
     hidden: int = 512
     depth: int = 2
-    beta: float = 1e-3
+    beta: float = 1e-6
 
 
 class VAE(nn.Module):
