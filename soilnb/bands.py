@@ -221,7 +221,7 @@ def pseudo_voigt(x, centre, fwhm, eta=0.3):
     return eta / (1.0 + u**2) + (1.0 - eta) * np.exp(-np.log(2.0) * u**2)
 
 
-def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3) -> np.ndarray:
+def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gauss_above=None) -> np.ndarray:
     """Pure-constituent spectra: one row per :data:`CONSTITUENTS` entry.
 
     Parameters
@@ -234,6 +234,14 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3) -> n
         Added to every band centre (an instrument's axis calibration offset).
     broaden : float
         Multiplies every FWHM (an instrument's resolution).
+    eta : float
+        Lorentzian fraction of the pseudo-Voigt bands.
+    gauss_above : float, optional
+        Bands centred above this position with FWHM > 60 are drawn Gaussian (``eta = 0``): the MIR
+        forward model passes 3000 cm-1, so the H-bonded O-H stretching bands of water and of the 2:1
+        clays, whose widths are distributions of H-bond strengths (inhomogeneous broadening), have no
+        Lorentzian wings reaching the transparent 3750-4000 cm-1 region. Sharp crystalline OH bands
+        (kaolinite, FWHM < 30) keep the pseudo-Voigt shape.
 
     Returns
     -------
@@ -248,5 +256,7 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3) -> n
             raise ValueError(f"band table names an unknown constituent {row.constituent!r}")
         # broad O-H envelopes (FWHM > 200) are Gaussian: H-bond distributions, no Lorentzian wings
         e = 0.0 if row.fwhm > 200 else eta
+        if gauss_above is not None and row.centre > gauss_above and row.fwhm > 60:
+            e = 0.0
         K[index[row.constituent]] += row.strength * pseudo_voigt(axis, row.centre + shift, row.fwhm * broaden, e)
     return K

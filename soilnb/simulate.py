@@ -187,7 +187,8 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
     if out is None:
         out = np.empty((n * n_scans, MIR_AXIS.size), np.float32)
     ph = physics
-    K = band_matrix(MIR_BANDS, MIR_AXIS, shift=inst.shift, broaden=inst.broaden) * np.asarray(ph.scale)[:, None]
+    K = band_matrix(MIR_BANDS, MIR_AXIS, shift=inst.shift, broaden=inst.broaden, gauss_above=3000.0) * \
+        np.asarray(ph.scale)[:, None]
     over = MIR_BANDS[(MIR_BANDS.constituent == "quartz") & MIR_BANDS.centre.between(1280, 2000)]
     K_over = band_matrix(over, MIR_AXIS, shift=inst.shift, broaden=inst.broaden)[0] * ph.scale[0]
     t = (4000.0 - MIR_AXIS) / 3400.0                  # 0 at 4000, 1 at 600 cm-1
