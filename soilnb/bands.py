@@ -221,7 +221,8 @@ def pseudo_voigt(x, centre, fwhm, eta=0.3):
     return eta / (1.0 + u**2) + (1.0 - eta) * np.exp(-np.log(2.0) * u**2)
 
 
-def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gauss_above=None) -> np.ndarray:
+def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gauss_above=None,
+                resolution=0.0) -> np.ndarray:
     """Pure-constituent spectra: one row per :data:`CONSTITUENTS` entry.
 
     Parameters
@@ -233,7 +234,10 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gaus
     shift : float
         Added to every band centre (an instrument's axis calibration offset).
     broaden : float
-        Multiplies every FWHM (an instrument's resolution).
+        Multiplies every FWHM (a change of sample presentation or optics that widens all bands alike).
+    resolution : float
+        Instrument line width (FWHM, axis units) added in quadrature to every band's FWHM: a coarser
+        resolution widens sharp bands and leaves the broad ones almost as they are.
     eta : float
         Lorentzian fraction of the pseudo-Voigt bands.
     gauss_above : float, optional
@@ -258,5 +262,6 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gaus
         e = 0.0 if row.fwhm > 200 else eta
         if gauss_above is not None and row.centre > gauss_above and row.fwhm > 60:
             e = 0.0
-        K[index[row.constituent]] += row.strength * pseudo_voigt(axis, row.centre + shift, row.fwhm * broaden, e)
+        K[index[row.constituent]] += row.strength * pseudo_voigt(axis, row.centre + shift,
+                                                                 np.hypot(row.fwhm * broaden, resolution), e)
     return K

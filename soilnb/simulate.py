@@ -49,7 +49,8 @@ class Instrument:
     """Acquisition characteristics of one simulated spectrometer.
 
     shift : axis calibration offset added to band centres (cm-1 or nm)
-    broaden : multiplies band widths (instrument resolution)
+    broaden : multiplies band widths (sample presentation / optics)
+    resolution : instrument line width added in quadrature to band widths (cm-1 or nm)
     gain, offset, tilt : reference-material response: ``A -> gain * A + offset + tilt * t`` with
         ``t`` in [0, 1] along the axis (MIR) or ``R -> R * (gain + tilt * t) + offset`` (NIR)
     noise : per-channel noise sd (absorbance for MIR, reflectance for NIR)
@@ -59,6 +60,7 @@ class Instrument:
     kind: str
     shift: float = 0.0
     broaden: float = 1.0
+    resolution: float = 0.0
     gain: float = 1.0
     offset: float = 0.0
     tilt: float = 0.0
@@ -145,7 +147,10 @@ DRIFT = DriftPhysics()
 #: The four simulated instruments (training: Vertex 70 / Neospectra 2022; test: Invenio-R / Neospectra 2024).
 INSTRUMENTS: dict[str, Instrument] = {
     "vertex70": Instrument("vertex70", "mir", noise=0.0015),
-    "invenio": Instrument("invenio", "mir", shift=1.5, broaden=1.10, gain=0.95, offset=-0.06, tilt=0.05,
+    # two laser-referenced Bruker FT-IR benches: a sub-wavenumber axis offset (J-stop / laser differences),
+    # an extra instrument line width (about 6 instead of 4 cm-1 effective resolution), a gold instead of a
+    # KBr reference (gain, offset, tilt). Band widths of soils (20-300 cm-1) are set by the sample, not the bench.
+    "invenio": Instrument("invenio", "mir", shift=0.5, resolution=4.0, gain=0.95, offset=-0.06, tilt=0.05,
                           noise=0.0012),
     "neospectra2022": Instrument("neospectra2022", "nir", noise=0.004),
     "neospectra2024": Instrument("neospectra2024", "nir", shift=4.0, broaden=1.15, gain=1.04, offset=0.015,
@@ -190,20 +195,25 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
     if out is None:
         out = np.empty((n * n_scans, MIR_AXIS.size), np.float32)
     ph = physics
-    K = band_matrix(MIR_BANDS, MIR_AXIS, shift=inst.shift, broaden=inst.broaden, gauss_above=3000.0) * \
+    K = band_matrix(MIR_BANDS, MIR_AXIS, shift=inst.shift, broaden=inst.broaden, gauss_above=3000.0,
+                    resolution=inst.resolution) * \
         np.asarray(ph.scale)[:, None]
     over = MIR_BANDS[(MIR_BANDS.constituent == "quartz") & MIR_BANDS.centre.between(1280, 2000)]
-    K_over = band_matrix(over, MIR_AXIS, shift=inst.shift, broaden=inst.broaden)[0] * ph.scale[0]
+    K_over = band_matrix(over, MIR_AXIS, shift=inst.shift, broaden=inst.broaden,
+                         resolution=inst.resolution)[0] * ph.scale[0]
     t = (4000.0 - MIR_AXIS) / 3400.0                  # 0 at 4000, 1 at 600 cm-1
     # quartz Si-O reflection band: a flat-topped window 1075-~1255 cm-1 (specular reflection maxima)
-    edge = 10.0 * inst.broaden
+    def width(sd):                                    # a feature's sd-like width as this instrument records it
+        return np.hypot(sd * inst.broaden, inst.resolution / 2.3548)   # resolution is a FWHM
+
+    edge = width(10.0)
     window = 1.0 / (1.0 + np.exp(-(MIR_AXIS - 1075 - inst.shift) / (1.5 * edge))) / \
-        (1.0 + np.exp((MIR_AXIS - ph.restrahlen_hi - inst.shift) / (ph.restrahlen_soft * inst.broaden)))
+        (1.0 + np.exp((MIR_AXIS - ph.restrahlen_hi - inst.shift) / width(ph.restrahlen_soft)))
     quartz_r = window
     # Si-O-Si bending doublet and carbonate v3: weaker reflection maxima of the same kind
-    bend_r = _gauss(MIR_AXIS, 800.0 + inst.shift, 14.0 * inst.broaden)
-    carb_r = _gauss(MIR_AXIS, 1465.0 + inst.shift, 45.0 * inst.broaden)
-    clay_r = _gauss(MIR_AXIS, ph.restrahlen_clay_centre + inst.shift, ph.restrahlen_clay_width * inst.broaden)
+    bend_r = _gauss(MIR_AXIS, 800.0 + inst.shift, width(14.0))
+    carb_r = _gauss(MIR_AXIS, 1465.0 + inst.shift, width(45.0))
+    clay_r = _gauss(MIR_AXIS, ph.restrahlen_clay_centre + inst.shift, width(ph.restrahlen_clay_width))
     co2 = _co2(MIR_AXIS, 0.0)
     coarse, dark, grain = (props[c].to_numpy(float) for c in ("coarse", "darkness", "grain"))
     qcol = 0                                          # quartz is the first constituent
@@ -257,7 +267,8 @@ def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state
     rng = np.random.default_rng(random_state)
     F = np.asarray(F, float)
     n = F.shape[0]
-    K = band_matrix(NIR_BANDS, NIR_AXIS, shift=inst.shift, broaden=inst.broaden, eta=0.2)
+    K = band_matrix(NIR_BANDS, NIR_AXIS, shift=inst.shift, broaden=inst.broaden, eta=0.2,
+                    resolution=inst.resolution)
     t = (NIR_AXIS - 1350.0) / 1200.0
     coarse, dark = (props[c].to_numpy(float) for c in ("coarse", "darkness"))
     out = np.empty((n, NIR_AXIS.size), np.float32)

@@ -206,3 +206,20 @@ def test_overtone_coarse_adds_quartz_overtones_in_sandy_soils_only():
     assert d[0, at(1870)] > 0.003 and d[1, at(1870)] < -0.003    # sandy gains, silty loses
     # far from the quartz combination bands (O-H region) only their Lorentzian wings remain: < 5 %
     assert (np.abs(d[:, at(3200):at(3800)]).max(axis=1) < 0.05 * np.abs(d[:, at(1870)])).all()
+
+
+def test_instrument_resolution_adds_in_quadrature():
+    # a Gaussian band of FWHM 30 seen at a resolution of 40 has FWHM sqrt(30^2 + 40^2) = 50 (convolution of
+    # two Gaussians); broaden multiplies the band's own width first
+    table = pd.DataFrame([("quartz", 1000.0, 30.0, 1.0, "test")], columns=MIR_BANDS.columns)
+    x = np.arange(800.0, 1200.0, 0.01)
+
+    def fwhm(k):
+        above = x[k >= 0.5 * k.max()]
+        return above[-1] - above[0]
+
+    qz = CONSTITUENTS.index("quartz")
+    assert fwhm(band_matrix(table, x, eta=0.0)[qz]) == pytest.approx(30.0, abs=0.02)
+    assert fwhm(band_matrix(table, x, eta=0.0, resolution=40.0)[qz]) == pytest.approx(50.0, abs=0.02)
+    assert fwhm(band_matrix(table, x, eta=0.0, broaden=2.0, resolution=80.0)[qz]) == pytest.approx(100.0, abs=0.02)
+    np.testing.assert_array_equal(band_matrix(MIR_BANDS, MIR_AXIS, resolution=0.0), band_matrix(MIR_BANDS, MIR_AXIS))
