@@ -237,14 +237,16 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gaus
         Multiplies every FWHM (a change of sample presentation or optics that widens all bands alike).
     resolution : float
         Instrument line width (FWHM, axis units) added in quadrature to every band's FWHM: a coarser
-        resolution widens sharp bands and leaves the broad ones almost as they are.
+        resolution widens sharp bands and leaves the broad ones almost as they are (exact for
+        Gaussian bands, approximate for pseudo-Voigt ones).
     eta : float
         Lorentzian fraction of the pseudo-Voigt bands.
     gauss_above : float, optional
         Bands centred above this position with FWHM > 60 are drawn Gaussian (``eta = 0``): the MIR
-        forward model passes 3000 cm-1, so the H-bonded O-H stretching bands of water and of the 2:1
-        clays, whose widths are distributions of H-bond strengths (inhomogeneous broadening), have no
-        Lorentzian wings reaching the transparent 3750-4000 cm-1 region. Sharp crystalline OH bands
+        forward model passes 3000 cm-1, so the broad O-H stretching bands, of water (a distribution of
+        H-bond strengths) and of the structural Al-OH of the 2:1 clays (a distribution of octahedral
+        cation neighbourhoods), both inhomogeneously broadened, have no Lorentzian wings reaching the
+        transparent 3750-4000 cm-1 region. Sharp crystalline OH bands
         (kaolinite, FWHM < 30) keep the pseudo-Voigt shape.
 
     Returns

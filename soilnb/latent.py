@@ -7,11 +7,13 @@ dimension the decoder ignores nothing pulls, so z_NIR may drift there freely and
 strategy, which reads z directly, suffers. :func:`latent_activity` measures, per dimension:
 
 - ``sd``: standard deviation of the embeddings (posterior means) over the given spectra;
-- ``active_au``: Burda et al.'s (2016, arXiv:1509.00519, Sect. 5.1) "active unit" rule ``var(mu) > 0.01``;
+- ``active_au``: Burda et al.'s (2016, arXiv:1509.00519) "active unit" rule ``var(mu) > 0.01``;
 - ``kl``: mean ``KL(q(z_j | x) || N(0, 1))`` in nats (Kingma & Welling 2014, Appendix B);
 - ``decoder_sensitivity``: RMS change of the reconstruction (SNV units) when the dimension is moved
   by one ``sd`` with the others held at each spectrum's embedding;
-- ``in_use``: ``decoder_sensitivity > threshold``.
+- ``in_use``: ``decoder_sensitivity >= threshold * max(decoder_sensitivity)``: a dimension far less
+  sensitive than the most sensitive one is (nearly) ignored by the decoder, i.e. collapsed or weakly used.
+  The relative rule does not depend on the scale of the embeddings or of the spectra.
 
 :func:`latent_alignment` checks that claim on paired spectra: how close the NIR embeddings come to the
 MIR embeddings of the same samples, per dimension.
@@ -25,17 +27,17 @@ import torch
 __all__ = ["latent_activity", "latent_alignment"]
 
 
-def latent_activity(vae, X, threshold: float = 0.01, max_rows: int = 2000, seed: int = 0) -> pd.DataFrame:
+def latent_activity(vae, X, threshold: float = 0.05, max_rows: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Per-dimension activity of ``vae``'s latent space on spectra ``X``.
 
     Parameters
     ----------
     vae : soilnb.nets.VAE
-        A trained VAE (used in eval mode, on the CPU, without gradients).
+        A trained VAE (used in eval mode on the CPU, without gradients; its mode and device are restored).
     X : ndarray of shape (n_spectra, vae.cfg.n_in)
         SNV spectra.
-    threshold : float, default=0.01
-        Decoder sensitivity (SNV units) above which a dimension counts as in use.
+    threshold : float, default=0.05
+        Fraction of the largest decoder sensitivity a dimension needs to count as in use.
     max_rows : int, default=2000
         At most this many spectra (a seeded random subset) are used.
     seed : int, default=0
@@ -56,6 +58,7 @@ def latent_activity(vae, X, threshold: float = 0.01, max_rows: int = 2000, seed:
     if len(X) > max_rows:
         X = X[np.sort(np.random.default_rng(seed).choice(len(X), max_rows, replace=False))]
     was_training = vae.training
+    device = next(vae.parameters()).device
     vae.eval()
     try:
         with torch.no_grad():
@@ -69,9 +72,9 @@ def latent_activity(vae, X, threshold: float = 0.01, max_rows: int = 2000, seed:
                 z[:, j] += sd[j]
                 sens[j] = (vae.decode(z.float()).double() - base).pow(2).mean().sqrt().item()
     finally:
-        vae.train(was_training)
+        vae.to(device).train(was_training)
     return pd.DataFrame({"feature": np.arange(1, mu.shape[1] + 1), "sd": sd, "active_au": sd ** 2 > 0.01,
-                         "kl": kl, "decoder_sensitivity": sens, "in_use": sens > threshold})
+                         "kl": kl, "decoder_sensitivity": sens, "in_use": sens >= threshold * sens.max()})
 
 
 def latent_alignment(z_nir, z_mir, reference=None) -> pd.DataFrame:
@@ -109,6 +112,13 @@ def latent_alignment(z_nir, z_mir, reference=None) -> pd.DataFrame:
     ref = z_mir if reference is None else np.asarray(reference, dtype=np.float64)
     if ref.ndim != 2 or ref.shape[1] != z_mir.shape[1]:
         raise ValueError(f"reference must have {z_mir.shape[1]} columns, got shape {ref.shape}")
+    flat = np.flatnonzero(ref.std(0, ddof=1) == 0)
+    if flat.size:
+        raise ValueError(f"reference embeddings are constant in dimension(s) {[int(i) + 1 for i in flat]}: "
+                         "no scale to measure in")
+    flat = np.flatnonzero(np.ptp(z_mir, axis=0) == 0)
+    if flat.size:
+        raise ValueError(f"z_mir is constant in dimension(s) {[int(i) + 1 for i in flat]}: R2 and CCC are undefined")
     err = z_nir - z_mir
     cols = range(z_mir.shape[1])
     return pd.DataFrame({"feature": np.arange(1, z_mir.shape[1] + 1),

@@ -17,8 +17,9 @@ Reeves 2012 doi:10.1016/j.geoderma.2012.06.008):
 ``K = F @ MIR_BANDS`` is the linear mixture of pure-constituent band spectra (:mod:`soilnb.bands`)
 weighted by mass fractions ``F`` (:mod:`soilnb.composition`), ``L`` a per-scan path length (packing),
 the exponential cap is the saturation of strong bands in undiluted DRIFT, ``restrahlen`` the
-reflection maxima of coarse quartz Si-O stretching (1200-1050 cm-1, which turn absorbance bands into
-dips; weaker reflection at the 800/780 cm-1 bending doublet and at the carbonate v3 band), the weak
+reflection maxima of coarse quartz Si-O stretching (a window from 1075 to about 1258 cm-1, which turns
+absorbance bands into dips; weaker reflection at the 800/780 cm-1 bending doublet, a weak clay Si-O
+reflection near 1040 cm-1, and an optional carbonate v3 term, off by default), the weak
 quartz combination bands (2000-1280 cm-1) grow with the sand share (volume scattering in coarse
 grains), the baseline rises towards low wavenumbers with scattering (finer, darker soils absorb more),
 and CO2 is the atmospheric doublet of the unpurged compartment. Each scan repeat has its own
@@ -49,8 +50,11 @@ class Instrument:
     """Acquisition characteristics of one simulated spectrometer.
 
     shift : axis calibration offset added to band centres (cm-1 or nm)
-    broaden : multiplies band widths (sample presentation / optics)
-    resolution : instrument line width added in quadrature to band widths (cm-1 or nm)
+    broaden : multiplies band widths (sample presentation, optics; the NIR MEMS units use it as a
+        stand-in for their unit-to-unit differences in optical resolution, which are a sizeable
+        fraction of the NIR band widths)
+    resolution : instrument line width (FWHM, cm-1 or nm) added in quadrature to band widths (exact
+        for Gaussian bands, approximate for pseudo-Voigt ones)
     gain, offset, tilt : reference-material response: ``A -> gain * A + offset + tilt * t`` with
         ``t`` in [0, 1] along the axis (MIR) or ``R -> R * (gain + tilt * t) + offset`` (NIR)
     noise : per-channel noise sd (absorbance for MIR, reflectance for NIR)
@@ -109,7 +113,7 @@ class DriftPhysics:
     # smectite and feldspar bands (both at the low end of their range: smectite x0.5 and feldspar x0.5 are
     # the calibration's choice, not a measured value) and Gaussian broad O-H stretching bands.
     scale: tuple = (1.0, 1.60, 0.51, 1.50) + (1.0,) * 7 + (0.85, 0.50)   # kaolinite, smectite, illite, water,
-    #   feldspar multipliers, 0.5-1.6 (mineral band strengths in soils are uncertain by ~x1.5: crystallinity,
+    #   feldspar multipliers, 0.5-1.6 (mineral band strengths in soils are uncertain by x1.5-2: crystallinity,
     #   particle size, Fe substitution)
     path: float = 1.58               # optical path factor, plausible 1-2.5
     path_coarse: float = 0.69        # decrease with sand share, 0-0.8
@@ -149,7 +153,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     "vertex70": Instrument("vertex70", "mir", noise=0.0015),
     # two laser-referenced Bruker FT-IR benches: a sub-wavenumber axis offset (J-stop / laser differences),
     # an extra instrument line width (about 6 instead of 4 cm-1 effective resolution), a gold instead of a
-    # KBr reference (gain, offset, tilt). Band widths of soils (20-300 cm-1) are set by the sample, not the bench.
+    # KBr reference (gain, offset, tilt). Soil band widths (mostly 20-300 cm-1) are set by the sample, not the bench.
     "invenio": Instrument("invenio", "mir", shift=0.5, resolution=4.0, gain=0.95, offset=-0.06, tilt=0.05,
                           noise=0.0012),
     "neospectra2022": Instrument("neospectra2022", "nir", noise=0.004),

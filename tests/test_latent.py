@@ -70,3 +70,23 @@ def test_alignment_against_hand_values():
         latent_alignment(z_nir[:, :1], z_mir)
     with pytest.raises(ValueError, match="reference"):
         latent_alignment(z_nir, z_mir, reference=ref[:, :1])
+
+
+def test_alignment_rejects_constant_dimensions():
+    from soilnb.latent import latent_alignment
+
+    z = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match=r"z_mir is constant in dimension\(s\) \[2\]"):
+        latent_alignment(z + 0.1, z, reference=np.array([[0.0, 0.0], [1.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"reference embeddings are constant in dimension\(s\) \[2\]"):
+        latent_alignment(z + 0.1, z)
+
+
+def test_relative_in_use_threshold(linear_vae):
+    X = np.random.default_rng(1).normal(size=(50, 12)).astype(np.float32)
+    act = latent_activity(linear_vae, X, threshold=0.0)
+    s = act["decoder_sensitivity"].to_numpy()
+    # threshold just above the smaller non-zero sensitivity's share of the largest: only the largest stays in use
+    share = np.sort(s[:2])[0] / s.max()
+    assert latent_activity(linear_vae, X, threshold=share * 1.001)["in_use"].sum() == 1
+    assert latent_activity(linear_vae, X, threshold=share * 0.999)["in_use"].sum() == 2
