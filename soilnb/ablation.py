@@ -58,7 +58,7 @@ def get_fno(cfg: Config, F):
     from .torchutil import resolve_device
 
     params = {**data_params(cfg), **cfg.subset("fno_modes", "fno_width", "fno_epochs", "nir_batch", "nir_lr"),
-              "device": resolve_device(cfg.device).type, "code": code_hash(*VAE_CODE)}
+              "device": resolve_device(cfg.device).type, "code": code_hash(*VAE_CODE, "ablation")}
     return _model_cache("fno", params, lambda: train_fno(
         F.paired_nir, F.paired_mir, F.paired_id, modes=cfg.fno_modes, width=cfg.fno_width, epochs=cfg.fno_epochs,
         batch_size=cfg.nir_batch, lr=cfg.nir_lr, seed=cfg.seed, device=cfg.device), load_fno)
