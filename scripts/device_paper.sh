@@ -9,6 +9,8 @@
 #   3. ./run_all.sh --profile paper (all six notebooks, GPU), per-notebook times in run_all.log;
 #      figures and tables packed into figures.tar.gz.
 # STEPS="1 2" runs a subset; PAPER_ARGS="-p vae_epochs 20" passes overrides to run_all.sh.
+# A device command may run 10 minutes: if the paper run needs longer, split it over calls made back to back
+# (a warm machine keeps data/cache for 30 s): STEPS=3 PAPER_ARGS="--only 01,02", then STEPS=3 PAPER_ARGS="--only 03,04,05,06".
 set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-/tmp/device_out}"
