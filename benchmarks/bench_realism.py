@@ -1,11 +1,16 @@
-"""Realism of the simulated KSSL-like MIR spectra against the 500 real toy KSSL spectra.
+"""Realism of the simulated MIR (and NIR) spectra against real ones: 500 toy KSSL MIR, 825 NIRsoil NIR spectra.
 
-Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_realism.py [--seeds 0 1 2] [--n 500] [--timing]``.
+Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_realism.py [--seeds 0 1 2] [--n 500] [--timing] [--no-nir]``.
 For each simulation seed: ``sample_soils(n, "kssl", random_state=seed)`` and
 ``mir_spectra(F, P, 4, random_state=seed + 100)`` averaged over the 4 scans, then
 :func:`soilnb.realism.realism_auc` at 3, 5 and 10 PCs (classifier seed 0). Prints one line per seed and
 the mean; ``--timing`` also times ``simulate_world()`` at its default size. Needs the real toy file
 (``soilnb.paths.REAL``); nothing is written.
+
+NIR part (skipped with ``--no-nir``): per seed ``sample_soils(825, "paired", random_state=seed)`` and
+``nir_spectra(F, P, random_state=seed + 100)`` (NeoSpectra 2022) against the 825 real NIRsoil spectra
+(:func:`soilnb.realism.load_real_nirsoil`, needs ``rdata``) with :func:`soilnb.realism.nir_realism_auc`
+(1400-2498 nm, log10(1/R), NeoSpectra resolution, SNV) at 3, 5 and 10 PCs.
 """
 from __future__ import annotations
 
@@ -15,8 +20,8 @@ import time
 import numpy as np
 
 from soilnb.composition import sample_soils
-from soilnb.realism import load_real_kssl_toy, realism_auc
-from soilnb.simulate import mir_spectra, simulate_world
+from soilnb.realism import load_real_kssl_toy, load_real_nirsoil, nir_realism_auc, realism_auc
+from soilnb.simulate import NIR_AXIS, mir_spectra, nir_spectra, simulate_world
 
 PCS = (3, 5, 10)
 
@@ -26,20 +31,35 @@ def simulated(n, seed):
     return mir_spectra(F, P, 4, random_state=seed + 100).reshape(n, 4, -1).mean(axis=1)
 
 
+def simulated_nir(n, seed):
+    F, P = sample_soils(n, "paired", random_state=seed)
+    return nir_spectra(F, P, random_state=seed + 100)
+
+
+def report(label, rows):
+    for s, row in rows:
+        print(f"{label} seed {s}: " + "  ".join(f"AUC@{k}={v:.3f}" for k, v in zip(PCS, row)), flush=True)
+    m = np.mean([row for _, row in rows], axis=0)
+    print(f"{label} mean:   " + "  ".join(f"AUC@{k}={v:.3f}" for k, v in zip(PCS, m)), flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--timing", action="store_true")
+    ap.add_argument("--no-nir", action="store_true", help="skip the NIR (NIRsoil) part")
     a = ap.parse_args(argv)
     X, _ = load_real_kssl_toy()
     rows = []
     for s in a.seeds:
         S = simulated(a.n, s)
-        rows.append([realism_auc(X, S, n_components=k) for k in PCS])
-        print(f"seed {s}: " + "  ".join(f"AUC@{k}={v:.3f}" for k, v in zip(PCS, rows[-1])), flush=True)
-    m = np.mean(rows, axis=0)
-    print("mean:   " + "  ".join(f"AUC@{k}={v:.3f}" for k, v in zip(PCS, m)))
+        rows.append((s, [realism_auc(X, S, n_components=k) for k in PCS]))
+    report("MIR", rows)
+    if not a.no_nir:
+        Xn, axis = load_real_nirsoil()
+        report("NIR", [(s, [nir_realism_auc(Xn, axis, simulated_nir(len(Xn), s), NIR_AXIS, n_components=k)
+                            for k in PCS]) for s in a.seeds])
     if a.timing:
         t0 = time.perf_counter()
         simulate_world()

@@ -177,7 +177,9 @@ _NIR = [
     ("illite", 2206, 35, 0.35, "Al-OH combination"),
     ("illite", 2250, 40, 0.20, "Fe/Mg-OH combination"),
     ("illite", 2350, 40, 0.25, "Mg-OH combination"),
-    ("fe_oxide", 1500, 600, 0.60, "Fe3+ crystal-field wing (goethite 900-1000 nm)"),
+    # Fe oxides: no band here. Their Fe3+ crystal-field bands lie at 850-940 nm (Sherman & Waite 1985), below
+    # the NeoSpectra range; their NIR tail is the "electronic" baseline term of soilnb.simulate.NirPhysics
+    # (a band centred at 1500 nm, as drawn before, has no physical counterpart).
     ("calcite", 2335, 45, 0.55, "CO3 3 v3 combination"),
     ("calcite", 2160, 40, 0.10, "CO3 combination"),
     ("calcite", 1995, 40, 0.08, "CO3 combination"),
@@ -195,8 +197,14 @@ _NIR = [
     ("om_aromatic", 2180, 50, 0.8, "amide combination"),
     ("om_polysaccharide", 2100, 60, 1.5, "O-H/C-O combination"),
     ("om_polysaccharide", 1490, 60, 0.6, "O-H 1st overtone"),
-    ("water", 1415, 60, 2.0, "O-H 1st overtone"),
-    ("water", 1915, 70, 4.0, "O-H stretch + H-O-H bend combination"),
+    # adsorbed water: a cation-bound component (1415/1915 nm) and a more H-bonded, liquid-like one (1455/1955
+    # nm), which makes the bands of air-dry soils asymmetric, tailing to longer wavelengths (Bishop et al. 1994
+    # doi:10.1180/claymin.1994.029.4.20: 1.41/1.46 and 1.91/1.96 um in smectites). Overtone/combination area
+    # ratio ~0.23, as alpha(1450)/alpha(1940) ~26/115 cm-1 of liquid water (Hale & Querry 1973).
+    ("water", 1415, 40, 0.9, "O-H 1st overtone (cation-bound water)"),
+    ("water", 1455, 60, 0.5, "O-H 1st overtone (H-bonded water)"),
+    ("water", 1915, 45, 3.5, "O-H stretch + H-O-H bend combination (cation-bound water)"),
+    ("water", 1955, 70, 1.8, "O-H stretch + H-O-H bend combination (H-bonded water)"),
 ]
 #: NIR bands drawn by the forward model.
 NIR_BANDS: pd.DataFrame = pd.DataFrame(_NIR, columns=["constituent", "centre", "fwhm", "strength", "assignment"])

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .bands import MIR_BANDS, NIR_BANDS, band_matrix
+from .bands import CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix
 from .composition import apply_missingness, sample_soils
 from .library import PROPERTIES, SpectralLibrary, World
 
@@ -148,6 +148,56 @@ class DriftPhysics:
 #: Default presentation physics of the simulated KSSL-like DRIFT spectra.
 DRIFT = DriftPhysics()
 
+
+@dataclass(frozen=True)
+class NirPhysics:
+    """Diffuse-reflectance physics of the simulated NeoSpectra NIR spectra (see :func:`nir_spectra`).
+
+    scale : per-constituent multipliers of the :data:`soilnb.bands.NIR_BANDS` strengths (order of
+        :data:`soilnb.bands.CONSTITUENTS`)
+    water_wing, water_wing_nm : the long-wavelength wing of the O-H stretching fundamental of water
+        (~2.9-3.0 um): per unit water, ``water_wing x`` (the 1915 nm band strength) ``x exp((nm - 2500) /
+        water_wing_nm)``
+    clay_wing, clay_wing_nm : the same for the structural O-H of the clay minerals (~2.7-2.8 um), per unit
+        clay mineral: ``clay_wing x exp((nm - 2500) / clay_wing_nm)``
+    electronic, electronic_nm, electronic_sd : the NIR tail of the electronic (charge-transfer, crystal
+        field) absorption of organic matter and Fe oxides: ``electronic x darkness x exp(-(nm - 1350) /
+        electronic_nm)``, with a between-sample log-sd
+    b0, b0_dark : absorbance level and its increase with darkness (flat part)
+    resolution_cm1 : instrument line (FWHM, cm-1, constant in wavenumber as in any FT instrument)
+    """
+
+    # Before the NIR realism check (soilnb.realism.nir_realism_auc) the NIR bands were 3-9x deeper than in
+    # real soil NIR spectra (NIRsoil; the OSSL NeoSpectra sample scans) and the spectra had no baseline
+    # shape. Scales now follow band depths of pure minerals in diffuse reflectance: kaolinite 2206 nm depth
+    # ~35-45 % (dA ~0.2 per unit kaolinite; USGS splib06a, Clark et al. 2007 doi:10.3133/ds231; Clark et al.
+    # 1990 doi:10.1029/JB095iB08p12653), calcite 2340 nm ~20-30 % (dA 0.1-0.15; Gaffey 1986 Am. Mineral.
+    # 71:151), soil C-H bands at 1725/2310 nm of a few % per % OC (Stenberg et al. 2010 doi:10.1016/S0065-
+    # 2113(10)07005-7; Ben-Dor et al. 1997 doi:10.1016/S0034-4257(96)00120-4). None was fitted to real spectra.
+    scale: tuple = (1.0, 0.37, 0.37, 0.37, 1.0, 0.25, 0.25, 0.3, 0.3, 0.3, 0.3, 0.5, 1.0)   # minerals 0.25-0.5,
+    #   OM 0.2-0.5, water 0.4-0.8 (air-dry soils: 1.9 um band depth 5-15 % at 1-3 % water, Lobell & Asner 2002
+    #   doi:10.2136/sssaj2002.7220)
+    water_wing: float = 0.8          # alpha(2500 nm) / alpha(1940 nm) of liquid water, 0.6-0.9 (Hale & Querry
+    #   1973 doi:10.1364/AO.12.000555: alpha ~90 vs ~115 cm-1; ~20 cm-1 at 2200 nm)
+    water_wing_nm: float = 200.0     # e-folding of that wing: alpha(2500)/alpha(2200) ~ 4.4 -> 300 / ln 4.4
+    clay_wing: float = 0.3           # absorbance at 2500 nm per unit clay mineral, 0.1-0.5: the wing of the
+    #   structural O-H stretching fundamental (kaolinite 2.71/2.76 um, smectite/illite ~2.76 um) that makes the
+    #   reflectance of clay minerals fall beyond ~2.4 um (Clark et al. 1990; Bishop et al. 1994
+    #   doi:10.1180/claymin.1994.029.4.20)
+    clay_wing_nm: float = 150.0      # its e-folding length, 100-250 nm (the fundamental is closer than water's)
+    electronic: float = 0.25         # absorbance at 1350 nm per unit darkness, 0.1-0.5 (OM and Fe oxides lower
+    #   reflectance most at short wavelengths: Baumgardner et al. 1985 doi:10.1016/S0065-2113(08)60677-6;
+    #   Fe3+ crystal-field bands at 850-940 nm, Sherman & Waite 1985 Am. Mineral. 70:1262)
+    electronic_nm: float = 400.0     # its decay length, 250-600 nm
+    electronic_sd: float = 0.3       # between-sample log-sd (OM quality, Fe oxide mineralogy), 0.1-0.5
+    b0: float = 0.18                 # flat absorbance level (SNV-invariant), 0.1-0.3
+    b0_dark: float = 0.25            # its increase with darkness, 0.1-0.5
+    resolution_cm1: float = 16.0 * 1e7 / 1550.0**2   # NeoSpectra: 16 nm at 1550 nm (Si-Ware datasheet), 66.6 cm-1
+
+
+#: Default physics of the simulated NeoSpectra NIR spectra.
+NIR = NirPhysics()
+
 #: The four simulated instruments (training: Vertex 70 / Neospectra 2022; test: Invenio-R / Neospectra 2024).
 INSTRUMENTS: dict[str, Instrument] = {
     "vertex70": Instrument("vertex70", "mir", noise=0.0015),
@@ -251,8 +301,21 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
     return out
 
 
-def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state=None) -> np.ndarray:
+def _nir_resolution_matrix(fwhm_cm1, broaden=1.0) -> np.ndarray:
+    """Instrument line of an FT-NIR on :data:`NIR_AXIS`: a Gaussian of constant FWHM in wavenumber."""
+    from .realism import gaussian_blur_matrix
+
+    return gaussian_blur_matrix(NIR_AXIS, broaden * fwhm_cm1 * NIR_AXIS**2 / 1e7)
+
+
+def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state=None,
+                physics: "NirPhysics | None" = None) -> np.ndarray:
     """Portable FT-NIR reflectance (fraction), the mean of ``n_repeats`` scans per sample.
+
+    Absorbance ``A = base + electronic wing + path * (F @ K_inst) + slope`` with ``K_inst`` the band
+    spectra (:data:`soilnb.bands.NIR_BANDS` times ``physics.scale``, plus the water O-H fundamental wing)
+    seen through the instrument line (:class:`NirPhysics`); then ``R = 10**(-A)`` with multiplicative
+    scatter, the instrument's reference response and detector noise.
 
     Parameters
     ----------
@@ -262,29 +325,41 @@ def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state
         Scans averaged (in reflectance) per sample, as in the paper (six per sample).
     instrument : str, key of :data:`INSTRUMENTS` with kind "nir"
     random_state : int or numpy Generator
+    physics : NirPhysics, optional
+        Default :data:`NIR`.
 
     Returns
     -------
     R : ndarray of shape (n_samples, 601), float32, in (0, 1), on :data:`NIR_AXIS`
     """
     inst = _instrument(instrument, "nir")
+    ph = NIR if physics is None else physics
     rng = np.random.default_rng(random_state)
     F = np.asarray(F, float)
     n = F.shape[0]
     K = band_matrix(NIR_BANDS, NIR_AXIS, shift=inst.shift, broaden=inst.broaden, eta=0.2,
-                    resolution=inst.resolution)
+                    resolution=inst.resolution) * np.asarray(ph.scale)[:, None]
+    K[CONSTITUENTS.index("water")] += ph.water_wing * ph.scale[CONSTITUENTS.index("water")] * \
+        np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.water_wing_nm)
+    for clay in ("kaolinite", "smectite", "illite"):  # structural O-H stretch (2.7-2.8 um) wing
+        K[CONSTITUENTS.index(clay)] += ph.clay_wing * np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.clay_wing_nm)
+    if ph.resolution_cm1 > 0:                       # the instrument line (the MEMS units: x broaden)
+        K = K @ _nir_resolution_matrix(ph.resolution_cm1, inst.broaden).T
     t = (NIR_AXIS - 1350.0) / 1200.0
+    wing = np.exp(-(NIR_AXIS - 1350.0) / ph.electronic_nm)
     coarse, dark = (props[c].to_numpy(float) for c in ("coarse", "darkness"))
     out = np.empty((n, NIR_AXIS.size), np.float32)
     for start in range(0, n, _CHUNK):
         sl = slice(start, min(start + _CHUNK, n))
         m = sl.stop - sl.start
         acc = np.zeros((m, NIR_AXIS.size))
-        base0 = 0.22 + 0.40 * dark[sl] + 0.05 * (1 - coarse[sl]) + 0.04 * rng.standard_normal(m)
+        base0 = ph.b0 + ph.b0_dark * dark[sl] + 0.05 * (1 - coarse[sl]) + 0.04 * rng.standard_normal(m)
+        el = ph.electronic * dark[sl] * np.exp(ph.electronic_sd * rng.standard_normal(m))
         for _ in range(n_repeats):
             Fr = F[sl] * np.exp(0.08 * rng.standard_normal(F[sl].shape))   # surface heterogeneity
-            A = base0[:, None] + (0.04 * rng.standard_normal(m))[:, None] + (Fr @ K) \
-                + (0.03 + 0.03 * rng.standard_normal(m))[:, None] * t
+            path = np.exp(0.05 * rng.standard_normal(m))                       # packing
+            A = base0[:, None] + (0.04 * rng.standard_normal(m))[:, None] + el[:, None] * wing \
+                + path[:, None] * (Fr @ K) + (0.03 + 0.03 * rng.standard_normal(m))[:, None] * t
             R = 10.0 ** (-A) * np.exp(0.03 * rng.standard_normal(m))[:, None]
             R = R * (inst.gain + inst.tilt * t) + inst.offset
             R += inst.noise * rng.standard_normal(R.shape) * (1.0 + 1.5 * t**4)   # detector edge noise

@@ -69,3 +69,99 @@ def test_simulator_realism_regression(real_dir):
     assert realism_auc(X, S, n_components=3) < 0.80            # tuned: 0.71
     assert realism_auc(X, S, n_components=5) < 0.93            # tuned: 0.875
     assert realism_auc(X, S, n_components=10) < 0.97           # tuned: 0.935
+
+
+# ------------------------------------------------------------------------------------------------ NIR
+def test_nirsoil_loader_hand_checked_values(real_dir):
+    from soilnb.realism import NIRSOIL_AXIS, load_real_nirsoil
+
+    pytest.importorskip("rdata")
+    X, axis, props = load_real_nirsoil(real_dir, properties=True)
+    assert X.shape == (825, 700) and axis[0] == 1100.0 and axis[-1] == 2498.0
+    np.testing.assert_array_equal(axis, NIRSOIL_AXIS)
+    assert X[0, 0] == pytest.approx(0.3386885, abs=1e-7)
+    assert list(props.columns) == ["Nt", "Ciso", "CEC", "train"] and int(props.train.sum()) == 618
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_nirsoil_loader_errors(tmp_path, monkeypatch):
+    import soilnb.realism as rl
+
+    with pytest.raises(FileNotFoundError, match="NIRsoil file not found"):
+        rl.load_real_nirsoil(tmp_path)
+    (tmp_path / "nirsoil").mkdir()
+    (tmp_path / "nirsoil" / "NIRsoil.RData").write_bytes(b"not an R file")
+    pytest.importorskip("rdata")
+    with pytest.raises(ValueError, match="not a readable R data file"):
+        rl.load_real_nirsoil(tmp_path)
+
+    class Spc:                                   # a stand-in for the xarray matrix column
+        def __init__(self, X, cols):
+            self.values, self.dims = X, ("r", "c")
+            self.coords = {"c": type("C", (), {"values": np.array(cols)})()}
+
+    grid = [str(int(v)) for v in rl.NIRSOIL_AXIS]
+    for spc, msg in ((Spc(np.ones((3, 699)), grid[:-1]), "wrong grid"),
+                     (Spc(np.full((3, 700), np.nan), grid), "NaN")):
+        monkeypatch.setattr(rl, "_read_rdata_frame", lambda path, name, spc=spc: {"spc": spc})
+        with pytest.raises(ValueError, match=msg):
+            rl.load_real_nirsoil(tmp_path)
+    monkeypatch.setattr(rl, "_read_rdata_frame", lambda path, name: {"Nt": np.ones(3)})
+    with pytest.raises(ValueError, match="no 'spc'"):
+        rl.load_real_nirsoil(tmp_path)
+
+
+def test_missing_rdata_is_a_clear_import_error(tmp_path, monkeypatch):
+    import sys
+
+    import soilnb.realism as rl
+
+    monkeypatch.setitem(sys.modules, "rdata", None)
+    (tmp_path / "nirsoil").mkdir()
+    (tmp_path / "nirsoil" / "NIRsoil.RData").write_bytes(b"")
+    with pytest.raises(ImportError, match="PyPI package 'rdata'"):
+        rl.load_real_nirsoil(tmp_path)
+
+
+def test_blur_and_common_footing():
+    from soilnb.realism import gaussian_blur_matrix, neospectra_fwhm_nm, nir_common_footing
+    from soilnb.simulate import NIR_AXIS
+
+    np.testing.assert_allclose(neospectra_fwhm_nm([1550.0, 2200.0]), [16.0, 32.23], atol=0.01)
+    axis = np.arange(1100.0, 2498.1, 2.0)
+    G = gaussian_blur_matrix(axis, 20.0)
+    np.testing.assert_allclose(G.sum(axis=1), 1.0)
+    line = np.zeros(axis.size)
+    line[400] = 1.0
+    blurred = G @ line                            # a delta becomes a Gaussian of FWHM 20 nm
+    assert blurred[400 - 5] == pytest.approx(blurred[400] / 2, rel=0.02)
+    real = np.tile(0.3 + 0.0 * axis, (12, 1))
+    sim = np.full((12, NIR_AXIS.size), 0.5)
+    r, s, x = nir_common_footing(real, axis, sim, NIR_AXIS)
+    assert x[0] == 1400.0 and x[-1] == 2498.0 and r.shape == s.shape == (12, 550)
+    np.testing.assert_allclose(r, 0.3) and np.testing.assert_allclose(s, np.log10(2.0))
+    with pytest.raises(ValueError, match="reflectance"):
+        nir_common_footing(real, axis, -sim, NIR_AXIS)
+
+
+def test_nir_simulator_realism_regression(real_dir):
+    # the NIR bands were 3-9x deeper than in real soils before the NIR realism check (AUC 1.000 at 3, 5 and 10
+    # PCs); after it the band depths are those of real air-dry soils. AUC stays 1.0 at 5 and 10 PCs (the
+    # baseline tilt and the soils differ), so the guards are the 3-PC AUC and the band depths.
+    from soilnb.realism import load_real_nirsoil, nir_common_footing, nir_realism_auc
+    from soilnb.simulate import NIR_AXIS, nir_spectra
+
+    pytest.importorskip("rdata")
+    X, axis = load_real_nirsoil(real_dir)
+    F, P = sample_soils(825, "paired", random_state=0)
+    R = nir_spectra(F, P, random_state=100)
+    assert nir_realism_auc(X, axis, R, NIR_AXIS, n_components=3) < 0.999        # measured 0.996
+    r, s, x = nir_common_footing(X, axis, R, NIR_AXIS)
+
+    def depth(Y, c, lo, hi):
+        at = lambda w: Y[:, np.argmin(np.abs(x - w))]                          # noqa: E731
+        return np.median(at(c) - 0.5 * (at(lo) + at(hi)))
+
+    for c, lo, hi, tol in ((1916, 1850, 2050, 2.0), (2206, 2140, 2260, 3.0), (1414, 1380, 1480, 3.0)):
+        ratio = depth(s, c, lo, hi) / depth(r, c, lo, hi)                       # measured 1.15, 2.2, 2.3
+        assert 1 / tol < ratio < tol, (c, ratio)
