@@ -110,6 +110,12 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     save = save or _pickle_save
     load = load or _pickle_load
     path = artifact_path(step, params, ext, root)
+    side = path.with_suffix(path.suffix + ".json")
+    if path.exists() and not side.exists() and not refresh:
+        # the sidecar is written last and is the commit marker: an artifact without one is an
+        # interrupted write (killed between the two renames), so it is recomputed, never trusted
+        print(f"[cache] {step}: {path.name} has no sidecar (an interrupted write); recomputing")
+        refresh = True
     if path.exists() and not refresh:
         verify(path)
         t0 = time.perf_counter()

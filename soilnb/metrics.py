@@ -146,6 +146,9 @@ def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
             if len(pred) != len(y_true):
                 raise ValueError(f"length mismatch: predictions[{strategy!r}] has {len(pred)} rows, "
                                  f"y_true has {len(y_true)}")
+            if not pred.index.equals(y_true.index):
+                raise ValueError(f"predictions[{strategy!r}] and y_true have different row indexes (other "
+                                 f"samples or another order); align them, e.g. pred.loc[y_true.index]")
             try:
                 m = regression_metrics(y_true[prop].to_numpy(), pred[prop].to_numpy())
             except ValueError as err:

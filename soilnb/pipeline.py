@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,19 +94,33 @@ class Features:
     test_Y: pd.DataFrame
 
 
+def _complete_rows(nir, mir, name: str):
+    """The rows of a NIR/MIR pair of libraries with all nine properties; says what it drops."""
+    props = nir.properties
+    missing = props.isna().sum()
+    if (missing == len(props)).any():
+        raise ValueError(f"{name} set: column(s) {list(missing[missing == len(props)].index)} are empty "
+                         f"for all {len(props)} samples; every sample needs all nine properties")
+    keep = props.notna().all(axis=1).to_numpy()
+    if not keep.any():
+        raise ValueError(f"{name} set: no sample has all nine properties (missing per column: "
+                         f"{missing[missing > 0].to_dict()})")
+    if not keep.all():
+        warnings.warn(f"{name} set: dropped {int((~keep).sum())} of {len(keep)} samples with missing properties "
+                      f"(missing per column: {missing[missing > 0].to_dict()})", stacklevel=3)
+    return nir.subset(keep), mir.subset(keep)
+
+
 def get_features(cfg: Config, world: World | None = None) -> Features:
     """Preprocess the world as the paper does: MIR log10(1/R) + SNV; NIR trimmed to 1400-2500 nm,
     log10(1/R) + SNV (paper Sect. 2.5)."""
-    from .preprocess import preprocess_library
-
+    from .preprocess import check_grid, preprocess_library
     from .train import grouped_split
 
     world = world or get_world(cfg)
     # Paired and test sets: samples with all nine properties (paper Sect. 2.5: 2,016 Paired rows)
-    keep = world.paired_nir.properties.notna().all(axis=1).to_numpy()
-    paired_nir, paired_mir = world.paired_nir.subset(keep), world.paired_mir.subset(keep)
-    keep = world.test_nir.properties.notna().all(axis=1).to_numpy()
-    test_nir, test_mir = world.test_nir.subset(keep), world.test_mir.subset(keep)
+    paired_nir, paired_mir = _complete_rows(world.paired_nir, world.paired_mir, "Paired")
+    test_nir, test_mir = _complete_rows(world.test_nir, world.test_mir, "test")
     scans, mir_axis = preprocess_library(world.kssl)
     kssl_avg = world.kssl.complete().average_scans()
     # Real data: Paired samples are KSSL samples too. Their KSSL rows must not train the MIR regressions
@@ -116,9 +131,13 @@ def get_features(cfg: Config, world: World | None = None) -> Features:
         kssl_avg = kssl_avg.subset(~np.isin(kssl_avg.sample_id, uuid[va]))
     kssl, _ = preprocess_library(kssl_avg)
     pn, nir_axis = preprocess_library(paired_nir)
-    pm, _ = preprocess_library(paired_mir)
-    tn, _ = preprocess_library(test_nir)
-    tm, _ = preprocess_library(test_mir)
+    pm, pm_axis = preprocess_library(paired_mir)
+    tn, tn_axis = preprocess_library(test_nir)
+    tm, tm_axis = preprocess_library(test_mir)
+    # every model sees one MIR grid and one NIR grid: a set on another grid is an error, not an offset
+    check_grid(pm_axis, mir_axis, "Paired MIR (vs the KSSL MIR grid)")
+    check_grid(tm_axis, mir_axis, "test MIR (vs the KSSL MIR grid)")
+    check_grid(tn_axis, nir_axis, "test NIR (vs the Paired NIR grid)")
     return Features(mir_axis=mir_axis, nir_axis=nir_axis, kssl_scans=scans, kssl_scans_id=world.kssl.sample_id,
                     kssl=kssl, kssl_id=kssl_avg.sample_id, kssl_Y=kssl_avg.properties,
                     paired_nir=pn, paired_mir=pm, paired_id=paired_nir.sample_id,

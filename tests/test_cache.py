@@ -49,3 +49,13 @@ def test_interrupted_write_leaves_nothing(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("interrupted")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_artifact_without_sidecar_is_recomputed(tmp_path, capsys):
+    # a run killed between writing the artifact and its sidecar must restart cleanly (issue 4)
+    path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
+    path.write_bytes(b"half-written garbage")
+    assert cache.cached("step", {"p": 1}, lambda: [4, 5], root=tmp_path) == [4, 5]
+    assert "interrupted write" in capsys.readouterr().out
+    assert cache.verify(path)["params"] == {"p": 1}
+    assert cache.cached("step", {"p": 1}, lambda: [0], root=tmp_path, verbose=False) == [4, 5]

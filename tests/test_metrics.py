@@ -103,6 +103,10 @@ def test_metrics_table_errors():
         metrics_table(y, {"A": preds["A"].drop(columns="pH")})
     with pytest.raises(ValueError, match="length mismatch"):
         metrics_table(y, {"A": preds["A"].iloc[:-1]})
+    shuffled = y.sample(frac=1.0, random_state=0)  # perfect predictions, rows in another order
+    with pytest.raises(ValueError, match="different row indexes"):
+        metrics_table(y, {"A": shuffled})
+    assert metrics_table(y, {"A": shuffled.loc[y.index]})["ccc"].eq(1.0).all()
     bad = preds["A"].copy()
     bad.loc[3, "TN"] = np.nan
     with pytest.raises(ValueError, match="TN / A: y_pred contains 1 NaN"):
