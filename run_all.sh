@@ -8,7 +8,8 @@
 #   ./run_all.sh -p seed 1 -p vae_epochs 5
 #   ./run_all.sh -p source ossl -p data_dir /path/to/ossl   # real OSSL v1.2 files (see soilnb.ossl.download)
 #
-# Executed notebooks go to build/notebooks/<profile>/, figures (PNG + PDF) and tables (CSV) to figures/.
+# Executed notebooks go to build/notebooks/<profile>/, figures (PNG + PDF) and tables (CSV) to figures/
+# (default profile) or figures/<profile>/ (the others), each folder with a manifest.json of the runs that wrote it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -53,4 +54,5 @@ for nb in "${notebooks[@]}"; do
   end=$(date +%s.%N)
   awk -v b="$base" -v s="$start" -v e="$end" 'BEGIN{printf "%-28s %9.1fs\n", b, e-s}'
 done
-echo "all done in $(( $(date +%s) - total_start )) s; figures and tables in figures/, executed notebooks in $out/"
+figs="figures"; [ "$profile" = default ] || figs="figures/$profile"
+echo "all done in $(( $(date +%s) - total_start )) s; figures and tables in ${SOILNB_FIGURES:-figures}${figs#figures}/, executed notebooks in $out/"

@@ -139,8 +139,12 @@ def get_config(profile: str = "smoke", **overrides) -> Config:
 
 def from_notebook(namespace: dict) -> Config:
     """Build the config from a notebook's globals: ``profile`` plus any global named like a key."""
+    from . import paths
+
     overrides = {k: namespace[k] for k in _FIELDS if k != "profile" and k in namespace}
-    return get_config(namespace.get("profile", "smoke"), **overrides)
+    cfg = get_config(namespace.get("profile", "smoke"), **overrides)
+    paths.set_active_run(**cfg.subset("profile", "source", "seed", "n_kssl", "n_paired", "n_test"))
+    return cfg
 
 
 def check_keys(names) -> None:

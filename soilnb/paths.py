@@ -16,6 +16,23 @@ REAL = SHARED / "data" / "real"
 REFERENCE = SHARED / "reference"
 
 
+#: The run whose outputs are being written (set by :func:`soilnb.config.from_notebook`).
+ACTIVE_RUN: dict = {}
+
+
+def set_active_run(**fields) -> None:
+    """Record the profile (and sizes, seed) of the run that writes figures and tables from now on."""
+    ACTIVE_RUN.clear()
+    ACTIVE_RUN.update(fields)
+
+
+def figures_dir() -> Path:
+    """Where figures and tables go: ``figures/`` for the ``default`` profile (and when no run is set),
+    ``figures/<profile>/`` for the others, so a smoke or paper run never overwrites default outputs."""
+    profile = ACTIVE_RUN.get("profile", "default")
+    return FIGURES if profile == "default" else FIGURES / profile
+
+
 def ensure(path: Path) -> Path:
     """Create ``path`` (a folder) if needed and return it."""
     path.mkdir(parents=True, exist_ok=True)

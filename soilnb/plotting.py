@@ -6,6 +6,9 @@ with the same inputs give the same files.
 """
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import matplotlib
@@ -15,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import paths  # noqa: E402
+from . import __version__, paths  # noqa: E402
 from .strategies import STRATEGIES  # noqa: E402
 
 CM = 1 / 2.54
@@ -40,21 +43,42 @@ def use_style():
     plt.rcParams.update(STYLE)
 
 
+def _record(folder: Path, files) -> None:
+    """Note in ``<folder>/manifest.json`` which run (profile, sizes, seed) wrote each file, so outputs
+    of different runs in one folder (e.g. after ``run_all.sh --only``) can be told apart."""
+    manifest = folder / "manifest.json"
+    try:
+        entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+    except json.JSONDecodeError:
+        entries = {}
+    run = {**paths.ACTIVE_RUN, "soilnb": __version__, "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    entries.update({Path(f).name: run for f in files})
+    tmp = manifest.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
+    os.replace(tmp, manifest)
+
+
 def savefig(fig, name: str, folder=None) -> list[Path]:
-    """Write ``figures/<name>.png`` and ``.pdf`` (no timestamps) and close the figure."""
-    folder = paths.ensure(Path(folder) if folder else paths.FIGURES)
+    """Write ``<figures>/<name>.png`` and ``.pdf`` (no timestamps) and close the figure.
+
+    ``<figures>`` is :func:`soilnb.paths.figures_dir` (``figures/`` for the default profile,
+    ``figures/<profile>/`` otherwise) unless ``folder`` is given; ``manifest.json`` there records the run.
+    """
+    folder = paths.ensure(Path(folder) if folder else paths.figures_dir())
     out = [folder / f"{name}.png", folder / f"{name}.pdf"]
     fig.savefig(out[0], metadata={"Software": None})
     fig.savefig(out[1], metadata={"CreationDate": None, "ModDate": None, "Producer": None})
     plt.close(fig)
+    _record(folder, out)
     return out
 
 
 def save_table(df: pd.DataFrame, name: str, folder=None, float_format="%.4g") -> Path:
-    """Write ``figures/<name>.csv``."""
-    folder = paths.ensure(Path(folder) if folder else paths.FIGURES)
+    """Write ``<figures>/<name>.csv`` (the folder as in :func:`savefig`)."""
+    folder = paths.ensure(Path(folder) if folder else paths.figures_dir())
     path = folder / f"{name}.csv"
     df.to_csv(path, index=False, float_format=float_format)
+    _record(folder, [path])
     return path
 
 

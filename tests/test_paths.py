@@ -1,0 +1,36 @@
+"""Where outputs go: one folder per profile, with a manifest naming the run that wrote each file."""
+import json
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from soilnb import config, paths, plotting
+
+
+@pytest.fixture
+def figures(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "FIGURES", tmp_path)
+    yield tmp_path
+    paths.ACTIVE_RUN.clear()
+
+
+def test_profiles_write_to_their_own_folders(figures):
+    config.from_notebook({"profile": "smoke", "seed": 3})
+    plotting.save_table(pd.DataFrame({"a": [1]}), "t")
+    plotting.savefig(plt.figure(), "f")
+    config.from_notebook({"profile": "default"})
+    plotting.save_table(pd.DataFrame({"a": [2]}), "t")
+    assert pd.read_csv(figures / "smoke" / "t.csv")["a"].tolist() == [1]     # not overwritten by default
+    assert pd.read_csv(figures / "t.csv")["a"].tolist() == [2]
+    assert (figures / "smoke" / "f.png").exists() and (figures / "smoke" / "f.pdf").exists()
+    smoke = json.loads((figures / "smoke" / "manifest.json").read_text())
+    assert set(smoke) == {"t.csv", "f.png", "f.pdf"}
+    assert smoke["t.csv"]["profile"] == "smoke" and smoke["t.csv"]["seed"] == 3 and smoke["t.csv"]["n_kssl"] == 500
+    default = json.loads((figures / "manifest.json").read_text())
+    assert default["t.csv"]["profile"] == "default" and default["t.csv"]["n_kssl"] == 6000
+
+
+def test_no_active_run_means_the_default_folder(figures):
+    paths.ACTIVE_RUN.clear()
+    assert paths.figures_dir() == figures
