@@ -202,19 +202,22 @@ def fig3_latent(Z, xi, bin_centers, max_features=32):
     fig = plt.figure(figsize=(18 * CM, 13 * CM))
     gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.2], wspace=0.25)
     a1 = fig.add_subplot(gs[0])
+    # one shared value axis, as in the paper's panel, so the features' "diverse numerical ranges" (Sect. 3.1)
+    # show; each density is scaled to a common height, and the 0.5-99.5 % range of each feature is drawn
     for j in range(k):
         z = Z[:, j]
         lo, hi = np.percentile(z, [0.5, 99.5])
         grid = np.linspace(lo, hi, 200)
         dens = gaussian_kde(z[(z >= lo) & (z <= hi)])(grid) if np.ptp(z) > 0 else np.zeros_like(grid)
         dens = dens / (dens.max() + 1e-12) * 0.9
-        x01 = (grid - lo) / (hi - lo + 1e-12)
-        a1.fill_between(x01, k - 1 - j, k - 1 - j + dens, color=plt.cm.viridis(j / k), alpha=0.8, lw=0.3)
+        a1.fill_between(grid, k - 1 - j, k - 1 - j + dens, color=plt.cm.viridis(j / k), alpha=0.8, lw=0.3)
     a1.set_yticks(np.arange(k) + 0.3, [str(k - j) for j in range(k)])
-    a1.set(xlabel="feature value (scaled to its 0.5-99.5 % range)", ylabel="latent feature", title="Latent PDFs")
+    a1.set(xlabel="latent feature value", ylabel="latent feature", title="Latent PDFs")
     a2 = fig.add_subplot(gs[1])
-    im = a2.imshow(xi[:k], aspect="auto", cmap="magma", origin="upper", vmin=0,
-                   extent=(bin_centers[0], bin_centers[-1], k + 0.5, 0.5))
+    centers = np.asarray(bin_centers, dtype=float)
+    half = (centers[1] - centers[0]) / 2 if len(centers) > 1 else 12.5
+    im = a2.imshow(xi[:k], aspect="auto", cmap="magma", origin="upper", vmin=0,  # extent = bin edges
+                   extent=(centers[0] - half, centers[-1] + half, k + 0.5, 0.5))
     a2.invert_xaxis()
     a2.set(xlabel="Wavenumber (cm$^{-1}$), 25 cm$^{-1}$ bins", ylabel="latent feature", title="Xi correlation")
     fig.colorbar(im, ax=a2, fraction=0.04, label="$\\xi$")

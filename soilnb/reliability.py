@@ -72,17 +72,45 @@ def latent_shift(cfg: Config, F, vae, n2m) -> LatentShift:
     return LatentShift(det, dist, flags, table, float(det.d0_), int(det.Fd_), float(det.limit_))
 
 
-def flags_vs_errors(shift: LatentShift, res, strategy: str = "NIRtoMIR-SSL-MLP",
-                    flag_set: str = "test, NIR->latent") -> pd.DataFrame:
-    """Mean absolute error per property of flagged vs not-flagged test samples."""
+#: (strategy, embedding set) pairs whose errors :func:`flags_vs_errors` relates to the shift flags: each
+#: strategy is judged by the embeddings it reads (the SSL strategies read exactly these latent vectors).
+FLAG_PAIRS = (("NIRtoMIR-SSL-MLP", "test, NIR->latent"), ("MIR-SSL-MLP", "test, MIR"))
+
+
+def _spearman(a, b) -> float:
+    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return np.nan
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def flags_vs_errors(shift: LatentShift, res, pairs=FLAG_PAIRS) -> pd.DataFrame:
+    """Are samples far from the KSSL embeddings predicted worse? One row per pair and property.
+
+    For each (strategy, set) of ``pairs`` (a set of the test split, see :func:`latent_shift`): mean
+    absolute error of flagged vs not-flagged samples and their ratio, and Spearman's rank correlation
+    between the Mahalanobis distance and the absolute error. The MAE comparison needs both groups;
+    when every sample (or none) is flagged it is NaN and the rank correlation is the answer.
+    """
     obs = res.observed["test"]
-    err = (res.predictions["test"][strategy] - obs).abs()
-    f = shift.flags[flag_set]
     rows = []
-    for p in obs.columns:
-        rows.append({"property": PAPER_NAMES.get(p, p), "n_flagged": int(f.sum()), "n_ok": int((~f).sum()),
-                     "mae_flagged": float(err[p][f].mean()) if f.any() else np.nan,
-                     "mae_ok": float(err[p][~f].mean()) if (~f).any() else np.nan})
+    for strategy, flag_set in pairs:
+        if not flag_set.startswith("test"):
+            raise ValueError(f"flag set {flag_set!r} is not a test-set embedding; errors exist for the test set only")
+        pred = res.predictions["test"][strategy]
+        if not pred.index.equals(obs.index):
+            raise ValueError(f"predictions of {strategy} and the observed test values have different row indexes")
+        err = (pred - obs).abs()
+        f, d = np.asarray(shift.flags[flag_set], bool), np.asarray(shift.distances[flag_set], float)
+        if len(f) != len(obs):
+            raise ValueError(f"{flag_set}: {len(f)} flags for {len(obs)} test samples")
+        for p in obs.columns:
+            e = err[p].to_numpy()
+            rows.append({"strategy": strategy, "set": flag_set, "property": PAPER_NAMES.get(p, p),
+                         "n_flagged": int(f.sum()), "n_ok": int((~f).sum()),
+                         "mae_flagged": float(e[f].mean()) if f.any() else np.nan,
+                         "mae_ok": float(e[~f].mean()) if (~f).any() else np.nan,
+                         "spearman_distance_error": _spearman(d, e)})
     out = pd.DataFrame(rows)
     out["ratio"] = out["mae_flagged"] / out["mae_ok"]
     return out

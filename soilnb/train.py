@@ -183,8 +183,9 @@ def train_nir_to_mir(vae: VAE, X_nir, X_mir, sample_id, *, hidden: int, epochs: 
     where ``m``, ``s^2`` are the per-dimension mean and variance (floored at 1e-3) of the VAE
     embeddings of the training MIR spectra. The frozen decoder ignores latent dimensions the VAE
     left unused (collapsed to the prior), so Eq. 5 alone lets the NIR encoder put anything there;
-    this term keeps z_NIR inside the MIR embedding distribution, which matters for the
-    NIRtoMIR-SSL strategy and the distribution-shift analysis (both read z directly).
+    this term pulls each dimension of z_NIR toward the range of the MIR embeddings, which matters for the
+    NIRtoMIR-SSL strategy (it reads z directly). It is diagonal: it does not bound the joint
+    Mahalanobis distance that the distribution-shift analysis uses.
 
     Loss per batch: ``MSE(mir_decoder(z), X_mir) + alpha_t * MSE(nir_decoder(z), X_nir)`` with
     ``z = nir_encoder(X_nir)`` and ``alpha_t = alpha_schedule(epoch, epochs)``. (The paper writes

@@ -31,3 +31,29 @@ def test_shifted_set_flagged_much_more(scores):
     det = ShiftDetector(alpha=0.05).fit(train)
     assert det.predict(shifted).mean() >= 0.8
     assert np.median(det.score(shifted)) > 3 * np.median(det.score(paired))
+
+
+def test_flags_vs_errors_by_hand():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from soilnb.reliability import LatentShift, flags_vs_errors
+
+    obs = pd.DataFrame({"TC": [1.0, 2.0, 3.0, 4.0], "pH": [5.0, 6.0, 7.0, 8.0]})
+    pred = obs + pd.DataFrame({"TC": [0.1, -0.2, 0.3, -0.4], "pH": [1.0, 1.0, 1.0, 1.0]})
+    res = SimpleNamespace(observed={"test": obs}, predictions={"test": {"S": pred}})
+    shift = LatentShift(None, {"test, X": np.array([1.0, 2.0, 3.0, 9.0])},
+                        {"test, X": np.array([False, False, True, True])}, None, 0, 0, 0)
+    t = flags_vs_errors(shift, res, pairs=(("S", "test, X"),)).set_index("property")
+    # TC: |err| 0.1, 0.2 (ok) vs 0.3, 0.4 (flagged); distances and errors rise together
+    assert t.loc["TC", "mae_ok"] == pytest.approx(0.15) and t.loc["TC", "mae_flagged"] == pytest.approx(0.35)
+    assert t.loc["TC", "ratio"] == pytest.approx(0.35 / 0.15)
+    assert t.loc["TC", "spearman_distance_error"] == pytest.approx(1.0)
+    assert np.isnan(t.loc["pH", "spearman_distance_error"])          # constant error: undefined, not 0
+    # every sample flagged: the MAE comparison is NaN, the rank correlation still answers
+    shift.flags["test, X"] = np.ones(4, bool)
+    t = flags_vs_errors(shift, res, pairs=(("S", "test, X"),)).set_index("property")
+    assert np.isnan(t.loc["TC", "ratio"]) and t.loc["TC", "spearman_distance_error"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="test-set embedding"):
+        flags_vs_errors(shift, res, pairs=(("S", "Paired validation, MIR"),))
