@@ -14,7 +14,7 @@ from .library import OSSL_COLUMNS, PROPERTIES, SpectralLibrary, estimated_organi
 from .ossl_format import (MIR_RE, NIR_RE, SAMPLE_COL, OSSLFormatError, _header, _no_duplicates, _reflectance,
                           _spectral_columns, _wrap_read)
 from .ossl_tables import _attach, _library_from
-from .preprocess import ABSORBANCE_MAX, MIR_AXIS_CM1, NIR_AXIS_NM, Resample, drop_nonfinite
+from .preprocess import ABSORBANCE_MAX, MIR_AXIS_CM1, NIR_AXIS_NM, Resample, check_orientation, drop_nonfinite
 
 # --------------------------------------------------------------------------- independent test set
 #: Canonical names accepted in a test folder's ``lab.csv`` besides the OSSL column names.
@@ -50,6 +50,10 @@ def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
                               "not absorbance")
     order = np.argsort(pos)
     X = Resample(pos[order], axis, tol=tol).fit_transform(X[:, order]).astype(np.float32)
+    try:
+        check_orientation(X, axis, unit, quantity, name=path.name)
+    except ValueError as exc:
+        raise OSSLFormatError(str(exc)) from None
     return ids, X
 
 

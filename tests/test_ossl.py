@@ -321,7 +321,8 @@ def _write_test_dir(d, n=3, lab_names="canonical"):
     nir.insert(0, "sample_id", ids)
     pd.concat([nir, nir.iloc[[0]].assign(**{f"{nm[0]:g}": 0.5})]).to_csv(d / "nir.csv", index=False)  # a repeat
     cm = np.arange(4002.0, 598.0, -1.9)
-    mir = pd.DataFrame([1.0 + 0.1 * i + 1e-5 * cm for i in range(n)], columns=[f"{w:g}" for w in cm])
+    # absorbance rising towards the O-H region (a maximum near 3400 cm-1 against 3900, as in soils)
+    mir = pd.DataFrame([1.0 + 0.1 * i - 1e-5 * cm for i in range(n)], columns=[f"{w:g}" for w in cm])
     mir.insert(0, "sample_id", ids)
     mir.to_csv(d / "mir.csv", index=False)
     if lab_names == "canonical":
@@ -341,7 +342,7 @@ def test_load_test_set(tmp_path):
     # sample 0 has two rows: the repeat differs only at 1340 nm, outside the output grid except via
     # interpolation between 1340 and 1345 for 1340 < x < 1345 (none on the 2 nm grid from 1350)
     np.testing.assert_allclose(nir.X[0], 0.40 + 1e-5 * (NIR_AXIS_NM - 1340), rtol=1e-6)
-    np.testing.assert_allclose(mir.X[2], 1.2 + 1e-5 * MIR_AXIS_CM1, rtol=1e-6)
+    np.testing.assert_allclose(mir.X[2], 1.2 - 1e-5 * MIR_AXIS_CM1, rtol=1e-6)
     np.testing.assert_allclose(nir.properties["EOC"], [1.0, 0.88, 0.76], rtol=1e-12)
     _write_test_dir(tmp_path / "o", lab_names="ossl")
     nir, _ = ossl.load_test_set(tmp_path / "o")
@@ -378,6 +379,27 @@ def test_load_test_set_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"nir.csv: spectral grid 1400\.\.2500 nm does not cover the requested "
                                          r"range 1350\.\.2550 nm"):
         ossl.load_test_set(tmp_path / "g")
+    # NIR absorbance (0.2-0.9, a maximum at the 1.9 um water band) given where reflectance is expected:
+    # the value range alone cannot tell it from reflectance fractions
+    _write_test_dir(tmp_path / "h")
+    nir = pd.read_csv(tmp_path / "h" / "nir.csv")
+    w = nir.columns[1:].astype(float)
+    nir[nir.columns[1:]] = 0.4 + 0.3 * np.exp(-0.5 * ((w - 1925) / 30) ** 2)
+    nir.to_csv(tmp_path / "h" / "nir.csv", index=False)
+    with pytest.raises(ValueError, match=r"nir.csv: these look like absorbance, not reflectance: the water/O-H band "
+                                         r"at 1900-1950 nm is a maximum in 100% of the spectra"):
+        ossl.load_test_set(tmp_path / "h")
+    nir[nir.columns[1:]] = 10 ** -nir[nir.columns[1:]]          # the same as reflectance: accepted
+    nir.to_csv(tmp_path / "h" / "nir.csv", index=False)
+    ossl.load_test_set(tmp_path / "h")
+    # MIR reflectance fractions (0.1-0.6) where absorbance is expected: the O-H band is a minimum
+    _write_test_dir(tmp_path / "i")
+    mir = pd.read_csv(tmp_path / "i" / "mir.csv")
+    mir[mir.columns[1:]] = 10 ** -mir[mir.columns[1:]].to_numpy()
+    mir.to_csv(tmp_path / "i" / "mir.csv", index=False)
+    with pytest.raises(ValueError, match=r"mir.csv: these look like reflectance, not absorbance: the water/O-H band "
+                                         r"at 3300-3500 cm-1 is a minimum"):
+        ossl.load_test_set(tmp_path / "i")
     _write_test_dir(tmp_path / "f")
     lab = pd.read_csv(tmp_path / "f" / "lab.csv")
     pd.concat([lab, lab.iloc[[1]]]).to_csv(tmp_path / "f" / "lab.csv", index=False)

@@ -236,7 +236,7 @@ def test_preprocess_library():
     np.testing.assert_allclose(X, stats.zscore(A.astype(np.float32).astype(float), axis=1), rtol=1e-5, atol=1e-5)
     bad = SpectralLibrary(X=A + 2.0, axis=np.linspace(1350, 2550, 1701), unit="nm",
                           quantity="reflectance", sample_id=list("abc"), name="bad_nir")
-    with pytest.raises(ValueError, match="bad_nir: input looks like absorbance, not reflectance"):
+    with pytest.raises(ValueError, match="bad_nir: (input looks|these look) like absorbance, not reflectance"):
         preprocess_library(bad)
 
 
@@ -249,3 +249,34 @@ def test_nir_pipeline_on_real_neospectra_sample(real_dir):
     assert X.shape == (10, 551) and np.isfinite(X).all()
     np.testing.assert_allclose(X.mean(axis=1), 0, atol=1e-5)
     np.testing.assert_allclose(X.std(axis=1), 1, rtol=1e-5)
+
+
+def test_check_orientation_on_simulated_and_real_shapes():
+    from soilnb.preprocess import check_orientation
+    from soilnb.simulate import simulate_world
+
+    w = simulate_world(n_kssl=30, n_scans=1, n_paired=30, n_test=20, seed=1)
+    check_orientation(w.paired_nir.X, w.paired_nir.axis, "nm", "reflectance")        # as simulated: fine
+    check_orientation(w.kssl.X, w.kssl.axis, "cm-1", "absorbance")
+    with pytest.raises(ValueError, match="look like absorbance, not reflectance"):
+        check_orientation(np.log10(1 / w.paired_nir.X), w.paired_nir.axis, "nm", "reflectance", name="nir")
+    with pytest.raises(ValueError, match="look like reflectance, not absorbance"):
+        check_orientation(10.0 ** -w.kssl.X, w.kssl.axis, "cm-1", "absorbance", name="mir")
+    # an axis that does not reach the band is not judged
+    check_orientation(np.log10(1 / w.paired_nir.X[:, :100]), w.paired_nir.axis[:100], "nm", "reflectance")
+
+
+@pytest.mark.real
+def test_check_orientation_accepts_real_spectra(real_dir):
+    from soilnb.preprocess import check_orientation
+    from soilnb.realism import load_real_kssl_toy, load_real_nirsoil
+
+    X, axis = load_real_kssl_toy(real_dir)
+    check_orientation(X, axis, "cm-1", "absorbance", name="KSSL toy")
+    with pytest.raises(ValueError, match="minimum in 100% of the spectra"):
+        check_orientation(10.0 ** -X, axis, "cm-1", "absorbance", name="KSSL toy as R")
+    A, nm = load_real_nirsoil(real_dir)
+    check_orientation(A, nm, "nm", "absorbance", name="NIRsoil")
+    check_orientation(10.0 ** -A, nm, "nm", "reflectance", name="NIRsoil as R")
+    with pytest.raises(ValueError, match="maximum in 100% of the spectra"):
+        check_orientation(A, nm, "nm", "reflectance", name="NIRsoil")
