@@ -51,17 +51,29 @@ def grouped_split(sample_id, val_fraction: float = 0.2, seed: int = 0):
 
 
 # ----------------------------------------------------------------------------- the shared loop
+def epoch_lr(lr: float, epoch: int, epochs: int, schedule: str = "constant", floor: float = 0.05) -> float:
+    """Learning rate of ``epoch`` (0-based): ``lr`` throughout, or a cosine from ``lr`` to ``floor * lr``."""
+    if schedule == "constant" or epochs < 2:
+        return float(lr)
+    return float(lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / (epochs - 1)))))
+
+
 def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
              epochs: int, batch_size: int, lr: float, weight_decay: float, patience, seed: int,
-             device: torch.device, progress: bool, desc: str, on_epoch: Callable | None = None) -> dict:
+             device: torch.device, progress: bool, desc: str, on_epoch: Callable | None = None,
+             lr_schedule: str = "constant") -> dict:
     """AdamW over shuffled batches of ``train_rows`` with early stopping on ``evaluate()[monitor]``.
 
     ``step(rows, epoch) -> loss`` (scalar tensor) runs the forward pass on a batch of row indices;
     ``evaluate(epoch) -> dict`` of floats is called with the model in eval mode under no_grad;
     ``monitor=None`` disables early stopping and keeps the last weights;
     ``on_epoch(epoch) -> dict`` (optional) is called before each epoch and its values logged.
-    The best weights (lowest monitored value) are restored at the end. Returns the history.
+    ``lr_schedule``: ``"constant"`` or ``"cosine"`` (per epoch, from ``lr`` down to ``lr / 20`` at the
+    last of ``epochs``; Loshchilov & Hutter 2017, arXiv:1608.03983, without restarts); the rate used is
+    logged as ``lr``. The best weights (lowest monitored value) are restored at the end. Returns the history.
     """
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if patience is not None and patience < 1:
@@ -76,6 +88,9 @@ def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, eval
     for epoch in bar:
         t0 = time.perf_counter()
         extra = on_epoch(epoch) if on_epoch else {}
+        extra["lr"] = epoch_lr(lr, epoch, epochs, lr_schedule)
+        for group in opt.param_groups:
+            group["lr"] = extra["lr"]
         model.train()
         perm = train_rows[permutation(len(train_rows), gen, device)]
         total = torch.zeros((), device=device)

@@ -19,7 +19,7 @@ from .config import DATA_KEYS, Config
 from .library import PROPERTIES, World
 
 VAE_KEYS = ("latent_dim", "vae_hidden", "vae_depth", "vae_beta", "vae_epochs", "vae_batch", "vae_lr",
-            "vae_patience", "vae_repeats", "compile", "device")
+            "vae_patience", "vae_repeats", "vae_lr_schedule", "compile", "device")
 NIR_KEYS = ("nir_hidden", "nir_epochs", "nir_batch", "nir_lr", "nir_latent_prior")
 #: Modules whose source enters each stage's cache key (each stage includes the ones before it).
 DATA_CODE = ("library", "simulate", "composition", "bands", "ossl", "ossl_format", "ossl_files", "ossl_tables",
@@ -183,7 +183,7 @@ def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | Non
         vcfg = VAEConfig(n_in=F.kssl_scans.shape[1], latent_dim=params["latent_dim"], hidden=cfg.vae_hidden,
                          depth=cfg.vae_depth, beta=cfg.vae_beta)
         return train_vae(F.kssl_scans, F.kssl_scans_id, vcfg, epochs=cfg.vae_epochs, batch_size=cfg.vae_batch,
-                         lr=cfg.vae_lr, patience=cfg.vae_patience, repeats=cfg.vae_repeats, seed=cfg.seed,
+                         lr=cfg.vae_lr, lr_schedule=cfg.vae_lr_schedule, patience=cfg.vae_patience, repeats=cfg.vae_repeats, seed=cfg.seed,
                          device=cfg.device, compile=cfg.compile, progress=progress)
 
     return _model_cache("vae", params, compute, load_vae)

@@ -80,7 +80,7 @@ def _repeat_groups(sample_id):
 
 
 def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr: float, patience=None,
-              repeats: str = "independent", seed: int = 0, device="auto", compile: bool = False,
+              repeats: str = "independent", seed: int = 0, device="auto", compile: bool = False, lr_schedule="constant",
               val_fraction: float = 0.2, weight_decay: float = 1e-4, progress: bool = True):
     """Train the MIR VAE (paper Sect. 2.2, Eqs. 2-3) with a grouped 80/20 split and early stopping.
 
@@ -92,6 +92,8 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
         Sample of each scan; repeats of one sample share it and never straddle the split.
     cfg : VAEConfig
     epochs, batch_size, lr, patience : training settings (``patience=None``: no early stop).
+    lr_schedule : {"constant", "cosine"}
+        Per-epoch learning rate (:func:`soilnb.loop.epoch_lr`); the pipeline uses ``Config.vae_lr_schedule``.
     repeats : {"independent", "cross", "mean"}
         How scan repeats are used: each repeat is its own example reconstructing itself
         ("independent", the paper's reading); input one repeat, reconstruct another random repeat
@@ -168,7 +170,7 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
 
         hist = fit_loop(model, train_rows=train_rows, step=step, evaluate=evaluate, monitor="val_loss",
                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                        seed=seed, device=dev, progress=progress, desc="VAE")
+                        seed=seed, device=dev, progress=progress, desc="VAE", lr_schedule=lr_schedule)
     hist.update(n_train=len(train_np), n_val=len(val_np), repeats=repeats, device=str(dev))
     return model, hist
 

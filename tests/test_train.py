@@ -87,6 +87,34 @@ def test_fit_loop_stops_early_and_restores_best_weights():
     torch.testing.assert_close(lin.weight, snapshots[1], rtol=0, atol=0)
 
 
+
+def test_cosine_learning_rate_by_hand():
+    from soilnb.loop import epoch_lr
+
+    assert [epoch_lr(0.1, e, 3, "constant") for e in range(3)] == [0.1, 0.1, 0.1]
+    # lr * (0.05 + 0.95 * (1 + cos(pi * e / 2)) / 2): 0.1, 0.0525, 0.005
+    np.testing.assert_allclose([epoch_lr(0.1, e, 3, "cosine") for e in range(3)], [0.1, 0.0525, 0.005], rtol=1e-12)
+    # the optimiser really runs at these rates: one plain SGD-like step of AdamW moves each weight by ~lr
+    lin = torch.nn.Linear(1, 1, bias=False)
+    moves = []
+
+    def evaluate(epoch):
+        moves.append(float(lin.weight))
+        return {}
+
+    with torch.no_grad():
+        lin.weight.fill_(0.0)
+    hist = fit_loop(lin, train_rows=torch.arange(4), step=lambda r, e: -lin.weight.sum(), evaluate=evaluate,
+                    monitor=None, epochs=3, batch_size=4, lr=0.1, weight_decay=0.0, patience=None, seed=0,
+                    device=torch.device("cpu"), progress=False, desc="t", lr_schedule="cosine")
+    np.testing.assert_allclose(hist["lr"], [0.1, 0.0525, 0.005], rtol=1e-12)
+    np.testing.assert_allclose(np.diff([0.0] + moves), [0.1, 0.0525, 0.005], rtol=1e-4)   # Adam's first steps ~ lr
+    with pytest.raises(ValueError, match="lr_schedule must be 'constant' or 'cosine'"):
+        fit_loop(lin, train_rows=torch.arange(4), step=lambda r, e: lin.weight.sum(), evaluate=evaluate,
+                 monitor=None, epochs=1, batch_size=4, lr=0.1, weight_decay=0.0, patience=None, seed=0,
+                 device=torch.device("cpu"), progress=False, desc="t", lr_schedule="step")
+
+
 # ---------------------------------------------------------------- stage 1: VAE
 def test_vae_loss_falls_well_below_the_mean_spectrum(world, vae):
     model, hist = vae
