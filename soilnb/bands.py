@@ -275,3 +275,29 @@ def band_matrix(table: pd.DataFrame, axis, shift=0.0, broaden=1.0, eta=0.3, gaus
         K[index[row.constituent]] += row.strength * pseudo_voigt(axis, row.centre + shift,
                                                                  np.hypot(row.fwhm * broaden, resolution), e)
     return K
+
+
+def gaussian_blur_matrix(axis, fwhm) -> np.ndarray:
+    """Row-normalised matrix ``G`` that convolves spectra with a Gaussian of channel-dependent FWHM.
+
+    ``X @ G.T`` degrades spectra on ``axis`` to a coarser instrument line (row ``i`` is the line shape at
+    channel ``i``; rows are renormalised at the edges of the axis so that a flat spectrum stays flat).
+
+    Parameters
+    ----------
+    axis : ndarray of shape (n_channels,)
+    fwhm : float or ndarray of shape (n_channels,)
+        Gaussian FWHM in axis units; 0 leaves a channel as it is.
+
+    Returns
+    -------
+    G : ndarray of shape (n_channels, n_channels)
+    """
+    axis = np.asarray(axis, dtype=np.float64)
+    sd = np.broadcast_to(np.asarray(fwhm, dtype=np.float64), axis.shape) / 2.3548
+    if (sd < 0).any() or not np.isfinite(sd).all():
+        raise ValueError("fwhm must be finite and >= 0")
+    d = axis[None, :] - axis[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        G = np.where(sd[:, None] > 0, np.exp(-0.5 * (d / sd[:, None]) ** 2), (d == 0).astype(float))
+    return G / G.sum(axis=1, keepdims=True)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .bands import CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix
+from .bands import CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix, gaussian_blur_matrix
 from .composition import apply_missingness, sample_soils
 from .library import PROPERTIES, SpectralLibrary, World
 
@@ -303,8 +303,6 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
 
 def _nir_resolution_matrix(fwhm_cm1, broaden=1.0) -> np.ndarray:
     """Instrument line of an FT-NIR on :data:`NIR_AXIS`: a Gaussian of constant FWHM in wavenumber."""
-    from .realism import gaussian_blur_matrix
-
     return gaussian_blur_matrix(NIR_AXIS, broaden * fwhm_cm1 * NIR_AXIS**2 / 1e7)
 
 
