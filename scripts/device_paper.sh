@@ -34,7 +34,7 @@ for s in $STEPS; do
     2) python3 -m pytest -q -m gpu tests/test_train.py 2>&1 | tee "$OUT/pytest_gpu.log" || rc=1 ;;
     3) # shellcheck disable=SC2086
        ./run_all.sh --profile paper ${PAPER_ARGS:-} 2>&1 | tee "$OUT/run_all.log" || rc=1
-       tar czf "$OUT/figures.tar.gz" figures/*.csv figures/*.png build/notebooks/paper/*.log 2>/dev/null ;;
+       tar czf "$OUT/figures.tar.gz" figures/paper build/notebooks/paper/*.log || rc=1 ;;   # paper outputs: figures/paper/
     *) echo "unknown step $s" ;;
   esac
 done

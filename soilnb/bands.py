@@ -198,9 +198,11 @@ _NIR = [
     ("om_polysaccharide", 2100, 60, 1.5, "O-H/C-O combination"),
     ("om_polysaccharide", 1490, 60, 0.6, "O-H 1st overtone"),
     # adsorbed water: a cation-bound component (1415/1915 nm) and a more H-bonded, liquid-like one (1455/1955
-    # nm), which makes the bands of air-dry soils asymmetric, tailing to longer wavelengths (Bishop et al. 1994
-    # doi:10.1180/claymin.1994.029.4.20: 1.41/1.46 and 1.91/1.96 um in smectites). Overtone/combination area
-    # ratio ~0.23, as alpha(1450)/alpha(1940) ~26/115 cm-1 of liquid water (Hale & Querry 1973).
+    # nm), which makes the bands of air-dry soils asymmetric, tailing to longer wavelengths (Bishop, Pieters &
+    # Edwards 1994, Clays Clay Miner. 42:702, doi:10.1346/CCMN.1994.0420606: bound water at 1.41/1.91 um,
+    # shoulders at 1.46/1.97 um in montmorillonite). Overtone/combination ratio ~0.23 in strength x FWHM (band
+    # area); the peak-absorbance ratio alpha(1450)/alpha(1940) ~26/115 cm-1 of liquid water (Hale & Querry 1973)
+    # is similar.
     ("water", 1415, 40, 0.9, "O-H 1st overtone (cation-bound water)"),
     ("water", 1455, 60, 0.5, "O-H 1st overtone (H-bonded water)"),
     ("water", 1915, 45, 3.5, "O-H stretch + H-O-H bend combination (cation-bound water)"),

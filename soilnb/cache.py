@@ -126,6 +126,7 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     t0 = time.perf_counter()
     obj = compute()
     seconds = time.perf_counter() - t0
+    side.unlink(missing_ok=True)          # from here until the new sidecar lands, the entry counts as interrupted
     with atomic_path(path) as tmp:
         save(obj, tmp)
     _write_sidecar(path, step, params, seconds)

@@ -147,7 +147,10 @@ def from_notebook(namespace: dict) -> Config:
 
     overrides = {k: namespace[k] for k in _FIELDS if k != "profile" and k in namespace}
     cfg = get_config(namespace.get("profile", "smoke"), **overrides)
-    paths.set_active_run(**cfg.subset("profile", "source", "seed", "n_kssl", "n_paired", "n_test"))
+    base = get_config(cfg.profile)
+    changed = {k: v for k, v in cfg.as_dict().items() if v != getattr(base, k)}   # e.g. -p vae_epochs 5
+    paths.set_active_run(**cfg.subset("profile", "source", "seed", "n_kssl", "n_paired", "n_test"),
+                         overrides=changed)
     return cfg
 
 

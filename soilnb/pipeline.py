@@ -97,6 +97,8 @@ class Features:
 def _complete_rows(nir, mir, name: str):
     """The rows of a NIR/MIR pair of libraries with all nine properties; says what it drops."""
     props = nir.properties
+    if len(props) == 0:
+        raise ValueError(f"{name} set: no samples")
     missing = props.isna().sum()
     if (missing == len(props)).any():
         raise ValueError(f"{name} set: column(s) {list(missing[missing == len(props)].index)} are empty "
@@ -250,7 +252,8 @@ def paired_split(cfg: Config, F: Features):
 
 def get_conversions(cfg: Config, F: Features, vae, n2m) -> dict:
     """Observed and predicted MIR of the Paired validation split and the test set, for the
-    frozen-decoder method and the PLS2 baseline (fitted on the Paired training split), cached."""
+    frozen-decoder method, the PLS2 baseline (fitted on the Paired training split) and the
+    training-mean MIR spectrum (the no-information floor), cached."""
     from .conversion import PLS2Converter
 
     params = {**vae_params(cfg, vae.cfg.latent_dim), **cfg.subset(*NIR_KEYS), "pls_max_components": cfg.pls_max_components,
@@ -263,6 +266,8 @@ def get_conversions(cfg: Config, F: Features, vae, n2m) -> dict:
         out = {}
         for name, nir, mir in (("validation", F.paired_nir[va], F.paired_mir[va]), ("test", F.test_nir, F.test_mir)):
             out[name] = {"observed": mir, "frozen-decoder": nir_to_mir(n2m, nir), "PLS2 baseline": pls2.predict(nir),
+                         # the floor any converter must beat: the training-mean MIR spectrum, whatever the NIR
+                         "training-mean spectrum": np.tile(F.paired_mir[tr].mean(0), (len(mir), 1)),
                          "latent": nir_to_latent(n2m, nir)}
         out["pls2_components"] = pls2.n_components_
         return out

@@ -1,13 +1,15 @@
 """One style, one way to save, and the paper's figures as functions of arrays and tables.
 
 Notebooks call these; nothing here computes statistics. Every figure is written as PNG and PDF
-under :data:`soilnb.paths.FIGURES` with a stable name and no timestamp in the metadata, so reruns
-with the same inputs give the same files.
+under :func:`soilnb.paths.figures_dir` with a stable name and no timestamp in the metadata, so reruns
+with the same inputs give the same figure and table files; only the folder's ``manifest.json`` (which
+run wrote each file, and when) changes.
 """
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,12 +51,14 @@ def _record(folder: Path, files) -> None:
     manifest = folder / "manifest.json"
     try:
         entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    except json.JSONDecodeError:
+    except json.JSONDecodeError:                   # keep the damaged file for inspection, start a new one
+        os.replace(manifest, manifest.with_suffix(".json.corrupt"))
         entries = {}
     run = {**paths.ACTIVE_RUN, "soilnb": __version__, "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
     entries.update({Path(f).name: run for f in files})
-    tmp = manifest.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest.", suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(dict(sorted(entries.items())), indent=1))
     os.replace(tmp, manifest)
 
 

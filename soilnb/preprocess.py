@@ -488,8 +488,12 @@ def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra") 
     masks = [(axis >= lo) & (axis <= hi) for lo, hi in windows]
     if len(X) == 0 or not all(m.any() for m in masks):
         return
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():               # rows that are all NaN in a window give NaN, judged below
+        warnings.simplefilter("ignore", RuntimeWarning)
         depth = np.nanmean(X[:, masks[0]], 1) - np.mean([np.nanmean(X[:, m], 1) for m in masks[1:]], 0)
+    depth = depth[np.isfinite(depth)]
+    if depth.size == 0:
+        return
     share_max = float(np.mean(depth > 0))
     lo, hi = band
     if quantity == "absorbance" and share_max < 0.5:

@@ -156,8 +156,9 @@ class NirPhysics:
     scale : per-constituent multipliers of the :data:`soilnb.bands.NIR_BANDS` strengths (order of
         :data:`soilnb.bands.CONSTITUENTS`)
     water_wing, water_wing_nm : the long-wavelength wing of the O-H stretching fundamental of water
-        (~2.9-3.0 um): per unit water, ``water_wing x`` (the 1915 nm band strength) ``x exp((nm - 2500) /
-        water_wing_nm)``
+        (~2.9-3.0 um): per unit water, ``water_wing x A(1940) x exp((nm - 2500) / water_wing_nm)`` with
+        ``A(1940)`` the water bands' absorbance at 1940 nm, so that ``water_wing`` is the ratio
+        alpha(2500 nm) / alpha(1940 nm) of liquid water
     clay_wing, clay_wing_nm : the same for the structural O-H of the clay minerals (~2.7-2.8 um), per unit
         clay mineral: ``clay_wing x exp((nm - 2500) / clay_wing_nm)``
     electronic, electronic_nm, electronic_sd : the NIR tail of the electronic (charge-transfer, crystal
@@ -182,8 +183,8 @@ class NirPhysics:
     water_wing_nm: float = 200.0     # e-folding of that wing: alpha(2500)/alpha(2200) ~ 4.4 -> 300 / ln 4.4
     clay_wing: float = 0.3           # absorbance at 2500 nm per unit clay mineral, 0.1-0.5: the wing of the
     #   structural O-H stretching fundamental (kaolinite 2.71/2.76 um, smectite/illite ~2.76 um) that makes the
-    #   reflectance of clay minerals fall beyond ~2.4 um (Clark et al. 1990; Bishop et al. 1994
-    #   doi:10.1180/claymin.1994.029.4.20)
+    #   reflectance of clay minerals fall beyond ~2.4 um (Clark et al. 1990; Bishop, Pieters & Edwards 1994
+    #   doi:10.1346/CCMN.1994.0420606)
     clay_wing_nm: float = 150.0      # its e-folding length, 100-250 nm (the fundamental is closer than water's)
     electronic: float = 0.25         # absorbance at 1350 nm per unit darkness, 0.1-0.5 (OM and Fe oxides lower
     #   reflectance most at short wavelengths: Baumgardner et al. 1985 doi:10.1016/S0065-2113(08)60677-6;
@@ -337,8 +338,9 @@ def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state
     n = F.shape[0]
     K = band_matrix(NIR_BANDS, NIR_AXIS, shift=inst.shift, broaden=inst.broaden, eta=0.2,
                     resolution=inst.resolution) * np.asarray(ph.scale)[:, None]
-    K[CONSTITUENTS.index("water")] += ph.water_wing * ph.scale[CONSTITUENTS.index("water")] * \
-        np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.water_wing_nm)
+    w = CONSTITUENTS.index("water")
+    a1940 = K[w, np.argmin(np.abs(NIR_AXIS - 1940.0 - inst.shift))]   # the combination band's absorbance at 1940 nm
+    K[w] += ph.water_wing * a1940 * np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.water_wing_nm)
     for clay in ("kaolinite", "smectite", "illite"):  # structural O-H stretch (2.7-2.8 um) wing
         K[CONSTITUENTS.index(clay)] += ph.clay_wing * np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.clay_wing_nm)
     if ph.resolution_cm1 > 0:                       # the instrument line (the MEMS units: x broaden)

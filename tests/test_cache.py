@@ -59,3 +59,14 @@ def test_artifact_without_sidecar_is_recomputed(tmp_path, capsys):
     assert "interrupted write" in capsys.readouterr().out
     assert cache.verify(path)["params"] == {"p": 1}
     assert cache.cached("step", {"p": 1}, lambda: [0], root=tmp_path, verbose=False) == [4, 5]
+
+
+def test_refresh_killed_before_its_sidecar_is_recomputed(tmp_path, monkeypatch):
+    # a refresh replaces an artifact that has a sidecar and dies before writing the new one: the next run must
+    # recompute, not report a sha256 mismatch against the old sidecar
+    cache.cached("step", {"p": 1}, lambda: [1], root=tmp_path, verbose=False)
+    monkeypatch.setattr(cache, "_write_sidecar", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached("step", {"p": 1}, lambda: [2], root=tmp_path, verbose=False, refresh=True)
+    monkeypatch.undo()
+    assert cache.cached("step", {"p": 1}, lambda: [3], root=tmp_path, verbose=False) == [3]

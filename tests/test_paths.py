@@ -29,6 +29,11 @@ def test_profiles_write_to_their_own_folders(figures):
     assert smoke["t.csv"]["profile"] == "smoke" and smoke["t.csv"]["seed"] == 3 and smoke["t.csv"]["n_kssl"] == 500
     default = json.loads((figures / "manifest.json").read_text())
     assert default["t.csv"]["profile"] == "default" and default["t.csv"]["n_kssl"] == 6000
+    assert smoke["t.csv"]["overrides"] == {"seed": 3} and default["t.csv"]["overrides"] == {}
+    (figures / "manifest.json").write_text("{ not json")                 # a damaged manifest is kept aside
+    plotting.save_table(pd.DataFrame({"a": [3]}), "u")
+    assert (figures / "manifest.json.corrupt").read_text() == "{ not json"
+    assert set(json.loads((figures / "manifest.json").read_text())) == {"u.csv"}
 
 
 def test_no_active_run_means_the_default_folder(figures):

@@ -262,6 +262,9 @@ def test_check_orientation_on_simulated_and_real_shapes():
         check_orientation(np.log10(1 / w.paired_nir.X), w.paired_nir.axis, "nm", "reflectance", name="nir")
     with pytest.raises(ValueError, match="look like reflectance, not absorbance"):
         check_orientation(10.0 ** -w.kssl.X, w.kssl.axis, "cm-1", "absorbance", name="mir")
+    # rows without values in the windows are not counted (3 NaN rows beside 4 good ones: still absorbance)
+    X = np.vstack([w.kssl.X[:4], np.full((3, w.kssl.X.shape[1]), np.nan)])
+    check_orientation(X, w.kssl.axis, "cm-1", "absorbance")
     # an axis that does not reach the band is not judged
     check_orientation(np.log10(1 / w.paired_nir.X[:, :100]), w.paired_nir.axis[:100], "nm", "reflectance")
 

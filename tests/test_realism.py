@@ -139,15 +139,17 @@ def test_blur_and_common_footing():
     sim = np.full((12, NIR_AXIS.size), 0.5)
     r, s, x = nir_common_footing(real, axis, sim, NIR_AXIS)
     assert x[0] == 1400.0 and x[-1] == 2498.0 and r.shape == s.shape == (12, 550)
-    np.testing.assert_allclose(r, 0.3) and np.testing.assert_allclose(s, np.log10(2.0))
+    np.testing.assert_allclose(r, 0.3)
+    np.testing.assert_allclose(s, np.log10(2.0))
     with pytest.raises(ValueError, match="reflectance"):
         nir_common_footing(real, axis, -sim, NIR_AXIS)
 
 
 def test_nir_simulator_realism_regression(real_dir):
     # the NIR bands were 3-9x deeper than in real soils before the NIR realism check (AUC 1.000 at 3, 5 and 10
-    # PCs); after it the band depths are those of real air-dry soils. AUC stays 1.0 at 5 and 10 PCs (the
-    # baseline tilt and the soils differ), so the guards are the 3-PC AUC and the band depths.
+    # PCs); after it the 1.9 um water band is as deep as NIRsoil's and the 1.4 um and 2.2 um bands are still about
+    # twice as deep (different soils: more kaolinite). The simulated and real sets remain separable (AUC ~1.0 at
+    # 5 and 10 PCs: baseline tilt, soils), so the guards are the 3-PC AUC and the band-depth ratios.
     from soilnb.realism import load_real_nirsoil, nir_common_footing, nir_realism_auc
     from soilnb.simulate import NIR_AXIS, nir_spectra
 
@@ -155,13 +157,16 @@ def test_nir_simulator_realism_regression(real_dir):
     X, axis = load_real_nirsoil(real_dir)
     F, P = sample_soils(825, "paired", random_state=0)
     R = nir_spectra(F, P, random_state=100)
-    assert nir_realism_auc(X, axis, R, NIR_AXIS, n_components=3) < 0.999        # measured 0.996
+    assert nir_realism_auc(X, axis, R, NIR_AXIS, n_components=3) < 0.97         # measured 0.946
     r, s, x = nir_common_footing(X, axis, R, NIR_AXIS)
 
     def depth(Y, c, lo, hi):
         at = lambda w: Y[:, np.argmin(np.abs(x - w))]                          # noqa: E731
         return np.median(at(c) - 0.5 * (at(lo) + at(hi)))
 
-    for c, lo, hi, tol in ((1916, 1850, 2050, 2.0), (2206, 2140, 2260, 3.0), (1414, 1380, 1480, 3.0)):
-        ratio = depth(s, c, lo, hi) / depth(r, c, lo, hi)                       # measured 1.15, 2.2, 2.3
+    for c, lo, hi, tol in ((1916, 1850, 2050, 1.5), (2206, 2140, 2260, 2.5), (1414, 1380, 1480, 2.5)):
+        ratio = depth(s, c, lo, hi) / depth(r, c, lo, hi)                       # measured 1.14, 2.14, 2.25
         assert 1 / tol < ratio < tol, (c, ratio)
+    # the rise of absorbance from 2200 to 2490 nm (the O-H fundamental wings of water and clays)
+    rise = [np.median(Y[:, np.argmin(np.abs(x - 2490))] - Y[:, np.argmin(np.abs(x - 2200))]) for Y in (s, r)]
+    assert 0.7 < rise[0] / rise[1] < 1.4, rise                                     # measured 0.036 vs 0.040
