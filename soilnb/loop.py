@@ -13,7 +13,11 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+try:                                   # notebook widgets where ipywidgets is installed (JupyterLab), else text bars
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:                    # tqdm.auto would warn "IProgress not found" in every notebook
+    from tqdm.std import tqdm
 
 from .torchutil import batch_slices, permutation
 
