@@ -84,7 +84,7 @@ PROFILES: dict[str, dict] = {
         mlp_hidden=256, mlp_epochs=150, mlp_patience=15, pls_max_components=25,
         cv_folds=10, cv_repeats=10, fno_epochs=60, fno_width=32,
     ),
-    # the paper's sizes (83,971 samples / 334,665 scans; 2,016 paired; 206 test), meant for one GPU
+    # the paper's sizes (83,971 samples x 4 scans = 335,884; the paper has 334,665 scans; 2,016 paired; 206 test), one GPU
     "paper": dict(
         n_kssl=83971, n_paired=2016, n_test=206,
         vae_hidden=1024, vae_depth=3, vae_epochs=100, vae_batch=4096, vae_lr=2e-3, vae_patience=8,
