@@ -185,8 +185,9 @@ def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | Non
         vcfg = VAEConfig(n_in=F.kssl_scans.shape[1], latent_dim=params["latent_dim"], hidden=cfg.vae_hidden,
                          depth=cfg.vae_depth, beta=cfg.vae_beta)
         return train_vae(F.kssl_scans, F.kssl_scans_id, vcfg, epochs=cfg.vae_epochs, batch_size=cfg.vae_batch,
-                         lr=cfg.vae_lr, lr_schedule=cfg.vae_lr_schedule, patience=cfg.vae_patience, repeats=cfg.vae_repeats, seed=cfg.seed,
-                         device=cfg.device, compile=cfg.compile, progress=progress)
+                         lr=cfg.vae_lr, lr_schedule=cfg.vae_lr_schedule, patience=cfg.vae_patience,
+                         repeats=cfg.vae_repeats, seed=cfg.seed, device=cfg.device, compile=cfg.compile,
+                         progress=progress)
 
     return _model_cache("vae", params, compute, load_vae)
 

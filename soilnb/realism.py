@@ -7,7 +7,10 @@ the two sets are indistinguishable (in that representation) and 1.0 when they ar
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -15,8 +18,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .bands import gaussian_blur_matrix  # noqa: F401 (re-exported)
-from .preprocess import snv
+from . import paths
+from .bands import NEOSPECTRA_RESOLUTION_CM1, gaussian_blur_matrix, neospectra_fwhm_nm  # noqa: F401 (re-exported)
+from .preprocess import check_grid, snv
 
 
 def _check(X, name):
@@ -93,11 +97,7 @@ def load_real_kssl_toy(folder=None) -> tuple[np.ndarray, np.ndarray]:
     -------
     X : ndarray of shape (500, 1701), absorbance; axis : ndarray of shape (1701,), cm-1 increasing
     """
-    import pandas as pd
-
-    from .paths import REAL
-
-    path = (REAL if folder is None else folder) / "kssl_mir_toy" / "toy_kssl_mir.csv.gz"
+    path = Path(paths.REAL if folder is None else folder) / "kssl_mir_toy" / "toy_kssl_mir.csv.gz"
     if not path.is_file():
         raise FileNotFoundError(f"real KSSL toy file not found: {path}")
     d = pd.read_csv(path)
@@ -116,31 +116,6 @@ NIR_COMMON_NM = (1400.0, 2498.0)
 #: Chimiometrie 2006 spectra were recorded (Fernandez Pierna & Dardenne 2008, doi:10.1016/j.chemolab.2007.11.005);
 #: constant in wavelength.
 NIRSOIL_BANDPASS_NM = 10.0
-#: Optical resolution (FWHM) of the NeoSpectra MEMS Michelson FT-NIR: 16 nm at 1550 nm (Si-Ware datasheet),
-#: i.e. 66.6 cm-1, constant in wavenumber as for any Fourier-transform instrument.
-NEOSPECTRA_RESOLUTION_CM1 = 16.0 * 1e7 / 1550.0**2
-
-
-def neospectra_fwhm_nm(axis) -> np.ndarray:
-    """The NeoSpectra line width (FWHM, nm) at each wavelength: constant 66.6 cm-1, so ``dv * nm**2 / 1e7``.
-
-    Parameters
-    ----------
-    axis : array-like of wavelengths (nm)
-
-    Returns
-    -------
-    ndarray, 13.1 nm at 1400 nm, 16 nm at 1550 nm, 32 nm at 2200 nm, 41.5 nm at 2498 nm.
-
-    Examples
-    --------
-    >>> neospectra_fwhm_nm([1550.0]).round(1)
-    array([16.])
-    """
-    axis = np.asarray(axis, dtype=np.float64)
-    return NEOSPECTRA_RESOLUTION_CM1 * axis**2 / 1e7
-
-
 def load_real_nirsoil(folder=None, properties=False):
     """The 825 real NIR soil spectra of prospectr's ``NIRsoil`` (Chimiometrie 2006; never copied into the repo).
 
@@ -168,13 +143,7 @@ def load_real_nirsoil(folder=None, properties=False):
         A missing file; a file without a ``NIRsoil`` data.frame holding an ``spc`` matrix on the expected
         grid, or with non-finite spectra.
     """
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .paths import REAL
-
-    path = Path(REAL if folder is None else folder) / "nirsoil" / "NIRsoil.RData"
+    path = Path(paths.REAL if folder is None else folder) / "nirsoil" / "NIRsoil.RData"
     if not path.is_file():
         raise FileNotFoundError(f"real NIRsoil file not found: {path}")
     obj = _read_rdata_frame(path, "NIRsoil")
@@ -188,8 +157,6 @@ def load_real_nirsoil(folder=None, properties=False):
         axis = np.array(spc.coords[spc.dims[1]].values, dtype=np.float64)
     except (AttributeError, IndexError, KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: 'spc' has no numeric wavelength column names") from e
-    from .preprocess import check_grid
-
     check_grid(axis, NIRSOIL_AXIS, name=str(path))
     if not np.isfinite(X).all():
         raise ValueError(f"{path}: 'spc' contains {int((~np.isfinite(X)).sum())} NaN or inf values")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
 from .config import Config
 from .library import PAPER_NAMES
@@ -78,10 +79,10 @@ FLAG_PAIRS = (("NIRtoMIR-SSL-MLP", "test, NIR->latent"), ("MIR-SSL-MLP", "test, 
 
 
 def _spearman(a, b) -> float:
-    ra, rb = pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy()
-    if ra.std() == 0 or rb.std() == 0:
+    """Spearman's rho, NaN (without scipy's warning) when either side is constant."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
         return np.nan
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
 def flags_vs_errors(shift: LatentShift, res, pairs=FLAG_PAIRS) -> pd.DataFrame:

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .bands import CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix, gaussian_blur_matrix
+from .bands import (CONSTITUENTS, MIR_BANDS, NEOSPECTRA_RESOLUTION_CM1, NIR_BANDS, band_matrix,
+                    gaussian_blur_matrix, neospectra_fwhm_nm)
 from .composition import apply_missingness, sample_soils
 from .library import PROPERTIES, SpectralLibrary, World
 
@@ -193,7 +194,7 @@ class NirPhysics:
     electronic_sd: float = 0.3       # between-sample log-sd (OM quality, Fe oxide mineralogy), 0.1-0.5
     b0: float = 0.18                 # flat absorbance level (SNV-invariant), 0.1-0.3
     b0_dark: float = 0.25            # its increase with darkness, 0.1-0.5
-    resolution_cm1: float = 16.0 * 1e7 / 1550.0**2   # NeoSpectra: 16 nm at 1550 nm (Si-Ware datasheet), 66.6 cm-1
+    resolution_cm1: float = NEOSPECTRA_RESOLUTION_CM1   # 16 nm at 1550 nm (Si-Ware datasheet), 66.6 cm-1
 
 
 #: Default physics of the simulated NeoSpectra NIR spectra.
@@ -302,11 +303,6 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
     return out
 
 
-def _nir_resolution_matrix(fwhm_cm1, broaden=1.0) -> np.ndarray:
-    """Instrument line of an FT-NIR on :data:`NIR_AXIS`: a Gaussian of constant FWHM in wavenumber."""
-    return gaussian_blur_matrix(NIR_AXIS, broaden * fwhm_cm1 * NIR_AXIS**2 / 1e7)
-
-
 def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state=None,
                 physics: "NirPhysics | None" = None) -> np.ndarray:
     """Portable FT-NIR reflectance (fraction), the mean of ``n_repeats`` scans per sample.
@@ -344,7 +340,7 @@ def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state
     for clay in ("kaolinite", "smectite", "illite"):  # structural O-H stretch (2.7-2.8 um) wing
         K[CONSTITUENTS.index(clay)] += ph.clay_wing * np.exp((NIR_AXIS - 2500.0 - inst.shift) / ph.clay_wing_nm)
     if ph.resolution_cm1 > 0:                       # the instrument line (the MEMS units: x broaden)
-        K = K @ _nir_resolution_matrix(ph.resolution_cm1, inst.broaden).T
+        K = K @ gaussian_blur_matrix(NIR_AXIS, neospectra_fwhm_nm(NIR_AXIS, inst.broaden * ph.resolution_cm1)).T
     t = (NIR_AXIS - 1350.0) / 1200.0
     wing = np.exp(-(NIR_AXIS - 1350.0) / ph.electronic_nm)
     coarse, dark = (props[c].to_numpy(float) for c in ("coarse", "darkness"))
