@@ -20,9 +20,10 @@ import time
 
 import numpy as np
 
-from soilnb.composition import sample_soils
-from soilnb.realism import load_real_kssl_toy, load_real_nirsoil, nir_common_footing, realism_auc
-from soilnb.simulate import NIR_AXIS, mir_spectra, nir_spectra, simulate_world
+from soilnb.data.simulate.composition import sample_soils
+from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil, nir_common_footing, realism_auc
+from soilnb.data.simulate.world import NIR_AXIS, simulate_world
+from soilnb.data.simulate.spectra import mir_spectra, nir_spectra
 
 PCS = (3, 5, 10)
 

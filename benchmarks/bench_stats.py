@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from sklearn.cross_decomposition import PLSRegression
 
-from soilnb.cv import repeated_cv_pls
-from soilnb.library import PROPERTIES
-from soilnb.pls import PLSR
-from soilnb.xi import xi_matrix
+from soilnb.stats.cv import repeated_cv_pls
+from soilnb.core.vocab import PROPERTIES
+from soilnb.stats.pls import PLSR
+from soilnb.stats.xi import xi_matrix
 
 
 def load_xicor():

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import torch
 
-from soilnb.nets import VAEConfig
-from soilnb.torchutil import count_parameters, resolve_device
-from soilnb.train import train_vae
+from soilnb.models.nets import VAEConfig
+from soilnb.models.torchutil import count_parameters, resolve_device
+from soilnb.models.train import train_vae
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture
 def real_dir():
     """The shared real sample files; tests using it skip with a clear message when absent."""
-    from soilnb import paths
+    from soilnb.core import paths
 
     if not paths.REAL.is_dir():
         pytest.skip(f"real sample files not found at {paths.REAL} (set SOILNB_SHARED to the folder holding data/real)")

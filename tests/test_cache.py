@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from soilnb import cache
+from soilnb.core import cache
 
 
 def test_key_is_sha256_of_canonical_params():

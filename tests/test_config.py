@@ -1,6 +1,6 @@
 import pytest
 
-from soilnb.config import PROFILES, Config, check_keys, from_notebook, get_config
+from soilnb.core.config import PROFILES, Config, check_keys, from_notebook, get_config
 
 
 def test_profiles_override_defaults():

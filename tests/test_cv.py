@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 from sklearn.cross_decomposition import PLSRegression
 
-from soilnb.cv import RepeatedGroupKFold, repeated_cv_pls
-from soilnb.library import PROPERTIES
-from soilnb.metrics import regression_metrics
-from soilnb.targets import TargetTransformer
+from soilnb.stats.cv import RepeatedGroupKFold, repeated_cv_pls
+from soilnb.core.vocab import PROPERTIES
+from soilnb.stats.metrics import regression_metrics
+from soilnb.stats.targets import TargetTransformer
 
 
 def _groups(n_groups=53, seed=0):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from soilnb.latent import latent_activity
-from soilnb.nets import VAE, VAEConfig
+from soilnb.models.latent import latent_activity
+from soilnb.models.nets import VAE, VAEConfig
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_activity_subsamples_and_keeps_mode(linear_vae):
 
 
 def test_alignment_against_hand_values():
-    from soilnb.latent import latent_alignment
+    from soilnb.models.latent import latent_alignment
 
     z_mir = np.array([[0.0, 10.0], [1.0, 10.0], [2.0, 13.0], [3.0, 11.0]])
     z_nir = z_mir + np.array([[1.0, 0.0], [1.0, 0.0], [-1.0, 0.0], [-1.0, 2.0]])
@@ -73,7 +73,7 @@ def test_alignment_against_hand_values():
 
 
 def test_alignment_rejects_constant_dimensions():
-    from soilnb.latent import latent_alignment
+    from soilnb.models.latent import latent_alignment
 
     z = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]])
     with pytest.raises(ValueError, match=r"z_mir is constant in dimension\(s\) \[2\]"):

@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb.library import PROPERTIES, SpectralLibrary, estimated_organic_carbon
+from soilnb.core.vocab import PROPERTIES
+from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
 
 
 def make_lib(n_samples=3, repeats=2, p=5):

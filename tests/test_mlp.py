@@ -4,7 +4,7 @@ import pytest
 from sklearn.metrics import r2_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from soilnb.mlp import MLPRegressor
+from soilnb.models.mlp import MLPRegressor
 
 
 def make_data(n, seed):

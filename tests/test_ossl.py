@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb import ossl
-from soilnb.library import OSSL_COLUMNS, PROPERTIES
-from soilnb.preprocess import MIR_AXIS_CM1, NIR_AXIS_NM
+from soilnb.data.ossl import loaders as ossl
+from soilnb.core.vocab import OSSL_COLUMNS, PROPERTIES
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM
 
 MIR_COLS = [f"scan_mir.{int(w)}_abs" for w in MIR_AXIS_CM1]
 NIR_COLS = [f"scan_nir.{int(w)}_ref" for w in NIR_AXIS_NM]
@@ -216,7 +216,7 @@ def test_read_soillab_bad_input(tmp_path, ossl_dir):
 @pytest.mark.real
 def test_read_soillab_reproduces_appendix_a_paired(real_dir):
     """Neospectra lab + site: the 2,016 complete US rows match the paper's Appendix A 'Paired' statistics."""
-    from soilnb import paths
+    from soilnb.core import paths
 
     t = real_dir / "neospectra_tables"
     lab = ossl.read_soillab(t / "neospectra_soillab_v1.2.csv", site=t / "neospectra_soilsite_v1.2.csv")

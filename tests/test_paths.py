@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from soilnb import config, paths, plotting
+from soilnb.core import config, paths
+from soilnb.report import figures_results as plotting
 
 
 @pytest.fixture

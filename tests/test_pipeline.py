@@ -3,10 +3,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb import cache, metrics, paths, pipeline
-from soilnb.config import get_config
-from soilnb.library import PROPERTIES
-from soilnb.strategies import STRATEGIES, qualitative_findings, strategy_means
+from soilnb.core import cache, paths
+from soilnb.stats import metrics
+from soilnb.stages import regressions as pipeline
+from soilnb.core.config import get_config
+from soilnb.core.vocab import PROPERTIES
+from soilnb.core.vocab import STRATEGIES
+from soilnb.stages.strategies import qualitative_findings, strategy_means
 
 TINY = dict(n_kssl=150, n_paired=70, n_test=30, vae_hidden=64, vae_epochs=2, nir_epochs=3, nir_hidden=64,
             mlp_hidden=32, mlp_epochs=3, pls_max_components=4, cv_folds=3, cv_repeats=2, fno_epochs=2, fno_width=8,
@@ -84,7 +87,7 @@ def test_appendix_b_table_matches_metrics_module(run):
 
 
 def test_conversions_and_baseline(run):
-    from soilnb.conversion import conversion_table
+    from soilnb.stats.conversion import conversion_table
 
     conv = pipeline.get_conversions(run["cfg"], run["F"], run["vae"], run["n2m"])
     t = conversion_table(conv)
@@ -101,7 +104,7 @@ def test_conversions_and_baseline(run):
 
 
 def test_internal_cv_and_shift(run):
-    from soilnb import reliability
+    from soilnb.stages import reliability
 
     cfg, F = run["cfg"], run["F"]
     cv = pipeline.get_internal_cv(cfg, F)
@@ -119,7 +122,7 @@ def test_stage_two_and_three_share_the_paired_split(run):
 
 
 def test_unknown_strategy_rejected(run):
-    from soilnb.strategies import fit_strategies
+    from soilnb.stages.strategies import fit_strategies
 
     with pytest.raises(ValueError, match="unknown strategies"):
         fit_strategies(run["cfg"], run["F"], run["vae"], run["n2m"], strategies=("MIR-XGB",))
@@ -127,7 +130,7 @@ def test_unknown_strategy_rejected(run):
 
 def test_latent_prior_keeps_nir_embeddings_near_mir_ones(run):
     """With the prior, NIR embeddings sit closer to the paired MIR embeddings than with the paper's loss alone."""
-    from soilnb.train import train_nir_to_mir
+    from soilnb.models.train import train_nir_to_mir
 
     F, vae = run["F"], run["vae"]
     z_mir = pipeline.embed(vae, F.paired_mir)
@@ -140,7 +143,7 @@ def test_latent_prior_keeps_nir_embeddings_near_mir_ones(run):
 
 
 def _small_world():
-    from soilnb.simulate import simulate_world
+    from soilnb.data.simulate.world import simulate_world
     return simulate_world(n_kssl=40, n_scans=2, n_paired=30, n_test=20, seed=3)
 
 

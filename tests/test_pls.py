@@ -4,7 +4,7 @@ import pytest
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.utils.estimator_checks import check_estimator
 
-from soilnb.pls import PLSR, pls1_from_gram
+from soilnb.stats.pls import PLSR, pls1_from_gram
 
 
 def _latent_data(n=300, K=50, k=4, m=3, noise=0.05, seed=0):

@@ -9,10 +9,13 @@ from sklearn.base import clone
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from soilnb.library import SpectralLibrary
-from soilnb.preprocess import (MIR_AXIS_CM1, NIR_AXIS_NM, NIR_TRIM_NM, SNV, ReflectanceToAbsorbance, Resample,
-                               Trim, check_grid, cm1_to_nm, drop_nonfinite, nm_to_cm1, preprocess_library,
-                               reflectance_fraction, snv, spectral_pipeline)
+from soilnb.data.library import SpectralLibrary
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, NIR_TRIM_NM
+from soilnb.spectra.scatter import SNV, snv
+from soilnb.spectra.units import ReflectanceToAbsorbance, cm1_to_nm, nm_to_cm1, reflectance_fraction
+from soilnb.spectra.grid import Resample, Trim, check_grid, drop_nonfinite
+from soilnb.data.prepare import preprocess_library
+from soilnb.spectra.pipeline import spectral_pipeline
 
 
 # ------------------------------------------------------------------------------------- constants
@@ -242,7 +245,7 @@ def test_preprocess_library():
 
 @pytest.mark.real
 def test_nir_pipeline_on_real_neospectra_sample(real_dir):
-    from soilnb.ossl import read_ossl_sample_neospectra
+    from soilnb.data.ossl.testset import read_ossl_sample_neospectra
 
     lib = read_ossl_sample_neospectra(real_dir / "ossl_sample_inputs" / "sample_neospectra_data.csv")
     X, axis = preprocess_library(lib)
@@ -252,8 +255,8 @@ def test_nir_pipeline_on_real_neospectra_sample(real_dir):
 
 
 def test_check_orientation_on_simulated_and_real_shapes():
-    from soilnb.preprocess import check_orientation
-    from soilnb.simulate import simulate_world
+    from soilnb.spectra.orientation import check_orientation
+    from soilnb.data.simulate.world import simulate_world
 
     w = simulate_world(n_kssl=30, n_scans=1, n_paired=30, n_test=20, seed=1)
     check_orientation(w.paired_nir.X, w.paired_nir.axis, "nm", "reflectance")        # as simulated: fine
@@ -271,8 +274,8 @@ def test_check_orientation_on_simulated_and_real_shapes():
 
 @pytest.mark.real
 def test_check_orientation_accepts_real_spectra(real_dir):
-    from soilnb.preprocess import check_orientation
-    from soilnb.realism import load_real_kssl_toy, load_real_nirsoil
+    from soilnb.spectra.orientation import check_orientation
+    from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil
 
     X, axis = load_real_kssl_toy(real_dir)
     check_orientation(X, axis, "cm-1", "absorbance", name="KSSL toy")

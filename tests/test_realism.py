@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from soilnb.composition import sample_soils
-from soilnb.realism import load_real_kssl_toy, mean_sd_spectra, realism_auc
-from soilnb.simulate import MIR_AXIS, mir_spectra
+from soilnb.data.simulate.composition import sample_soils
+from soilnb.data.realism import load_real_kssl_toy, mean_sd_spectra, realism_auc
+from soilnb.data.simulate.world import MIR_AXIS
+from soilnb.data.simulate.spectra import mir_spectra
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_simulator_realism_regression(real_dir):
     # guards the tuned DRIFT physics: with 3, 5 and 10 principal components the simulated KSSL-like spectra
     # are much closer to the real ones than the untuned simulator (AUC 0.85 and 0.997 at 3 and 5 PCs) and
     # than the first tuning (0.72, 0.988, 0.998 at 3, 5, 10 PCs)
-    from soilnb.simulate import simulate_world
+    from soilnb.data.simulate.world import simulate_world
 
     X, _ = load_real_kssl_toy(real_dir)
     S = simulate_world(n_kssl=1000, n_paired=10, n_test=10, seed=0).kssl.average_scans().X
@@ -73,7 +74,7 @@ def test_simulator_realism_regression(real_dir):
 
 # ------------------------------------------------------------------------------------------------ NIR
 def test_nirsoil_loader_hand_checked_values(real_dir):
-    from soilnb.realism import NIRSOIL_AXIS, load_real_nirsoil
+    from soilnb.data.realism import NIRSOIL_AXIS, load_real_nirsoil
 
     pytest.importorskip("rdata")
     X, axis, props = load_real_nirsoil(real_dir, properties=True)
@@ -124,8 +125,9 @@ def test_missing_rdata_is_a_clear_import_error(tmp_path, monkeypatch):
 
 
 def test_blur_and_common_footing():
-    from soilnb.realism import gaussian_blur_matrix, neospectra_fwhm_nm, nir_common_footing
-    from soilnb.simulate import NIR_AXIS
+    from soilnb.data.simulate.bands import gaussian_blur_matrix, neospectra_fwhm_nm
+    from soilnb.data.realism import nir_common_footing
+    from soilnb.data.simulate.world import NIR_AXIS
 
     np.testing.assert_allclose(neospectra_fwhm_nm([1550.0, 2200.0]), [16.0, 32.23], atol=0.01)
     axis = np.arange(1100.0, 2498.1, 2.0)
@@ -150,8 +152,9 @@ def test_nir_simulator_realism_regression(real_dir):
     # PCs); after it the 1.9 um water band is as deep as NIRsoil's and the 1.4 um and 2.2 um bands are still about
     # twice as deep (different soils: more kaolinite). The simulated and real sets remain separable (AUC ~1.0 at
     # 5 and 10 PCs: baseline tilt, soils), so the guards are the 3-PC AUC and the band-depth ratios.
-    from soilnb.realism import load_real_nirsoil, nir_common_footing
-    from soilnb.simulate import NIR_AXIS, nir_spectra
+    from soilnb.data.realism import load_real_nirsoil, nir_common_footing
+    from soilnb.data.simulate.world import NIR_AXIS
+    from soilnb.data.simulate.spectra import nir_spectra
 
     pytest.importorskip("rdata")
     X, axis = load_real_nirsoil(real_dir)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from soilnb.preprocess import snv
-from soilnb.shift import ShiftDetector
-from soilnb.simulate import simulate_world
+from soilnb.spectra.scatter import snv
+from soilnb.stats.shift import ShiftDetector
+from soilnb.data.simulate.world import simulate_world
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_flags_vs_errors_by_hand():
 
     import pandas as pd
 
-    from soilnb.reliability import LatentShift, flags_vs_errors
+    from soilnb.stages.reliability import LatentShift, flags_vs_errors
 
     obs = pd.DataFrame({"TC": [1.0, 2.0, 3.0, 4.0], "pH": [5.0, 6.0, 7.0, 8.0]})
     pred = obs + pd.DataFrame({"TC": [0.1, -0.2, 0.3, -0.4], "pH": [1.0, 1.0, 1.0, 1.0]})

@@ -2,10 +2,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb.bands import BANDS, CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix, pseudo_voigt
-from soilnb.composition import apply_missingness, sample_soils
-from soilnb.library import PROPERTIES, World
-from soilnb.simulate import INSTRUMENTS, MIR_AXIS, NIR_AXIS, mir_spectra, nir_spectra, simulate_world
+from soilnb.data.simulate.bands import BANDS, CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix, pseudo_voigt
+from soilnb.data.simulate.composition import apply_missingness, sample_soils
+from soilnb.core.vocab import PROPERTIES
+from soilnb.data.library import World
+from soilnb.data.simulate.physics import INSTRUMENTS
+from soilnb.data.simulate.world import MIR_AXIS, NIR_AXIS, simulate_world
+from soilnb.data.simulate.spectra import mir_spectra, nir_spectra
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +166,7 @@ def test_instruments_table():
 def test_feldspar_share_follows_its_beta():
     from scipy import stats
 
-    from soilnb.composition import FELDSPAR_AB
+    from soilnb.data.simulate.composition import FELDSPAR_AB
 
     F, _ = sample_soils(20000, "kssl", random_state=7)
     q, f = F[:, CONSTITUENTS.index("quartz")], F[:, CONSTITUENTS.index("feldspar")]
@@ -176,7 +179,7 @@ def test_feldspar_share_follows_its_beta():
 
 
 def test_hygroscopic_water_is_lognormal_around_its_clay_om_mean():
-    from soilnb.composition import OM_PER_OC, WATER_BASE, WATER_PER_CLAY, WATER_SD
+    from soilnb.data.simulate.composition import OM_PER_OC, WATER_BASE, WATER_PER_CLAY, WATER_SD
 
     F, P = sample_soils(20000, "paired", random_state=8)
     water = F[:, CONSTITUENTS.index("water")]
@@ -193,7 +196,7 @@ def test_hygroscopic_water_is_lognormal_around_its_clay_om_mean():
 def test_overtone_coarse_adds_quartz_overtones_in_sandy_soils_only():
     from dataclasses import replace
 
-    from soilnb.simulate import DRIFT
+    from soilnb.data.simulate.physics import DRIFT
 
     F, P = sample_soils(2, "kssl", random_state=0)
     P = P.copy()

@@ -3,9 +3,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from soilnb import tables
-from soilnb.library import PAPER_NAMES, PROPERTIES
-from soilnb.strategies import PAPER_TEXT_MEANS, qualitative_findings, strategy_means
+from soilnb.report import tables
+from soilnb.core.vocab import PAPER_NAMES, PROPERTIES
+from soilnb.core.vocab import PAPER_TEXT_MEANS
+from soilnb.stages.strategies import qualitative_findings, strategy_means
 
 
 def test_summary_statistics_by_hand():
@@ -37,7 +38,7 @@ def test_paper_text_means_follow_from_paper_appendix_b():
 
 def test_paired_appendix_a_from_real_neospectra_tables(real_dir):
     """Appendix A 'Paired' from the real OSSL Neospectra lab table equals the paper's published row values."""
-    from soilnb.ossl import read_soillab
+    from soilnb.data.ossl.tables import read_soillab
 
     folder = real_dir / "neospectra_tables"
     lab = read_soillab(folder / "neospectra_soillab_v1.2.csv", site=folder / "neospectra_soilsite_v1.2.csv")

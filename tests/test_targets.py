@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from soilnb.library import PROPERTIES
-from soilnb.targets import TargetTransformer, helmert_basis, ilr, ilr_inverse, replace_zeros
+from soilnb.core.vocab import PROPERTIES
+from soilnb.stats.targets import TargetTransformer, helmert_basis, ilr, ilr_inverse, replace_zeros
 
 
 def _compositions(n, seed=0):

@@ -3,11 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from soilnb.nets import VAEConfig
-from soilnb.torchutil import seeded
-from soilnb.train import (_repeat_groups, alpha_schedule, build_nir_to_mir, fit_loop, fno_inputs, fno_predict,
-                          grouped_split, load_checkpoint, load_nir_to_mir, load_result, load_vae, nir_to_mir_predict,
-                          predict_in_batches, save_model, save_result, train_fno, train_nir_to_mir, train_vae, vae_embed)
+from soilnb.models.nets import VAEConfig
+from soilnb.models.torchutil import seeded
+from soilnb.models.train import _repeat_groups, alpha_schedule, train_fno, train_nir_to_mir, train_vae
+from soilnb.models.checkpoints import build_nir_to_mir, load_checkpoint, load_nir_to_mir, load_result, load_vae, save_model, save_result
+from soilnb.models.loop import fit_loop
+from soilnb.models.inference import fno_inputs, convert, convert, predict_in_batches, embed
+from soilnb.stats.splits import grouped_split
 
 
 def snv(A):
@@ -89,7 +91,7 @@ def test_fit_loop_stops_early_and_restores_best_weights():
 
 
 def test_cosine_learning_rate_by_hand():
-    from soilnb.loop import epoch_lr
+    from soilnb.models.loop import epoch_lr
 
     assert [epoch_lr(0.1, e, 3, "constant") for e in range(3)] == [0.1, 0.1, 0.1]
     # lr * (0.05 + 0.95 * (1 + cos(pi * e / 2)) / 2): 0.1, 0.0525, 0.005

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from soilnb.xi import bin_spectra, xi_correlation, xi_matrix
+from soilnb.stats.xi import bin_spectra, xi_correlation, xi_matrix
 
 
 @pytest.fixture(scope="module")

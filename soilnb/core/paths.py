@@ -1,0 +1,25 @@
+"""Every path the project uses, derived from one root (showyourwork's ``paths.py``).
+
+Where a run's figures go is a property of its configuration (:attr:`soilnb.core.config.Config.figures_dir`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("SOILNB_DATA", ROOT / "data"))
+CACHE = Path(os.environ.get("SOILNB_CACHE_DIR", DATA / "cache"))
+FIGURES = Path(os.environ.get("SOILNB_FIGURES", ROOT / "figures"))
+BUILD = ROOT / "build"
+NOTEBOOKS = ROOT / "notebooks"
+#: Real sample files shared beside the repository (never committed), see ``shared/data/real/README.md``.
+SHARED = Path(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared"))
+REAL = SHARED / "data" / "real"
+REFERENCE = SHARED / "reference"
+
+
+def ensure(path: Path) -> Path:
+    """Create ``path`` (a folder) if needed and return it."""
+    path.mkdir(parents=True, exist_ok=True)
+    return path

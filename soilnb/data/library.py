@@ -1,0 +1,232 @@
+"""The spectral-library container shared by the simulated world and the real OSSL loaders.
+
+A :class:`SpectralLibrary` holds one row per *scan*: the spectra, their axis (wavenumber in
+cm-1 or wavelength in nm), the sample each scan belongs to, the repeat number, the instrument,
+and the nine soil properties of the paper under canonical names.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.core.cache import atomic_path
+from soilnb.core.vocab import CARBONATE_C_FRACTION, PROPERTIES
+
+UNITS_AXIS = ("cm-1", "nm")
+QUANTITIES = ("absorbance", "reflectance")
+
+
+def estimated_organic_carbon(tc, ic):
+    """EOC = TC - 0.12 IC (paper Sect. 2.1), floored at 0 as in Appendix A (min 0.00)."""
+    return np.maximum(np.asarray(tc, float) - CARBONATE_C_FRACTION * np.asarray(ic, float), 0.0)
+
+
+@dataclass
+class SpectralLibrary:
+    """Spectra of one instrument range, one row per scan.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_scans, n_channels)
+        Spectra (stored as float32).
+    axis : ndarray of shape (n_channels,)
+        Channel positions, increasing, in ``unit``.
+    unit : {"cm-1", "nm"}
+    quantity : {"absorbance", "reflectance"}
+        ``absorbance`` means log10(1/R); ``reflectance`` is a fraction in [0, 1].
+    sample_id : ndarray of shape (n_scans,)
+        Physical soil sample each scan belongs to (splits are grouped by it).
+    scan_id : ndarray of shape (n_scans,), optional
+        Repeat number within the sample (0 for averaged spectra).
+    instrument : ndarray of shape (n_scans,), optional
+    properties : DataFrame, optional
+        One row per scan, columns :data:`PROPERTIES` (NaN where not measured).
+    name : str
+    """
+
+    X: np.ndarray
+    axis: np.ndarray
+    unit: str
+    quantity: str
+    sample_id: np.ndarray
+    scan_id: np.ndarray | None = None
+    instrument: np.ndarray | None = None
+    properties: pd.DataFrame | None = None
+    name: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.X = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.axis = np.asarray(self.axis, dtype=np.float64)
+        n = self.X.shape[0]
+        if self.X.ndim != 2:
+            raise ValueError(f"{self.name or 'library'}: X must be 2-D (n_scans, n_channels), got shape {self.X.shape}")
+        if self.axis.shape != (self.X.shape[1],):
+            raise ValueError(
+                f"{self.name or 'library'}: axis has {self.axis.size} values but X has {self.X.shape[1]} channels")
+        if self.axis.size > 1 and not np.all(np.diff(self.axis) > 0):
+            raise ValueError(f"{self.name or 'library'}: axis must be strictly increasing")
+        if self.unit not in UNITS_AXIS:
+            raise ValueError(f"unit must be one of {UNITS_AXIS}, got {self.unit!r}")
+        if self.quantity not in QUANTITIES:
+            raise ValueError(f"quantity must be one of {QUANTITIES}, got {self.quantity!r}")
+        self.sample_id = np.asarray(self.sample_id).astype(str)
+        if self.sample_id.shape != (n,):
+            raise ValueError(f"sample_id must have one entry per scan ({n}), got {self.sample_id.shape}")
+        self.scan_id = np.zeros(n, np.int32) if self.scan_id is None else np.asarray(self.scan_id, np.int32)
+        self.instrument = (np.full(n, "unknown") if self.instrument is None
+                           else np.asarray(self.instrument).astype(str))
+        if self.properties is None:
+            self.properties = pd.DataFrame(np.nan, index=range(n), columns=list(PROPERTIES))
+        else:
+            missing = [p for p in PROPERTIES if p not in self.properties.columns]
+            if missing:
+                raise ValueError(f"{self.name or 'library'}: properties lack columns {missing}")
+            if len(self.properties) != n:
+                raise ValueError(f"properties has {len(self.properties)} rows, X has {n}")
+            self.properties = self.properties[list(PROPERTIES)].reset_index(drop=True).astype(float)
+        if not np.isfinite(self.X).all():
+            bad = int((~np.isfinite(self.X)).any(axis=1).sum())
+            raise ValueError(f"{self.name or 'library'}: {bad} spectra contain NaN or inf; "
+                             "drop them (see soilnb.preprocess.drop_nonfinite) before building a library")
+
+    # ------------------------------------------------------------------ basic views
+    @property
+    def n_scans(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        return np.unique(self.sample_id).size
+
+    @property
+    def Y(self) -> np.ndarray:
+        """Properties as an array of shape (n_scans, 9) in :data:`PROPERTIES` order."""
+        return self.properties[list(PROPERTIES)].to_numpy(dtype=np.float64)
+
+    def subset(self, index) -> "SpectralLibrary":
+        """Rows selected by a boolean mask or integer index."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return replace(self, X=self.X[index], sample_id=self.sample_id[index], scan_id=self.scan_id[index],
+                       instrument=self.instrument[index],
+                       properties=self.properties.iloc[index].reset_index(drop=True), meta=self._meta_rows(index))
+
+    def _meta_rows(self, index) -> dict:
+        """``meta`` with its row-aligned arrays (one entry per scan) reduced to ``index``."""
+        return {k: (v[index] if isinstance(v, np.ndarray) and v.shape[:1] == (self.n_scans,) else v)
+                for k, v in self.meta.items()}
+
+    def with_spectra(self, X, axis=None, unit=None, quantity=None) -> "SpectralLibrary":
+        """A copy with new spectra (e.g. after preprocessing), same rows."""
+        return replace(self, X=X, axis=self.axis if axis is None else axis, unit=unit or self.unit,
+                       quantity=quantity or self.quantity, meta=dict(self.meta))
+
+    def complete(self, properties=PROPERTIES) -> "SpectralLibrary":
+        """Rows where every one of ``properties`` is measured (paper Sect. 2.5)."""
+        return self.subset(self.properties[list(properties)].notna().all(axis=1).to_numpy())
+
+    def average_scans(self) -> "SpectralLibrary":
+        """One row per sample: the mean of its scan repeats (used for regression, paper Sect. 2.1).
+
+        Samples keep their order of first appearance; properties are taken from the first scan.
+        """
+        codes, first = _group_codes(self.sample_id)
+        counts = np.bincount(codes).astype(np.float64)
+        sums = np.zeros((counts.size, self.X.shape[1]), np.float64)
+        np.add.at(sums, codes, self.X)
+        X = (sums / counts[:, None]).astype(np.float32)
+        return replace(self, X=X, sample_id=self.sample_id[first], scan_id=np.zeros(first.size, np.int32),
+                       instrument=self.instrument[first],
+                       properties=self.properties.iloc[first].reset_index(drop=True), meta=self._meta_rows(first))
+
+    def align_to(self, sample_ids) -> "SpectralLibrary":
+        """Rows reordered to follow ``sample_ids`` (one row per sample required)."""
+        sample_ids = np.asarray(sample_ids).astype(str)
+        if np.unique(self.sample_id).size != self.n_scans:
+            raise ValueError("align_to needs one row per sample; call average_scans() first")
+        pos = pd.Index(self.sample_id).get_indexer(sample_ids)
+        if (pos < 0).any():
+            raise ValueError(f"{int((pos < 0).sum())} requested sample ids are not in {self.name or 'library'}")
+        return self.subset(pos)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> Path:
+        """Write to a compressed-free ``.npz`` (fast to reload; written atomically)."""
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, X=self.X, axis=self.axis, unit=self.unit, quantity=self.quantity,
+                         sample_id=self.sample_id, scan_id=self.scan_id, instrument=self.instrument,
+                         properties=self.properties.to_numpy(np.float64), name=self.name)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "SpectralLibrary":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return cls(X=z["X"], axis=z["axis"], unit=str(z["unit"]), quantity=str(z["quantity"]),
+                           sample_id=z["sample_id"], scan_id=z["scan_id"], instrument=z["instrument"],
+                           properties=pd.DataFrame(z["properties"], columns=list(PROPERTIES)), name=str(z["name"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            raise ValueError(f"cannot read spectral library {path}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return (f"SpectralLibrary({self.name!r}: {self.n_scans} scans of {self.n_samples} samples x "
+                f"{self.X.shape[1]} channels, {self.axis[0]:g}-{self.axis[-1]:g} {self.unit}, {self.quantity})")
+
+
+def _group_codes(ids):
+    """Integer code per row (in order of first appearance) and the first row of each group."""
+    uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    order = np.argsort(first)                 # groups in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[inverse], first[order]
+
+
+@dataclass
+class World:
+    """The three datasets of the paper behind one interface (simulated or real).
+
+    kssl : MIR library with scan repeats (pretraining + MIR regressions)
+    paired_nir, paired_mir : the Paired set, one averaged row per sample, aligned row by row
+    test_nir, test_mir : the independent (NAPT-like) test set, aligned row by row
+    """
+
+    kssl: SpectralLibrary
+    paired_nir: SpectralLibrary
+    paired_mir: SpectralLibrary
+    test_nir: SpectralLibrary
+    test_mir: SpectralLibrary
+    source: str = "simulated"
+
+    def __post_init__(self):
+        for a, b in (("paired_nir", "paired_mir"), ("test_nir", "test_mir")):
+            if not np.array_equal(getattr(self, a).sample_id, getattr(self, b).sample_id):
+                raise ValueError(f"{a} and {b} must hold the same samples in the same order")
+
+    def items(self):
+        return [(k, getattr(self, k)) for k in ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")]
+
+    def save(self, folder) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, lib in self.items():
+            lib.save(folder / f"{k}.npz")
+        (folder / "source.txt").write_text(self.source)
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> "World":
+        folder = Path(folder)
+        libs = {k: SpectralLibrary.load(folder / f"{k}.npz")
+                for k in ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")}
+        return cls(**libs, source=(folder / "source.txt").read_text().strip())

@@ -1,0 +1,252 @@
+"""Readers of the OSSL v1.2 tables: MIR and NIR spectra (chunked, cached) and the soil lab and site tables."""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.core import cache
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
+from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
+from soilnb.data.ossl.format import (
+    COUNTRY_COL,
+    DATASET_COL,
+    KSSL_CODE,
+    LAYER_COL,
+    MIR_RE,
+    NEOSPECTRA_CODE,
+    NIR_RE,
+    SAMPLE_COL,
+    SCAN_COL,
+    OSSLFormatError,
+    _header,
+    _no_duplicates,
+    _plan_grid,
+    _reflectance,
+    _require,
+    _spectral_columns,
+    _wrap_read,
+)
+from soilnb.spectra.grid import Resample, drop_nonfinite
+
+
+# ----------------------------------------------------------------------------------- MIR table
+def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset: str | None = None,
+                   chunksize: int = 4000, use_cache: bool = True, cache_dir=None, name: str = "",
+                   verbose: bool = False) -> SpectralLibrary:
+    """Read an OSSL-format MIR table (``scan_mir.<cm-1>_abs`` columns) into a :class:`SpectralLibrary`.
+
+    Memory-frugal: only the id columns and the spectral columns are read (``usecols``), in chunks
+    of ``chunksize`` rows parsed as float32, so the full KSSL table (about 85,000 x 1,701) peaks
+    near 2 x its float32 size (about 1.2 GB). The result is cached once as an uncompressed ``.npz``
+    (:meth:`SpectralLibrary.save`) keyed by the file's path, size and mtime plus the arguments
+    (:func:`soilnb.cache.cached`), so the next call loads in seconds.
+
+    Parameters
+    ----------
+    path : path to a ``.csv`` or ``.csv.gz`` file
+    axis : array-like, default :data:`MIR_AXIS_CM1`
+        Output grid in cm-1. Columns are picked directly when the file has them, otherwise the
+        file's grid is linearly resampled (it must cover ``axis``, else "does not cover").
+    id_col : str
+        Sample id column (``id.layer_uuid_txt`` in OSSL, ``id.sample_local_c`` in Neospectra).
+    dataset : str, optional
+        Keep only rows whose ``dataset.code_ascii_txt`` equals it (e.g. ``"KSSL.SSL"``).
+    use_cache, cache_dir
+        Use the binary cache (in ``cache_dir``, default :data:`soilnb.paths.CACHE`).
+
+    Returns
+    -------
+    SpectralLibrary
+        ``unit="cm-1"``, ``quantity="absorbance"``, properties all NaN, one row per file row
+        (rows with NaN/inf are dropped with a warning giving the count; duplicate ids raise).
+    """
+    path = Path(path)
+    axis = np.asarray(axis, dtype=np.float64)
+    columns = _header(path)
+    _require(columns, [id_col] + ([DATASET_COL] if dataset else []), path)
+    spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR")
+    st = path.stat()
+    params = {"file": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "id_col": id_col,
+              "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
+                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]]}
+
+    def compute():
+        return _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
+                            name or path.name)
+
+    if not use_cache:
+        return compute()
+    lib = cache.cached("ossl_mir_table", params, compute, save=lambda obj, p: obj.save(p),
+                       load=SpectralLibrary.load, ext="npz", root=cache_dir, verbose=verbose)
+    lib.name = name or path.name
+    return lib
+
+
+def _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, *, unit, quantity,
+                  name, extra=(), percent="auto"):
+    """Chunked reader shared by the MIR and NIR tables: ``(ids, X float32, extra columns, n_dropped)``."""
+    mode, idx = _plan_grid(positions, axis, path, unit)
+    read_names = [spec_names[i] for i in idx] if mode == "exact" else spec_names
+    id_cols = [id_col] + ([DATASET_COL] if dataset else []) + [c for c in extra if c in columns]
+    usecols = id_cols + read_names
+    dtypes = {c: str for c in id_cols} | {c: np.float32 for c in read_names}
+
+    def read():
+        ids, blocks, extras = [], [], {c: [] for c in id_cols[1:]}
+        for chunk in pd.read_csv(path, usecols=usecols, dtype=dtypes, chunksize=chunksize, engine="c"):
+            if dataset:
+                chunk = chunk[chunk[DATASET_COL] == dataset]
+            ids.append(chunk[id_col].to_numpy(dtype=str))
+            for c in extras:
+                extras[c].append(chunk[c].to_numpy(dtype=str))
+            blocks.append(chunk[read_names].to_numpy(dtype=np.float32))
+            del chunk
+        X = np.concatenate(blocks) if blocks else np.empty((0, len(read_names)), np.float32)
+        del blocks
+        return (np.concatenate(ids) if ids else np.empty(0, str), X,
+                {c: (np.concatenate(v) if v else np.empty(0, str)) for c, v in extras.items()})
+
+    ids, X, extras = _wrap_read(path, read)
+    if X.shape[0] == 0:
+        raise OSSLFormatError(f"{path.name}: no rows" + (f" with {DATASET_COL} == {dataset!r}" if dataset else ""))
+    if mode == "resample":
+        X = _resample_rows(X, positions, axis)
+    X, (ids, *ext), n_drop = drop_nonfinite(X, ids, *extras.values(), name=path.name)
+    extras = dict(zip(extras, ext))
+    if quantity == "reflectance":
+        X = _reflectance(X, path, percent).astype(np.float32)
+    return ids, X, extras, n_drop
+
+
+def _resample_rows(X, positions, axis, tol=0.0, chunk=8192):
+    order = np.argsort(positions)
+    pos = positions[order]
+    rs = Resample(pos, axis, tol=tol).fit(X[:1, order])
+    out = np.empty((X.shape[0], axis.size), np.float32)
+    for s in range(0, X.shape[0], chunk):    # bounded float64 temporaries
+        out[s:s + chunk] = rs.transform(X[s:s + chunk][:, order])
+    return out
+
+
+def _library_from(ids, X, axis, unit, quantity, name, instrument=None, path="", check_dups=True):
+    if check_dups:
+        _no_duplicates(ids, "id", path or name)
+    return SpectralLibrary(X=X, axis=axis, unit=unit, quantity=quantity, sample_id=ids, instrument=instrument,
+                           name=name)
+
+
+def _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, name):
+    ids, X, _, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
+                                      unit="cm-1", quantity="absorbance", name=name)
+    lib = _library_from(ids, X, axis, "cm-1", "absorbance", name, path=path)
+    lib.meta["n_dropped_nonfinite"] = n_drop
+    return lib
+
+
+# ------------------------------------------------------------------------------------ lab table
+def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
+    """Read an OSSL soillab table into the paper's nine properties.
+
+    Parameters
+    ----------
+    path : path
+        ``ossl_soillab_L0/L1_v1.2.csv.gz`` or ``neospectra_soillab_v1.2.csv`` (an unnamed index
+        column is ignored).
+    site : path or DataFrame, optional
+        The matching soilsite table, joined on the id to learn which rows were measured by KSSL
+        (``dataset.code_ascii_txt == "KSSL.SSL"``, or for Neospectra the US samples,
+        ``location.country_iso.3166_txt == "USA"``, which come from the KSSL archive).
+    id_col : str, optional
+        Default ``id.layer_uuid_txt`` if present, else ``id.sample_local_c``.
+
+    Returns
+    -------
+    DataFrame indexed by the id (str), columns :data:`soilnb.library.PROPERTIES` plus ``kssl``
+    (bool). IC is CaCO3 (``caco3_usda.a54_w.pct``); for KSSL rows an empty or negative CaCO3 is
+    0 (KSSL measures carbonate only where effervescence shows it; OSSL maps negative KSSL values to
+    empty). EOC = TC - 0.12 IC (:func:`soilnb.library.estimated_organic_carbon`, floored at 0).
+    """
+    path = Path(path)
+    columns = _header(path)
+    if id_col is None:
+        id_col = LAYER_COL if LAYER_COL in columns else SAMPLE_COL
+    need = [id_col] + list(OSSL_COLUMNS.values())
+    _require(columns, need, path)
+    extra = [c for c in (DATASET_COL, COUNTRY_COL) if c in columns]
+    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=need + extra, dtype={id_col: str}))
+    _no_duplicates(df[id_col], id_col, path)
+    non_numeric = [c for c in OSSL_COLUMNS.values() if not pd.api.types.is_numeric_dtype(df[c])]
+    if non_numeric:
+        raise OSSLFormatError(f"{path.name}: non-numeric values in {non_numeric}")
+    df = df.set_index(id_col)
+    df.index = df.index.astype(str)
+    if site is not None:
+        s = site if isinstance(site, pd.DataFrame) else _read_site(site, id_col)
+        s = s.drop_duplicates(id_col).set_index(id_col) if id_col in s.columns else s
+        s.index = s.index.astype(str)
+        for c in (DATASET_COL, COUNTRY_COL):
+            if c in s.columns and c not in df.columns:
+                df[c] = s[c].reindex(df.index).to_numpy()
+    dataset = df[DATASET_COL] if DATASET_COL in df else pd.Series("", index=df.index)
+    country = df[COUNTRY_COL] if COUNTRY_COL in df else pd.Series("", index=df.index)
+    kssl = (dataset == KSSL_CODE) | ((dataset == NEOSPECTRA_CODE) & (country == "USA"))
+    if DATASET_COL not in df and COUNTRY_COL not in df:
+        warnings.warn(f"{path.name}: no dataset code or country (pass site=...); empty CaCO3 stays missing",
+                      UserWarning, stacklevel=2)
+    out = pd.DataFrame({p: df[c].astype(float) for p, c in OSSL_COLUMNS.items()}, index=df.index)
+    ic = out["IC"].to_numpy()
+    fill = kssl.to_numpy() & (np.isnan(ic) | (ic < 0))
+    out.loc[fill, "IC"] = 0.0
+    out["EOC"] = estimated_organic_carbon(out["TC"], out["IC"])
+    out.loc[out[["TC", "IC"]].isna().any(axis=1), "EOC"] = np.nan
+    out = out[list(PROPERTIES)]
+    out["kssl"] = kssl.to_numpy()
+    out.index.name = id_col
+    return out
+
+
+def _read_site(path, id_col):
+    path = Path(path)
+    columns = _header(path)
+    _require(columns, [id_col], path)
+    use = [c for c in (id_col, DATASET_COL, COUNTRY_COL, "id.layer_local_c") if c in columns]
+    return _wrap_read(path, lambda: pd.read_csv(path, usecols=use, dtype={c: str for c in use
+                                                                          if c != COUNTRY_COL}))
+
+
+def _attach(lib: SpectralLibrary, lab: pd.DataFrame) -> SpectralLibrary:
+    lib.properties = lab[list(PROPERTIES)].reindex(lib.sample_id).reset_index(drop=True).astype(float)
+    return lib
+
+
+
+# ------------------------------------------------------------------------------- NIR table
+def read_nir_table(path, *, axis=NIR_AXIS_NM, id_col: str = SAMPLE_COL, average: bool = True,
+                   percent="auto", chunksize: int = 4000, name: str = "") -> SpectralLibrary:
+    """Read an OSSL Neospectra NIR table (``scan_nir.<nm>_ref``, reflectance fraction).
+
+    With ``average=True`` the rows (one per sample per scanner) are averaged per ``id_col``
+    (paper Sect. 2.1: "averaged across all available repeats"); ``scan_id`` then counts nothing
+    and ``instrument`` says how many scans went into each mean.
+    """
+    path = Path(path)
+    axis = np.asarray(axis, dtype=np.float64)
+    columns = _header(path)
+    _require(columns, [id_col], path)
+    spec_names, positions = _spectral_columns(columns, NIR_RE, path, "NIR")
+    ids, X, extras, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, None, chunksize,
+                                           unit="nm", quantity="reflectance", name=name or path.name,
+                                           extra=(SCAN_COL,), percent=percent)
+    if not average:
+        return SpectralLibrary(X=X, axis=axis, unit="nm", quantity="reflectance", sample_id=ids,
+                               name=name or path.name)
+    lib = SpectralLibrary(X=X, axis=axis, unit="nm", quantity="reflectance", sample_id=ids, name=name or path.name)
+    counts = pd.Series(ids).value_counts()
+    avg = lib.average_scans()
+    avg.instrument = np.array([f"NeoSpectra mean of {counts[s]} scans" for s in avg.sample_id])
+    avg.meta["n_dropped_nonfinite"] = n_drop
+    return avg

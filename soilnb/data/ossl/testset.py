@@ -1,0 +1,166 @@
+"""The pluggable independent test set (:func:`load_test_set`) and the official OSSL sample inputs.
+
+Both are small wide CSV files (an id column plus spectral columns on any grid covering the
+paper's), resampled onto :data:`soilnb.preprocess.NIR_AXIS_NM` / :data:`~soilnb.preprocess.MIR_AXIS_CM1`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
+from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
+from soilnb.data.ossl.format import (
+    MIR_RE,
+    NIR_RE,
+    SAMPLE_COL,
+    OSSLFormatError,
+    _header,
+    _no_duplicates,
+    _reflectance,
+    _spectral_columns,
+    _wrap_read,
+)
+from soilnb.data.ossl.tables import _attach, _library_from
+from soilnb.spectra.grid import Resample, drop_nonfinite
+from soilnb.spectra.orientation import check_orientation
+from soilnb.spectra.units import ABSORBANCE_MAX
+
+# --------------------------------------------------------------------------- independent test set
+#: Canonical names accepted in a test folder's ``lab.csv`` besides the OSSL column names.
+TEST_ID_COLUMNS = ("sample_id", SAMPLE_COL)
+
+
+def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
+    """A small wide CSV (id column + spectral columns, any grid covering ``axis``) -> (ids, X)."""
+    path = Path(path)
+    columns = _header(path)
+    id_col = next((c for c in TEST_ID_COLUMNS if c in columns), None)
+    if id_col is None:
+        raise OSSLFormatError(f"{path.name}: missing required id column (one of {list(TEST_ID_COLUMNS)})")
+    names, pos = _spectral_columns([c for c in columns if c != id_col], pattern, bare_numbers=True)
+    if len(names) < 2:
+        raise OSSLFormatError(f"{path.name}: no spectral columns (named like {pattern.pattern} or by their "
+                              f"position in {unit})")
+    lo, hi = float(axis.min()), float(axis.max())
+    if pos.min() > lo + tol or pos.max() < hi - tol:
+        raise OSSLFormatError(f"{path.name}: spectral grid {pos.min():g}..{pos.max():g} {unit} does not cover "
+                              f"the requested range {lo:g}..{hi:g} {unit}")
+    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=[id_col] + names, dtype={id_col: str}))
+    non_numeric = [c for c in names if not pd.api.types.is_numeric_dtype(df[c])]
+    if non_numeric:
+        raise OSSLFormatError(f"{path.name}: non-numeric values in spectral column(s) {non_numeric[:5]}")
+    X = df[names].to_numpy(np.float64)
+    ids = df[id_col].to_numpy(dtype=str)
+    X, (ids,), _ = drop_nonfinite(X, ids, name=path.name)
+    if quantity == "reflectance":
+        X = _reflectance(X, path, percent)
+    elif (X > ABSORBANCE_MAX).mean() > 0.5:
+        raise OSSLFormatError(f"{path.name}: values up to {X.max():.4g} look like reflectance in percent, "
+                              "not absorbance")
+    order = np.argsort(pos)
+    X = Resample(pos[order], axis, tol=tol).fit_transform(X[:, order]).astype(np.float32)
+    try:
+        check_orientation(X, axis, unit, quantity, name=path.name)
+    except ValueError as exc:
+        raise OSSLFormatError(str(exc)) from None
+    return ids, X
+
+
+def _read_test_lab(path) -> pd.DataFrame:
+    path = Path(path)
+    columns = _header(path)
+    id_col = next((c for c in TEST_ID_COLUMNS if c in columns), None)
+    if id_col is None:
+        raise OSSLFormatError(f"{path.name}: missing required id column (one of {list(TEST_ID_COLUMNS)})")
+    names = {}
+    missing = []
+    for p, ossl in OSSL_COLUMNS.items():
+        if p in columns:
+            names[p] = p
+        elif ossl in columns:
+            names[p] = ossl
+        else:
+            missing.append(f"{p} (or {ossl})")
+    if missing:
+        raise OSSLFormatError(f"{path.name}: missing required column(s) {missing}")
+    use = [id_col] + list(names.values()) + (["EOC"] if "EOC" in columns else [])
+    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=use, dtype={id_col: str}))
+    _no_duplicates(df[id_col], "sample id", path)
+    out = pd.DataFrame(index=df[id_col].astype(str))
+    for p, c in names.items():
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            raise OSSLFormatError(f"{path.name}: non-numeric values in column {c}")
+        out[p] = df[c].to_numpy(float)
+    out["EOC"] = (df["EOC"].to_numpy(float) if "EOC" in df
+                  else np.where(out[["TC", "IC"]].isna().any(axis=1), np.nan,
+                                estimated_organic_carbon(out["TC"], out["IC"])))
+    return out[list(PROPERTIES)]
+
+
+def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLibrary]:
+    """The pluggable independent test set (the paper's NAPT spectra are not public).
+
+    Folder format (CSV, ``.csv`` or ``.csv.gz``; documented in ``data/README.md``):
+
+    * ``nir.csv``: ``sample_id`` (or ``id.sample_local_c``) + NIR reflectance columns named
+      ``scan_nir.<nm>_ref`` or just ``<nm>``; any grid covering 1350-2550 nm (resampled linearly
+      onto :data:`NIR_AXIS_NM`); fraction (percent is divided by 100 with a warning); several rows
+      per sample (scan repeats) are averaged.
+    * ``mir.csv``: same id column + MIR absorbance columns ``scan_mir.<cm-1>_abs`` or ``<cm-1>``,
+      any grid covering 600-4000 cm-1 (resampled onto :data:`MIR_AXIS_CM1`); repeats averaged.
+    * ``lab.csv``: same id column + the properties under our names (``TC TN IC pH CEC clay silt
+      sand``, optional ``EOC``) or the OSSL column names; one row per sample.
+
+    Every sample must appear in all three files (else an error names a few); rows with NaN/inf
+    spectra are dropped with a warning. Returns ``(test_nir, test_mir)`` aligned row by row.
+    """
+    test_dir = Path(test_dir)
+    if not test_dir.is_dir():
+        raise FileNotFoundError(f"test set folder {test_dir} not found")
+
+    def find(stem):
+        for ext in (".csv", ".csv.gz"):
+            if (test_dir / f"{stem}{ext}").exists():
+                return test_dir / f"{stem}{ext}"
+        raise FileNotFoundError(f"{test_dir}: missing {stem}.csv (needs nir.csv, mir.csv and lab.csv)")
+
+    nir_path, mir_path, lab_path = find("nir"), find("mir"), find("lab")
+    nid, Xn = _read_wide(nir_path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=percent)
+    mid, Xm = _read_wide(mir_path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
+    lab = _read_test_lab(lab_path)
+    nir = SpectralLibrary(X=Xn, axis=NIR_AXIS_NM, unit="nm", quantity="reflectance", sample_id=nid,
+                          name="test_nir").average_scans()
+    mir = SpectralLibrary(X=Xm, axis=MIR_AXIS_CM1, unit="cm-1", quantity="absorbance", sample_id=mid,
+                          name="test_mir").average_scans()
+    sets = {"nir.csv": set(nir.sample_id), "mir.csv": set(mir.sample_id), "lab.csv": set(lab.index)}
+    union = set().union(*sets.values())
+    for fname, have in sets.items():
+        lack = sorted(str(x) for x in union - have)
+        if lack:
+            raise OSSLFormatError(f"{test_dir}: {len(lack)} sample(s) missing from {fname}, e.g. {lack[:5]}")
+    ids = list(nir.sample_id)
+    nir, mir = _attach(nir.align_to(ids), lab), _attach(mir.align_to(ids), lab)
+    nir.name, mir.name = "test_nir", "test_mir"
+    return nir, mir
+
+
+# ------------------------------------------------------------------------ official sample inputs
+def read_ossl_sample_neospectra(path) -> SpectralLibrary:
+    """``sample_neospectra_data.csv`` of soilspectroscopy/ossl-models: 257 native NeoSpectra channels.
+
+    Columns ``sample_id`` + wavelengths 2549.99998..1350.0003 nm (decreasing), reflectance in
+    percent; returned as fractions resampled linearly onto :data:`NIR_AXIS_NM` (the native end
+    points fall within 0.001 nm of 1350/2550, hence ``tol=0.01``).
+    """
+    ids, X = _read_wide(path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=True, tol=0.01)
+    return _library_from(ids, X, NIR_AXIS_NM, "nm", "reflectance", Path(path).name, path=path)
+
+
+def read_ossl_sample_mir(path) -> SpectralLibrary:
+    """``sample_mir_data.csv`` of soilspectroscopy/ossl-models: 1,765 native channels 4001.7..599.8 cm-1
+    (absorbance), resampled linearly onto :data:`MIR_AXIS_CM1`."""
+    ids, X = _read_wide(path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
+    return _library_from(ids, X, MIR_AXIS_CM1, "cm-1", "absorbance", Path(path).name, path=path)

@@ -1,0 +1,110 @@
+"""The training loop shared by every torch stage (:mod:`soilnb.train`) and :class:`soilnb.mlp.MLPRegressor`.
+
+:func:`fit_loop` runs AdamW over shuffled batches of row indices with early stopping; it takes
+the model, the step and the evaluation as arguments and reads no module state.
+:func:`grouped_split` makes the train/validation split by sample id that all of them use.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import torch
+from torch import nn
+
+from soilnb.models.torchutil import batch_slices, permutation
+
+try:                                   # notebook widgets where ipywidgets is installed (JupyterLab), else text bars
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:                    # tqdm.auto would warn "IProgress not found" in every notebook
+    from tqdm.std import tqdm
+
+
+
+# ----------------------------------------------------------------------------- the shared loop
+def epoch_lr(lr: float, epoch: int, epochs: int, schedule: str = "constant", floor: float = 0.05) -> float:
+    """Learning rate of ``epoch`` (0-based): ``lr`` throughout, or a cosine from ``lr`` to ``floor * lr``."""
+    if schedule == "constant" or epochs < 2:
+        return float(lr)
+    return float(lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / (epochs - 1)))))
+
+
+def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
+             epochs: int, batch_size: int, lr: float, weight_decay: float, patience, seed: int,
+             device: torch.device, progress: bool, desc: str, on_epoch: Callable | None = None,
+             lr_schedule: str = "constant") -> dict:
+    """AdamW over shuffled batches of ``train_rows`` with early stopping on ``evaluate()[monitor]``.
+
+    ``step(rows, epoch) -> loss`` (scalar tensor) runs the forward pass on a batch of row indices;
+    ``evaluate(epoch) -> dict`` of floats is called with the model in eval mode under no_grad;
+    ``monitor=None`` disables early stopping and keeps the last weights;
+    ``on_epoch(epoch) -> dict`` (optional) is called before each epoch and its values logged.
+    ``lr_schedule``: ``"constant"`` or ``"cosine"`` (per epoch, from ``lr`` down to ``lr / 20`` at the
+    last of ``epochs``; Loshchilov & Hutter 2017, arXiv:1608.03983, without restarts); the rate used is
+    logged as ``lr``. The best weights (lowest monitored value) are restored at the end. Returns the history.
+    """
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if patience is not None and patience < 1:
+        raise ValueError(f"patience must be None or >= 1, got {patience}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=device.type == "cuda")
+    gen = torch.Generator(device=device).manual_seed(int(seed))
+    slices = batch_slices(len(train_rows), batch_size, drop_last=True)
+    hist: dict = {"epoch": [], "train_loss": [], "seconds": [], "train_seconds": []}
+    best, best_state, best_epoch, bad = math.inf, None, -1, 0
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        extra = on_epoch(epoch) if on_epoch else {}
+        extra["lr"] = epoch_lr(lr, epoch, epochs, lr_schedule)
+        for group in opt.param_groups:
+            group["lr"] = extra["lr"]
+        model.train()
+        perm = train_rows[permutation(len(train_rows), gen, device)]
+        total = torch.zeros((), device=device)
+        for sl in slices:
+            rows = perm[sl]
+            loss = step(rows, epoch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.detach() * len(rows)
+        train_loss = total.item() / sum(s.stop - s.start for s in slices)  # one device sync per epoch
+        t1 = time.perf_counter()
+        model.eval()
+        with torch.no_grad():
+            scores = evaluate(epoch)
+        model.train()
+        hist["epoch"].append(epoch)
+        hist["train_loss"].append(train_loss)
+        for k, v in {**extra, **scores}.items():
+            hist.setdefault(k, []).append(float(v))
+        hist["train_seconds"].append(t1 - t0)
+        hist["seconds"].append(time.perf_counter() - t0)
+        bar.set_postfix(train=f"{train_loss:.4g}", **{k: f"{v:.4g}" for k, v in scores.items()})
+        if not math.isfinite(train_loss):
+            raise FloatingPointError(f"{desc}: training loss became {train_loss} at epoch {epoch}; lower lr")
+        if monitor is None:  # nothing to validate on: keep the last weights
+            best_epoch = epoch
+            continue
+        if scores[monitor] < best:
+            best, best_epoch, bad = scores[monitor], epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad += 1
+            if patience is not None and bad >= patience:
+                break
+    bar.close()
+    if monitor is not None:
+        if best_state is None:
+            raise FloatingPointError(f"{desc}: validation {monitor} was never finite; check the data and lr")
+        model.load_state_dict(best_state)
+        hist["best_" + monitor] = best
+    model.eval()
+    hist["best_epoch"] = best_epoch
+    return hist

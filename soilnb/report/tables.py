@@ -1,0 +1,67 @@
+"""The paper's tables: Appendix A summary statistics, and reproduced values beside the paper's."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from soilnb.core import paths
+from soilnb.core.vocab import PAPER_NAMES, PROPERTIES
+from soilnb.data.library import World
+
+APPENDIX_A_COLUMNS = ["property", "dataset", "n", "min", "mean", "sd", "max", "skewness", "kurtosis"]
+APPENDIX_B_COLUMNS = ["property", "strategy", "rmse", "me", "r2", "ccc", "rpiq"]
+
+
+def summary_statistics(values) -> dict:
+    """n, min, mean, sd (ddof=1), max, skewness (Fisher-Pearson, biased) and kurtosis (Pearson, normal = 3).
+
+    The paper's Appendix A reports kurtosis on the Pearson scale: pH, nearly uniform-to-normal, has 2.10.
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return {"n": int(v.size), "min": v.min(), "mean": v.mean(), "sd": v.std(ddof=1), "max": v.max(),
+            "skewness": stats.skew(v), "kurtosis": stats.kurtosis(v, fisher=False)}
+
+
+def appendix_a(world: World) -> pd.DataFrame:
+    """Appendix A: statistics of the nine properties in the KSSL (complete rows, one per sample),
+    Paired and NAPT-like test datasets; 27 rows in the paper's order."""
+    sets = {"KSSL": world.kssl.complete().average_scans().properties,
+            "Paired": world.paired_nir.complete().properties,
+            "NAPT": world.test_nir.complete().properties}
+    rows = [{"property": PAPER_NAMES[p], "dataset": name, **summary_statistics(df[p])}
+            for p in PROPERTIES for name, df in sets.items()]
+    return pd.DataFrame(rows, columns=APPENDIX_A_COLUMNS)
+
+
+def read_reference(name: str) -> pd.DataFrame | None:
+    """A table of the paper's numbers from ``shared/reference`` (None when the folder is absent).
+
+    ``name`` is ``"appendix_a"`` or ``"appendix_b"``. Property names are normalised (the paper's
+    text has a Cyrillic 'р' in 'pH' in places).
+    """
+    file = {"appendix_a": "paper_appendix_a_summary_stats.csv",
+            "appendix_b": "paper_appendix_b_napt_metrics.csv"}[name]
+    path = paths.REFERENCE / file
+    if not path.exists():
+        return None
+    df = pd.read_csv(path)
+    df["property"] = df["property"].str.replace("\u0440", "p").str.strip()
+    return df
+
+
+def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, keys, values, source: str) -> pd.DataFrame:
+    """Our values and the paper's side by side, with differences (ours - paper)."""
+    out = ours[list(keys) + list(values)].copy()
+    if paper is None:
+        for v in values:
+            out[f"{v}_paper"] = np.nan
+            out[f"{v}_diff"] = np.nan
+    else:
+        ref = paper[list(keys) + list(values)].rename(columns={v: f"{v}_paper" for v in values})
+        out = out.merge(ref, on=list(keys), how="left")
+        for v in values:
+            out[f"{v}_diff"] = out[v] - out[f"{v}_paper"]
+    out.insert(len(keys), "source", source)
+    return out

@@ -1,0 +1,146 @@
+"""Stage 3: the paper's seven prediction strategies (Sect. 2.4, Figs 5-6, Appendix B).
+
+===================  ====================================  ==============================
+strategy             trained on                            input at prediction time
+===================  ====================================  ==============================
+MIR-PLSR             KSSL complete rows, averaged scans    MIR (SNV)
+MIR-MLP              same                                  MIR (SNV)
+MIR-SSL-MLP          same, 32-d VAE embeddings             VAE embedding of MIR
+NIR-PLSR             Paired training split                 NIR (SNV)
+NIR-MLP              same                                  NIR (SNV)
+NIRtoMIR-MLP         = MIR-MLP                             NIR -> predicted MIR (frozen decoder)
+NIRtoMIR-SSL-MLP     = MIR-SSL-MLP                         NIR -> latent (NIR encoder)
+===================  ====================================  ==============================
+
+Targets go through :class:`soilnb.targets.TargetTransformer` (log1p for TC, TN, IC, EOC, CEC;
+ILR for texture) fitted on each training set; every prediction is back-transformed to the
+original scale before scoring. MLPs are multi-task (all targets at once); PLSR is fitted per
+target with its number of components chosen by cross-validation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from soilnb.core.config import Config
+from soilnb.core.vocab import STRATEGIES
+from soilnb.models.inference import convert, embed
+from soilnb.models.mlp import MLPRegressor
+from soilnb.stats.pls import PerTargetPLSR
+from soilnb.stats.targets import TargetTransformer
+
+
+def make_mlp(cfg: Config, seed_offset: int = 0):
+
+    return MLPRegressor(hidden=cfg.mlp_hidden, depth=2, dropout=cfg.mlp_dropout, weight_decay=cfg.mlp_weight_decay,
+                        lr=cfg.mlp_lr, epochs=cfg.mlp_epochs, batch_size=cfg.mlp_batch, patience=cfg.mlp_patience,
+                        random_state=cfg.seed + seed_offset, device=cfg.device)
+
+
+@dataclass
+class Regressor:
+    """A fitted model plus the target transformer of its training set."""
+
+    model: object
+    targets: TargetTransformer
+
+    def predict(self, X) -> pd.DataFrame:
+        return self.targets.inverse_transform(self.model.predict(X))
+
+
+def fit_regressor(kind: str, X, Y: pd.DataFrame, groups, cfg: Config, texture: str = "ilr",
+                  seed_offset: int = 0) -> Regressor:
+    """Fit a PLSR (``kind="pls"``) or multi-task MLP (``kind="mlp"``) on transformed targets."""
+    tt = TargetTransformer(texture=texture).fit(Y)
+    T = tt.transform(Y)
+    if kind == "pls":
+        model = PerTargetPLSR(max_components=cfg.pls_max_components, cv=5, random_state=cfg.seed)
+    elif kind == "mlp":
+        model = make_mlp(cfg, seed_offset)
+    else:
+        raise ValueError(f"kind must be 'pls' or 'mlp', got {kind!r}")
+    model.fit(np.asarray(X, np.float32), T, groups=groups)
+    return Regressor(model, tt)
+
+
+@dataclass
+class StrategyResults:
+    """Fitted regressors and back-transformed predictions of each strategy on each evaluation set."""
+
+    models: dict = field(default_factory=dict)
+    predictions: dict = field(default_factory=dict)   # {dataset: {strategy: DataFrame}}
+    observed: dict = field(default_factory=dict)      # {dataset: DataFrame}
+
+
+def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str = "ilr",
+                   eval_sets=("test", "validation")) -> StrategyResults:
+    """Fit ``strategies`` and predict the independent test set and the Paired validation split.
+
+    ``F`` is a :class:`soilnb.pipeline.Features`, ``vae`` the stage-1 model, ``n2m`` the stage-2
+    model. The Paired split is the same grouped 80/20 split that trained the NIR -> MIR model.
+    """
+
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
+    unknown = sorted(set(eval_sets) - {"test", "validation"})
+    if unknown:
+        raise ValueError(f"unknown evaluation sets {unknown}; choose from ('test', 'validation')")
+    tr, va = F.paired_split
+    sets = {"test": (F.test_mir, F.test_nir, F.test_Y),
+            "validation": (F.paired_mir[va], F.paired_nir[va], F.paired_Y.iloc[va].reset_index(drop=True))}
+    res = StrategyResults(observed={k: sets[k][2] for k in eval_sets})
+    need = set(strategies)
+    m = res.models
+    if need & {"MIR-PLSR"}:
+        m["MIR-PLSR"] = fit_regressor("pls", F.kssl, F.kssl_Y, F.kssl_id, cfg, texture)
+    if need & {"MIR-MLP", "NIRtoMIR-MLP"}:
+        m["MIR-MLP"] = fit_regressor("mlp", F.kssl, F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=1)
+    if need & {"MIR-SSL-MLP", "NIRtoMIR-SSL-MLP"}:
+        m["MIR-SSL-MLP"] = fit_regressor("mlp", embed(vae, F.kssl), F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=2)
+    Yp = F.paired_Y.iloc[tr].reset_index(drop=True)
+    if need & {"NIR-PLSR"}:
+        m["NIR-PLSR"] = fit_regressor("pls", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture)
+    if need & {"NIR-MLP"}:
+        m["NIR-MLP"] = fit_regressor("mlp", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture, seed_offset=3)
+    for name in eval_sets:
+        mir, nir, _ = sets[name]
+        inputs = {
+            "MIR-PLSR": ("MIR-PLSR", lambda: mir), "MIR-MLP": ("MIR-MLP", lambda: mir),
+            "MIR-SSL-MLP": ("MIR-SSL-MLP", lambda: embed(vae, mir)),
+            "NIR-PLSR": ("NIR-PLSR", lambda: nir), "NIR-MLP": ("NIR-MLP", lambda: nir),
+            "NIRtoMIR-MLP": ("MIR-MLP", lambda: convert(n2m, nir)),
+            "NIRtoMIR-SSL-MLP": ("MIR-SSL-MLP", lambda: embed(n2m, nir)),
+        }
+        res.predictions[name] = {s: m[inputs[s][0]].predict(inputs[s][1]()) for s in strategies}
+    return res
+
+
+def strategy_means(table: pd.DataFrame, metrics=("ccc", "rpiq")) -> pd.DataFrame:
+    """Average of each metric across properties per strategy (the averages the paper's text quotes)."""
+    order = list(dict.fromkeys(table["strategy"]))
+    return table.groupby("strategy", sort=False)[list(metrics)].mean().reindex(order).reset_index()
+
+
+def qualitative_findings(table: pd.DataFrame) -> pd.DataFrame:
+    """The paper's qualitative claims, each checked on a metrics table (Appendix B layout)."""
+    means = strategy_means(table).set_index("strategy")
+    piv = table.pivot(index="property", columns="strategy", values="ccc")
+    nir_best = piv[["NIR-PLSR", "NIR-MLP"]].max(axis=1)
+    conv_best = piv[["NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP"]].max(axis=1)
+    helped = sorted(piv.index[conv_best > nir_best])
+    rows = [
+        ("MIR models beat NIR models (mean CCC of MIR-PLSR/MIR-MLP > NIR-PLSR/NIR-MLP)",
+         means.loc[["MIR-PLSR", "MIR-MLP"], "ccc"].min() > means.loc[["NIR-PLSR", "NIR-MLP"], "ccc"].max()),
+        ("SSL embeddings beat raw MIR on average (mean CCC MIR-SSL-MLP > MIR-PLSR and MIR-MLP)",
+         means.loc["MIR-SSL-MLP", "ccc"] > means.loc[["MIR-PLSR", "MIR-MLP"], "ccc"].max()),
+        ("SSL embeddings beat raw MIR on average (mean RPIQ)",
+         means.loc["MIR-SSL-MLP", "rpiq"] > means.loc[["MIR-PLSR", "MIR-MLP"], "rpiq"].max()),
+        (f"conversion helps NIR for some properties (CCC of a NIRtoMIR strategy > best NIR baseline): "
+         f"{', '.join(helped) or 'none'}", len(helped) > 0),
+        ("conversion helps NIR on average (mean CCC of NIRtoMIR-MLP > both NIR baselines)",
+         means.loc["NIRtoMIR-MLP", "ccc"] > means.loc[["NIR-PLSR", "NIR-MLP"], "ccc"].max()),
+    ]
+    return pd.DataFrame(rows, columns=["finding", "holds"])

@@ -1,0 +1,232 @@
+"""Target transformations of the paper (Sect. 2.3): log1p for skewed properties, ILR for texture.
+
+* :func:`ilr` / :func:`ilr_inverse`: isometric log-ratio coordinates of a 3-part composition
+  (clay, silt, sand) in the orthonormal Helmert-type basis of Egozcue et al. (2003),
+  doi:10.1023/A:1023818214614 (paper Eqs. 8-9).
+* :func:`replace_zeros`: multiplicative zero replacement (Martin-Fernandez et al. 2003,
+  doi:10.1023/A:1023866030544), applied before taking logs.
+* :class:`TargetTransformer`: the nine properties <-> model outputs, sklearn style.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from soilnb.core.vocab import PROPERTIES, TEXTURE
+
+#: Default replacement value for zero parts, as a fraction of the total (0.05 %).
+ZERO_DELTA = 5e-4
+
+
+def helmert_basis(n_parts: int = 3) -> np.ndarray:
+    """Orthonormal contrast matrix ``V`` of shape (n_parts, n_parts - 1).
+
+    Column ``i`` (0-based) is ``sqrt(k/(k+1)) * (1/k, ..., 1/k, -1, 0, ..., 0)`` with ``k = i + 1``
+    ones-over-k entries (Egozcue et al. 2003, Eq. 10), so that
+    ``ilr_k = sqrt(k/(k+1)) * ln(g(x_1..x_k) / x_{k+1})``, ``V.T @ V = I`` and ``V.T @ 1 = 0``.
+    """
+    V = np.zeros((n_parts, n_parts - 1))
+    for i in range(n_parts - 1):
+        k = i + 1
+        V[:k, i] = 1.0 / k
+        V[k, i] = -1.0
+        V[:, i] *= np.sqrt(k / (k + 1))
+    return V
+
+
+def replace_zeros(parts, delta: float = ZERO_DELTA) -> np.ndarray:
+    """Multiplicative replacement of zero parts (Martin-Fernandez et al. 2003).
+
+    Each composition is first closed to 1; zero parts become ``delta`` and the non-zero parts
+    are scaled by ``1 - (number of zeros) * delta`` so that the composition still sums to 1 and
+    the ratios between non-zero parts are unchanged.
+
+    Parameters
+    ----------
+    parts : array-like of shape (n, D)
+        Non-negative parts (any total, e.g. percent).
+    delta : float
+        Replacement value as a fraction of the total (default 5e-4, i.e. 0.05 %).
+
+    Returns
+    -------
+    ndarray of shape (n, D), rows summing to 1, all strictly positive.
+    """
+    x = np.asarray(parts, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"parts must be 2-d (n, D), got shape {x.shape}")
+    if np.isnan(x).any():
+        raise ValueError("parts contain NaN")
+    if (x < 0).any():
+        raise ValueError("parts must be non-negative (negative value found)")
+    total = x.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("every composition needs at least one positive part (all-zero row found)")
+    if not 0 < delta * x.shape[1] < 1:
+        raise ValueError(f"delta={delta} too large for {x.shape[1]} parts")
+    x = x / total
+    zero = x == 0
+    n_zero = zero.sum(axis=1, keepdims=True)
+    return np.where(zero, delta, x * (1.0 - n_zero * delta))
+
+
+def ilr(parts, delta: float = ZERO_DELTA) -> np.ndarray:
+    """Isometric log-ratio coordinates, paper Eq. 8.
+
+    Parameters
+    ----------
+    parts : array-like of shape (n, D)
+        Compositions (e.g. clay, silt, sand in %); zero parts are replaced by
+        :func:`replace_zeros` with ``delta``.
+
+    Returns
+    -------
+    ndarray of shape (n, D - 1)
+
+    Examples
+    --------
+    >>> np.round(ilr([[20.0, 30.0, 50.0]]), 6)
+    array([[-0.286707, -0.582618]])
+    """
+    x = replace_zeros(parts, delta)
+    logx = np.log(x)
+    clr = logx - logx.mean(axis=1, keepdims=True)
+    return clr @ helmert_basis(x.shape[1])
+
+
+def ilr_inverse(coords, total: float = 100.0) -> np.ndarray:
+    """Inverse ILR, paper Eq. 9: coordinates (n, D-1) -> compositions (n, D) summing to ``total``.
+
+    The result is always strictly positive (a softmax of the clr coordinates).
+    """
+    z = np.asarray(coords, dtype=float)
+    if z.ndim != 2:
+        raise ValueError(f"coords must be 2-d (n, D-1), got shape {z.shape}")
+    if not np.isfinite(z).all():
+        raise ValueError("coords contain NaN or inf")
+    clr = z @ helmert_basis(z.shape[1] + 1).T
+    e = np.exp(clr - clr.max(axis=1, keepdims=True))   # stable softmax
+    return total * e / e.sum(axis=1, keepdims=True)
+
+
+class TargetTransformer(BaseEstimator):
+    """The nine soil properties <-> model outputs (paper Sect. 2.3).
+
+    ``log1p`` for ``log_properties``; pH as is; texture (clay, silt, sand) to two ILR
+    coordinates (``texture="ilr"``) or kept as three raw fractions (``texture="none"``).
+    With ``standardize=True`` each output is then centred and scaled by its training mean and
+    standard deviation (ddof=0) so multi-task losses are balanced.
+
+    Parameters
+    ----------
+    log_properties : tuple of str
+    texture : {"ilr", "none"}
+    standardize : bool
+    total : float
+        Texture total used by the inverse ILR (100 for percent).
+
+    Attributes
+    ----------
+    output_names_ : list of str
+        Names of the output columns, e.g. ``[..., "CEC", "ilr1", "ilr2"]``.
+    mean_, scale_ : ndarray of shape (n_outputs,)
+        Standardisation (zeros / ones when ``standardize=False``).
+    """
+
+    def __init__(self, log_properties: Sequence[str] = ("TC", "TN", "IC", "EOC", "CEC"),
+                 texture: str = "ilr", standardize: bool = True, total: float = 100.0):
+        self.log_properties = log_properties
+        self.texture = texture
+        self.standardize = standardize
+        self.total = total
+
+    def _validate_params(self):
+        if self.texture not in ("ilr", "none"):
+            raise ValueError(f"texture must be 'ilr' or 'none', got {self.texture!r}")
+        unknown = set(self.log_properties) - set(PROPERTIES)
+        if unknown:
+            raise ValueError(f"unknown log_properties: {sorted(unknown)}")
+        if set(self.log_properties) & set(TEXTURE):
+            raise ValueError("texture fractions cannot be log-transformed; use texture='ilr'")
+
+    def _raw_outputs(self, df: pd.DataFrame) -> np.ndarray:
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"expected a DataFrame with columns {PROPERTIES}, got {type(df).__name__}")
+        missing = [p for p in PROPERTIES if p not in df.columns]
+        if missing:
+            raise ValueError(f"missing property column(s): {missing}")
+        cols = []
+        for p in PROPERTIES:
+            if p in TEXTURE:
+                continue
+            v = df[p].to_numpy(dtype=float)
+            if np.isnan(v).any():
+                raise ValueError(f"column {p} contains NaN")
+            if p in self.log_properties:
+                if (v < 0).any():
+                    raise ValueError(f"column {p} has negative values; log1p needs >= 0")
+                v = np.log1p(v)
+            cols.append(v)
+        tex = df[list(TEXTURE)].to_numpy(dtype=float)
+        if np.isnan(tex).any():
+            raise ValueError("texture columns contain NaN")
+        out = np.column_stack(cols)
+        if self.texture == "ilr":
+            return np.hstack([out, ilr(tex)])
+        return np.hstack([out, tex])
+
+    def fit(self, df: pd.DataFrame, y=None) -> "TargetTransformer":
+        """Learn the output names and (optionally) the standardisation from ``df``."""
+        self._validate_params()
+        Z = self._raw_outputs(df)
+        names = [p for p in PROPERTIES if p not in TEXTURE]
+        names += ["ilr1", "ilr2"] if self.texture == "ilr" else list(TEXTURE)
+        self.output_names_ = names
+        if self.standardize:
+            self.mean_ = Z.mean(axis=0)
+            sd = Z.std(axis=0)
+            self.scale_ = np.where(sd > 0, sd, 1.0)
+        else:
+            self.mean_, self.scale_ = np.zeros(Z.shape[1]), np.ones(Z.shape[1])
+        return self
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Properties DataFrame (n, 9) -> outputs ndarray (n, len(output_names_))."""
+        check_is_fitted(self, "output_names_")
+        return (self._raw_outputs(df) - self.mean_) / self.scale_
+
+    def fit_transform(self, df: pd.DataFrame, y=None) -> np.ndarray:
+        return self.fit(df).transform(df)
+
+    def inverse_transform(self, Z) -> pd.DataFrame:
+        """Outputs (n, n_outputs) -> DataFrame with the nine :data:`PROPERTIES` in order.
+
+        ``expm1`` undoes ``log1p`` and non-negative quantities are clipped at 0; ILR texture is
+        mapped back with :func:`ilr_inverse` (positive, summing to ``total``).
+        """
+        check_is_fitted(self, "output_names_")
+        Z = np.asarray(Z, dtype=float)
+        if Z.ndim != 2 or Z.shape[1] != len(self.output_names_):
+            raise ValueError(f"expected shape (n, {len(self.output_names_)}), got {Z.shape}")
+        Z = Z * self.scale_ + self.mean_
+        out = {}
+        j = 0
+        for p in PROPERTIES:
+            if p in TEXTURE:
+                continue
+            v = Z[:, j]
+            j += 1
+            if p in self.log_properties:
+                v = np.expm1(v)
+            out[p] = v if p == "pH" else np.clip(v, 0.0, None)
+        if self.texture == "ilr":
+            tex = ilr_inverse(Z[:, j:j + 2], total=self.total)
+        else:
+            tex = np.clip(Z[:, j:j + 3], 0.0, None)
+        for k, p in enumerate(TEXTURE):
+            out[p] = tex[:, k]
+        return pd.DataFrame(out, columns=list(PROPERTIES))
