@@ -36,7 +36,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 t0 = time.perf_counter()
-from soilnb.ossl import read_mir_table
+from soilnb.data.ossl import read_mir_table
 lib = read_mir_table({path!r}, dataset="KSSL.SSL", cache_dir={cache!r})
 dt = time.perf_counter() - t0
 print(json.dumps({{"seconds": dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -20,10 +20,16 @@ import time
 
 import numpy as np
 
+from soilnb.core.vocab import NIR_AXIS_NM
+from soilnb.data.realism import (
+    load_real_kssl_toy,
+    load_real_nirsoil,
+    nir_common_footing,
+    realism_auc,
+)
 from soilnb.data.simulate.composition import sample_soils
-from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil, nir_common_footing, realism_auc
-from soilnb.data.simulate.world import NIR_AXIS, simulate_world
 from soilnb.data.simulate.spectra import mir_spectra, nir_spectra
+from soilnb.data.simulate.world import simulate_world
 
 PCS = (3, 5, 10)
 
@@ -62,7 +68,7 @@ def main(argv=None):
         Xn, axis = load_real_nirsoil()
         rows = []
         for s in a.seeds:               # one simulation and one common footing per seed, then each PC count
-            real, sim, _ = nir_common_footing(Xn, axis, simulated_nir(len(Xn), s), NIR_AXIS)
+            real, sim, _ = nir_common_footing(Xn, axis, simulated_nir(len(Xn), s), NIR_AXIS_NM)
             rows.append((s, [realism_auc(real, sim, n_components=k) for k in PCS]))
         report("NIR", rows)
     if a.timing:

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.cross_decomposition import PLSRegression
 
-from soilnb.stats.cv import repeated_cv_pls
 from soilnb.core.vocab import PROPERTIES
+from soilnb.stats.cv import repeated_cv_pls
 from soilnb.stats.pls import PLSR
 from soilnb.stats.xi import xi_matrix
 

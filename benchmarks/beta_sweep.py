@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 
-from soilnb.stages import regressions as pipeline
+from soilnb import stages as pipeline
 from soilnb.core.config import get_config
 from soilnb.models.latent import latent_activity
 from soilnb.stages.strategies import strategy_means
-from soilnb.report.tables import paper_metrics_table
+from soilnb.stats.metrics import paper_metrics_table
 
 SHOWN = ("MIR-SSL-MLP", "NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP")
 

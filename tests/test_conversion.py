@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 from sklearn.cross_decomposition import PLSRegression
 
-from soilnb.stats.conversion import PLS2Converter, conversion_scores, conversion_table, rmse_by_channel, spectral_correlation
+from soilnb.stats.conversion import (
+    PLS2Converter,
+    conversion_scores,
+    conversion_table,
+    rmse_by_channel,
+    spectral_correlation,
+)
 
 
 def test_spectral_correlation_matches_numpy():

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 from sklearn.cross_decomposition import PLSRegression
 
-from soilnb.stats.cv import RepeatedGroupKFold, repeated_cv_pls
 from soilnb.core.vocab import PROPERTIES
+from soilnb.stats.cv import RepeatedGroupKFold, repeated_cv_pls
 from soilnb.stats.metrics import regression_metrics
 from soilnb.stats.targets import TargetTransformer
 

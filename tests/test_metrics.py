@@ -6,7 +6,15 @@ from scipy import stats
 from sklearn.metrics import mean_squared_error, r2_score
 
 from soilnb.core.vocab import PROPERTIES
-from soilnb.stats.metrics import ccc, mean_error, metrics_table, r2, regression_metrics, rmse, rpiq
+from soilnb.stats.metrics import (
+    ccc,
+    mean_error,
+    metrics_table,
+    r2,
+    regression_metrics,
+    rmse,
+    rpiq,
+)
 
 # Toy case, by hand: y = [1, 2, 3, 4], y_pred = [2, 2, 4, 3]
 #   errors y_pred - y = [1, 0, 1, -1]      -> ME = 1/4 = 0.25, SSE = 3, RMSE = sqrt(3/4)

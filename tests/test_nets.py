@@ -6,8 +6,21 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from soilnb.models.nets import FNO1d, MLP, NIRtoMIR, SpectralConv1d, VAE, VAEConfig, vae_loss
-from soilnb.models.torchutil import batch_slices, count_parameters, resolve_device, seed_everything
+from soilnb.models.nets import (
+    MLP,
+    VAE,
+    FNO1d,
+    NIRtoMIR,
+    SpectralConv1d,
+    VAEConfig,
+    vae_loss,
+)
+from soilnb.models.torchutil import (
+    batch_slices,
+    count_parameters,
+    resolve_device,
+    seed_everything,
+)
 
 
 def test_vae_shapes_and_eval_mode_is_deterministic():

@@ -7,9 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb.data.ossl import loaders as ossl
-from soilnb.core.vocab import OSSL_COLUMNS, PROPERTIES
-from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
+from soilnb.data import ossl
 
 MIR_COLS = [f"scan_mir.{int(w)}_abs" for w in MIR_AXIS_CM1]
 NIR_COLS = [f"scan_nir.{int(w)}_ref" for w in NIR_AXIS_NM]

@@ -5,23 +5,22 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from soilnb import report as plotting
 from soilnb.core import config, paths
-from soilnb.report import figures_results as plotting
 
 
 @pytest.fixture
 def figures(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "FIGURES", tmp_path)
     yield tmp_path
-    paths.ACTIVE_RUN.clear()
 
 
 def test_profiles_write_to_their_own_folders(figures):
-    config.from_notebook({"profile": "smoke", "seed": 3})
-    plotting.save_table(pd.DataFrame({"a": [1]}), "t")
-    plotting.savefig(plt.figure(), "f")
-    config.from_notebook({"profile": "default"})
-    plotting.save_table(pd.DataFrame({"a": [2]}), "t")
+    smoke_cfg = config.from_notebook({"profile": "smoke", "seed": 3})
+    plotting.save_table(pd.DataFrame({"a": [1]}), "t", smoke_cfg)
+    plotting.savefig(plt.figure(), "f", smoke_cfg)
+    default_cfg = config.from_notebook({"profile": "default"})
+    plotting.save_table(pd.DataFrame({"a": [2]}), "t", default_cfg)
     assert pd.read_csv(figures / "smoke" / "t.csv")["a"].tolist() == [1]     # not overwritten by default
     assert pd.read_csv(figures / "t.csv")["a"].tolist() == [2]
     assert (figures / "smoke" / "f.png").exists() and (figures / "smoke" / "f.pdf").exists()
@@ -32,11 +31,13 @@ def test_profiles_write_to_their_own_folders(figures):
     assert default["t.csv"]["profile"] == "default" and default["t.csv"]["n_kssl"] == 6000
     assert smoke["t.csv"]["overrides"] == {"seed": 3} and default["t.csv"]["overrides"] == {}
     (figures / "manifest.json").write_text("{ not json")                 # a damaged manifest is kept aside
-    plotting.save_table(pd.DataFrame({"a": [3]}), "u")
+    plotting.save_table(pd.DataFrame({"a": [3]}), "u", default_cfg)
     assert (figures / "manifest.json.corrupt").read_text() == "{ not json"
     assert set(json.loads((figures / "manifest.json").read_text())) == {"u.csv"}
 
 
-def test_no_active_run_means_the_default_folder(figures):
-    paths.ACTIVE_RUN.clear()
-    assert paths.figures_dir() == figures
+def test_outputs_need_a_run_or_a_folder(figures):
+    with pytest.raises(TypeError, match="pass the run's config"):
+        plotting.save_table(pd.DataFrame({"a": [1]}), "t")
+    assert config.get_config("default").figures_dir == figures
+    assert config.get_config("paper").figures_dir == figures / "paper"

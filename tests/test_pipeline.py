@@ -1,15 +1,15 @@
 """End-to-end checks of the cached stages on a tiny simulated world (strategies, conversion, reliability)."""
 import numpy as np
-import pandas as pd
 import pytest
 
-from soilnb.core import cache, paths
-from soilnb.stats import metrics
-from soilnb.stages import regressions as pipeline
+from soilnb import stages as pipeline
+from soilnb.core import paths
 from soilnb.core.config import get_config
-from soilnb.core.vocab import PROPERTIES
-from soilnb.core.vocab import STRATEGIES
+from soilnb.core.vocab import PROPERTIES, STRATEGIES
+from soilnb.models.inference import embed
+from soilnb.stages import training
 from soilnb.stages.strategies import qualitative_findings, strategy_means
+from soilnb.stats import metrics
 
 TINY = dict(n_kssl=150, n_paired=70, n_test=30, vae_hidden=64, vae_epochs=2, nir_epochs=3, nir_hidden=64,
             mlp_hidden=32, mlp_epochs=3, pls_max_components=4, cv_folds=3, cv_repeats=2, fno_epochs=2, fno_width=8,
@@ -42,13 +42,11 @@ def test_features_shapes_and_snv(run):
 def test_vae_cache_is_reused_and_invalidated(run, monkeypatch):
     cfg, F = run["cfg"], run["F"]
     calls = []
-    import soilnb.train as train
-
-    real = train.train_vae
-    monkeypatch.setattr(train, "train_vae", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = training.train_vae
+    monkeypatch.setattr(training, "train_vae", lambda *a, **k: calls.append(1) or real(*a, **k))
     v1, _ = pipeline.get_vae(cfg, F, progress=False)            # cached: no training
     assert calls == []
-    np.testing.assert_array_equal(pipeline.embed(v1, F.test_mir), pipeline.embed(run["vae"], F.test_mir))
+    np.testing.assert_array_equal(embed(v1, F.test_mir), embed(run["vae"], F.test_mir))
     pipeline.get_vae(get_config("smoke", **{**TINY, "vae_beta": 0.01}), F, progress=False)
     assert calls == [1]                                          # a changed parameter retrains
 
@@ -133,7 +131,7 @@ def test_latent_prior_keeps_nir_embeddings_near_mir_ones(run):
     from soilnb.models.train import train_nir_to_mir
 
     F, vae = run["F"], run["vae"]
-    z_mir = pipeline.embed(vae, F.paired_mir)
+    z_mir = embed(vae, F.paired_mir)
     gaps = {}
     for w in (0.0, 1.0):
         m, _ = train_nir_to_mir(vae, F.paired_nir, F.paired_mir, F.paired_id, hidden=64, epochs=20, batch_size=32,

@@ -9,13 +9,18 @@ from sklearn.base import clone
 from sklearn.utils import estimator_checks as ec
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from soilnb.data.library import SpectralLibrary
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, NIR_TRIM_NM
-from soilnb.spectra.scatter import SNV, snv
-from soilnb.spectra.units import ReflectanceToAbsorbance, cm1_to_nm, nm_to_cm1, reflectance_fraction
-from soilnb.spectra.grid import Resample, Trim, check_grid, drop_nonfinite
+from soilnb.data.library import SpectralLibrary
 from soilnb.data.prepare import preprocess_library
+from soilnb.spectra.grid import Resample, Trim, check_grid, drop_nonfinite
 from soilnb.spectra.pipeline import spectral_pipeline
+from soilnb.spectra.scatter import SNV, snv
+from soilnb.spectra.units import (
+    ReflectanceToAbsorbance,
+    cm1_to_nm,
+    nm_to_cm1,
+    reflectance_fraction,
+)
 
 
 # ------------------------------------------------------------------------------------- constants
@@ -255,8 +260,8 @@ def test_nir_pipeline_on_real_neospectra_sample(real_dir):
 
 
 def test_check_orientation_on_simulated_and_real_shapes():
-    from soilnb.spectra.orientation import check_orientation
     from soilnb.data.simulate.world import simulate_world
+    from soilnb.spectra.orientation import check_orientation
 
     w = simulate_world(n_kssl=30, n_scans=1, n_paired=30, n_test=20, seed=1)
     check_orientation(w.paired_nir.X, w.paired_nir.axis, "nm", "reflectance")        # as simulated: fine
@@ -274,8 +279,8 @@ def test_check_orientation_on_simulated_and_real_shapes():
 
 @pytest.mark.real
 def test_check_orientation_accepts_real_spectra(real_dir):
-    from soilnb.spectra.orientation import check_orientation
     from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil
+    from soilnb.spectra.orientation import check_orientation
 
     X, axis = load_real_kssl_toy(real_dir)
     check_orientation(X, axis, "cm-1", "absorbance", name="KSSL toy")

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from soilnb.data.simulate.composition import sample_soils
+from soilnb.core.vocab import MIR_AXIS_CM1
+from soilnb.data import realism as rl
 from soilnb.data.realism import load_real_kssl_toy, mean_sd_spectra, realism_auc
-from soilnb.data.simulate.world import MIR_AXIS
+from soilnb.data.simulate.composition import sample_soils
 from soilnb.data.simulate.spectra import mir_spectra
 
 
@@ -20,7 +21,7 @@ def test_two_halves_of_one_set_are_indistinguishable(sim):
 
 def test_obviously_wrong_spectra_are_detected(sim):
     fake = sim[200:].copy()
-    fake += 0.5 * np.exp(-0.5 * ((MIR_AXIS - 2200) / 20) ** 2)      # a big peak where soils have none
+    fake += 0.5 * np.exp(-0.5 * ((MIR_AXIS_CM1 - 2200) / 20) ** 2)      # a big peak where soils have none
     assert realism_auc(sim[:200], fake, seed=0) > 0.99
 
 
@@ -49,13 +50,13 @@ def test_mean_sd_spectra_matches_numpy(sim):
 def test_real_toy_file_and_realism(real_dir, sim):
     X, axis = load_real_kssl_toy(real_dir)
     assert X.shape == (500, 1701)
-    np.testing.assert_array_equal(axis, MIR_AXIS)
+    np.testing.assert_array_equal(axis, MIR_AXIS_CM1)
     # real KSSL absorbance: roughly 0.2-2.5 log units, like the simulator's
     assert 0.1 < np.median(X) < 1.5 and 0.1 < np.median(sim) < 1.5
     auc = realism_auc(X, sim, seed=0)
     assert 0.5 <= auc <= 1.0
     # the simulator is closer to real spectra than spectra with a big fake peak are
-    fake = sim + 0.5 * np.exp(-0.5 * ((MIR_AXIS - 2200) / 20) ** 2)
+    fake = sim + 0.5 * np.exp(-0.5 * ((MIR_AXIS_CM1 - 2200) / 20) ** 2)
     assert realism_auc(X, fake, seed=0) >= auc
 
 
@@ -86,8 +87,6 @@ def test_nirsoil_loader_hand_checked_values(real_dir):
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_nirsoil_loader_errors(tmp_path, monkeypatch):
-    import soilnb.realism as rl
-
     with pytest.raises(FileNotFoundError, match="NIRsoil file not found"):
         rl.load_real_nirsoil(tmp_path)
     (tmp_path / "nirsoil").mkdir()
@@ -113,11 +112,8 @@ def test_nirsoil_loader_errors(tmp_path, monkeypatch):
 
 
 def test_missing_rdata_is_a_clear_import_error(tmp_path, monkeypatch):
-    import sys
 
-    import soilnb.realism as rl
-
-    monkeypatch.setitem(sys.modules, "rdata", None)
+    monkeypatch.setattr(rl, "rdata", None)                  # as if the optional package were not installed
     (tmp_path / "nirsoil").mkdir()
     (tmp_path / "nirsoil" / "NIRsoil.RData").write_bytes(b"")
     with pytest.raises(ImportError, match="PyPI package 'rdata'"):
@@ -125,9 +121,9 @@ def test_missing_rdata_is_a_clear_import_error(tmp_path, monkeypatch):
 
 
 def test_blur_and_common_footing():
-    from soilnb.data.simulate.bands import gaussian_blur_matrix, neospectra_fwhm_nm
+    from soilnb.core.vocab import NIR_AXIS_NM
     from soilnb.data.realism import nir_common_footing
-    from soilnb.data.simulate.world import NIR_AXIS
+    from soilnb.data.simulate.bands import gaussian_blur_matrix, neospectra_fwhm_nm
 
     np.testing.assert_allclose(neospectra_fwhm_nm([1550.0, 2200.0]), [16.0, 32.23], atol=0.01)
     axis = np.arange(1100.0, 2498.1, 2.0)
@@ -138,13 +134,13 @@ def test_blur_and_common_footing():
     blurred = G @ line                            # a delta becomes a Gaussian of FWHM 20 nm
     assert blurred[400 - 5] == pytest.approx(blurred[400] / 2, rel=0.02)
     real = np.tile(0.3 + 0.0 * axis, (12, 1))
-    sim = np.full((12, NIR_AXIS.size), 0.5)
-    r, s, x = nir_common_footing(real, axis, sim, NIR_AXIS)
+    sim = np.full((12, NIR_AXIS_NM.size), 0.5)
+    r, s, x = nir_common_footing(real, axis, sim, NIR_AXIS_NM)
     assert x[0] == 1400.0 and x[-1] == 2498.0 and r.shape == s.shape == (12, 550)
     np.testing.assert_allclose(r, 0.3)
     np.testing.assert_allclose(s, np.log10(2.0))
     with pytest.raises(ValueError, match="reflectance"):
-        nir_common_footing(real, axis, -sim, NIR_AXIS)
+        nir_common_footing(real, axis, -sim, NIR_AXIS_NM)
 
 
 def test_nir_simulator_realism_regression(real_dir):
@@ -152,15 +148,15 @@ def test_nir_simulator_realism_regression(real_dir):
     # PCs); after it the 1.9 um water band is as deep as NIRsoil's and the 1.4 um and 2.2 um bands are still about
     # twice as deep (different soils: more kaolinite). The simulated and real sets remain separable (AUC ~1.0 at
     # 5 and 10 PCs: baseline tilt, soils), so the guards are the 3-PC AUC and the band-depth ratios.
+    from soilnb.core.vocab import NIR_AXIS_NM
     from soilnb.data.realism import load_real_nirsoil, nir_common_footing
-    from soilnb.data.simulate.world import NIR_AXIS
     from soilnb.data.simulate.spectra import nir_spectra
 
     pytest.importorskip("rdata")
     X, axis = load_real_nirsoil(real_dir)
     F, P = sample_soils(825, "paired", random_state=0)
     R = nir_spectra(F, P, random_state=100)
-    r, s, x = nir_common_footing(X, axis, R, NIR_AXIS)          # what nir_realism_auc compares
+    r, s, x = nir_common_footing(X, axis, R, NIR_AXIS_NM)          # what nir_realism_auc compares
     assert realism_auc(r, s, n_components=3) < 0.97                             # measured 0.946
 
     def depth(Y, c, lo, hi):

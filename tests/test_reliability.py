@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
+from soilnb.data.simulate.world import simulate_world
 from soilnb.spectra.scatter import snv
 from soilnb.stats.shift import ShiftDetector
-from soilnb.data.simulate.world import simulate_world
 
 
 @pytest.fixture(scope="module")

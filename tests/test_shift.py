@@ -5,7 +5,12 @@ from scipy.spatial.distance import mahalanobis
 from scipy.stats import chi2, iqr
 from sklearn.utils.estimator_checks import check_estimator
 
-from soilnb.stats.shift import RobustMahalanobis, ShiftDetector, flag_extreme, pomerantsev_limit
+from soilnb.stats.shift import (
+    RobustMahalanobis,
+    ShiftDetector,
+    flag_extreme,
+    pomerantsev_limit,
+)
 
 
 def _gaussian(n, p=32, seed=0, shift=0.0):

@@ -2,13 +2,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from soilnb.data.simulate.bands import BANDS, CONSTITUENTS, MIR_BANDS, NIR_BANDS, band_matrix, pseudo_voigt
-from soilnb.data.simulate.composition import apply_missingness, sample_soils
-from soilnb.core.vocab import PROPERTIES
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, PROPERTIES
 from soilnb.data.library import World
+from soilnb.data.simulate.bands import (
+    BANDS,
+    CONSTITUENTS,
+    MIR_BANDS,
+    NIR_BANDS,
+    band_matrix,
+    pseudo_voigt,
+)
+from soilnb.data.simulate.composition import apply_missingness, sample_soils
 from soilnb.data.simulate.physics import INSTRUMENTS
-from soilnb.data.simulate.world import MIR_AXIS, NIR_AXIS, simulate_world
 from soilnb.data.simulate.spectra import mir_spectra, nir_spectra
+from soilnb.data.simulate.world import simulate_world
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +33,11 @@ def test_shapes_axes_units(world):
     np.testing.assert_array_equal(k.scan_id, np.tile(np.arange(4), 150))
     for lib, n in ((world.paired_mir, 60), (world.test_mir, 40)):
         assert lib.X.shape == (n, 1701) and lib.unit == "cm-1" and lib.quantity == "absorbance"
-        np.testing.assert_array_equal(lib.axis, MIR_AXIS)
+        np.testing.assert_array_equal(lib.axis, MIR_AXIS_CM1)
     for lib, n in ((world.paired_nir, 60), (world.test_nir, 40)):
         assert lib.X.shape == (n, 601) and lib.unit == "nm" and lib.quantity == "reflectance"
         np.testing.assert_array_equal(lib.axis, np.arange(1350, 2551, 2))
-        np.testing.assert_array_equal(lib.axis, NIR_AXIS)
+        np.testing.assert_array_equal(lib.axis, NIR_AXIS_NM)
 
 
 def test_paired_ids_equal_and_ordered(world):
@@ -151,11 +158,11 @@ def test_band_tables():
     assert set(MIR_BANDS.constituent) <= set(CONSTITUENTS) and set(NIR_BANDS.constituent) <= set(CONSTITUENTS)
     # pseudo-Voigt: unit height at the centre, half height at centre +- FWHM/2 (both components)
     np.testing.assert_allclose(pseudo_voigt(np.array([100.0, 105.0, 95.0]), 100.0, 10.0, 0.3), [1.0, 0.5, 0.5])
-    K = band_matrix(MIR_BANDS, MIR_AXIS)
+    K = band_matrix(MIR_BANDS, MIR_AXIS_CM1)
     calcite = K[CONSTITUENTS.index("calcite")]
-    assert MIR_AXIS[np.argmax(calcite)] == pytest.approx(1440, abs=4)
+    assert MIR_AXIS_CM1[np.argmax(calcite)] == pytest.approx(1440, abs=4)
     kaol = K[CONSTITUENTS.index("kaolinite")]
-    at = {w: kaol[np.searchsorted(MIR_AXIS, w)] for w in (3600, 3620, 3640, 3675, 3695, 3715)}
+    at = {w: kaol[np.searchsorted(MIR_AXIS_CM1, w)] for w in (3600, 3620, 3640, 3675, 3695, 3715)}
     assert at[3695] > at[3675] and at[3695] > at[3715] and at[3620] > at[3600] and at[3620] > at[3640]
 
 
@@ -179,7 +186,12 @@ def test_feldspar_share_follows_its_beta():
 
 
 def test_hygroscopic_water_is_lognormal_around_its_clay_om_mean():
-    from soilnb.data.simulate.composition import OM_PER_OC, WATER_BASE, WATER_PER_CLAY, WATER_SD
+    from soilnb.data.simulate.composition import (
+        OM_PER_OC,
+        WATER_BASE,
+        WATER_PER_CLAY,
+        WATER_SD,
+    )
 
     F, P = sample_soils(20000, "paired", random_state=8)
     water = F[:, CONSTITUENTS.index("water")]
@@ -205,7 +217,7 @@ def test_overtone_coarse_adds_quartz_overtones_in_sandy_soils_only():
     on = replace(DRIFT, overtone_coarse=1.0)
     d = mir_spectra(F, P, 1, random_state=3, physics=on).astype(float) - \
         mir_spectra(F, P, 1, random_state=3, physics=off).astype(float)
-    at = lambda w: np.searchsorted(MIR_AXIS, w)                 # noqa: E731
+    at = lambda w: np.searchsorted(MIR_AXIS_CM1, w)                 # noqa: E731
     assert d[0, at(1870)] > 0.003 and d[1, at(1870)] < -0.003    # sandy gains, silty loses
     # far from the quartz combination bands (O-H region) only their Lorentzian wings remain: < 5 %
     assert (np.abs(d[:, at(3200):at(3800)]).max(axis=1) < 0.05 * np.abs(d[:, at(1870)])).all()
@@ -225,4 +237,4 @@ def test_instrument_resolution_adds_in_quadrature():
     assert fwhm(band_matrix(table, x, eta=0.0)[qz]) == pytest.approx(30.0, abs=0.02)
     assert fwhm(band_matrix(table, x, eta=0.0, resolution=40.0)[qz]) == pytest.approx(50.0, abs=0.02)
     assert fwhm(band_matrix(table, x, eta=0.0, broaden=2.0, resolution=80.0)[qz]) == pytest.approx(100.0, abs=0.02)
-    np.testing.assert_array_equal(band_matrix(MIR_BANDS, MIR_AXIS, resolution=0.0), band_matrix(MIR_BANDS, MIR_AXIS))
+    np.testing.assert_array_equal(band_matrix(MIR_BANDS, MIR_AXIS_CM1, resolution=0.0), band_matrix(MIR_BANDS, MIR_AXIS_CM1))

@@ -3,9 +3,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from soilnb.core.vocab import PAPER_NAMES, PAPER_TEXT_MEANS, PROPERTIES
 from soilnb.report import tables
-from soilnb.core.vocab import PAPER_NAMES, PROPERTIES
-from soilnb.core.vocab import PAPER_TEXT_MEANS
 from soilnb.stages.strategies import qualitative_findings, strategy_means
 
 

@@ -7,7 +7,13 @@ import pytest
 from sklearn.base import clone
 
 from soilnb.core.vocab import PROPERTIES
-from soilnb.stats.targets import TargetTransformer, helmert_basis, ilr, ilr_inverse, replace_zeros
+from soilnb.stats.targets import (
+    TargetTransformer,
+    helmert_basis,
+    ilr,
+    ilr_inverse,
+    replace_zeros,
+)
 
 
 def _compositions(n, seed=0):

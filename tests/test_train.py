@@ -3,12 +3,26 @@ import numpy as np
 import pytest
 import torch
 
+from soilnb.models.checkpoints import (
+    build_nir_to_mir,
+    load_checkpoint,
+    load_nir_to_mir,
+    load_result,
+    load_vae,
+    save_model,
+    save_result,
+)
+from soilnb.models.inference import convert, embed, fno_inputs, predict_in_batches
+from soilnb.models.loop import fit_loop
 from soilnb.models.nets import VAEConfig
 from soilnb.models.torchutil import seeded
-from soilnb.models.train import _repeat_groups, alpha_schedule, train_fno, train_nir_to_mir, train_vae
-from soilnb.models.checkpoints import build_nir_to_mir, load_checkpoint, load_nir_to_mir, load_result, load_vae, save_model, save_result
-from soilnb.models.loop import fit_loop
-from soilnb.models.inference import fno_inputs, convert, convert, predict_in_batches, embed
+from soilnb.models.train import (
+    _repeat_groups,
+    alpha_schedule,
+    train_fno,
+    train_nir_to_mir,
+    train_vae,
+)
 from soilnb.stats.splits import grouped_split
 
 
@@ -160,7 +174,7 @@ def test_vae_save_load_round_trip(tmp_path, world, vae):
     model, hist = vae
     path = save_model(model, tmp_path / "vae.pt", history=hist)
     loaded = load_vae(path)
-    np.testing.assert_array_equal(vae_embed(loaded, world["mir"]), vae_embed(model, world["mir"]))
+    np.testing.assert_array_equal(embed(loaded, world["mir"]), embed(model, world["mir"]))
     assert load_checkpoint(path)["history"]["best_epoch"] == hist["best_epoch"]
     assert [p.name for p in tmp_path.iterdir()] == ["vae.pt"]  # no temp file left behind
     with pytest.raises(ValueError, match="holds a 'vae' model, not 'nir_to_mir'"):
@@ -204,7 +218,7 @@ def test_nir_to_mir_beats_the_training_mean(world, nir):
     model, hist = nir
     tr, va = grouped_split(world["sid"], 0.2, 0)
     np.testing.assert_array_equal(hist["val_idx"], va)
-    mir_hat, z = nir_to_mir_predict(model, world["nir"][va])
+    mir_hat, z = convert(model, world["nir"][va]), embed(model, world["nir"][va])
     mse = np.mean((mir_hat - world["mir"][va]) ** 2)
     mean_mse = np.mean((world["mir"][tr].mean(0) - world["mir"][va]) ** 2)
     assert mse < 0.3 * mean_mse
@@ -217,8 +231,8 @@ def test_nir_to_mir_save_load_round_trip(tmp_path, world, nir):
     path = save_model(nir[0], tmp_path / "n2m.pt")
     loaded = load_nir_to_mir(path)
     assert all(not p.requires_grad for p in loaded.mir_decoder.parameters())
-    for a, b in zip(nir_to_mir_predict(loaded, world["nir"]), nir_to_mir_predict(nir[0], world["nir"])):
-        np.testing.assert_array_equal(a, b)
+    for op in (convert, embed):
+        np.testing.assert_array_equal(op(loaded, world["nir"]), op(nir[0], world["nir"]))
 
 
 def test_result_round_trip_for_the_cache(tmp_path, world, nir):
@@ -226,7 +240,7 @@ def test_result_round_trip_for_the_cache(tmp_path, world, nir):
     model, hist = load_result(path)
     np.testing.assert_array_equal(hist["val_idx"], nir[1]["val_idx"])
     assert hist["val_mir_mse"] == nir[1]["val_mir_mse"]
-    np.testing.assert_array_equal(nir_to_mir_predict(model, world["nir"])[0], nir_to_mir_predict(nir[0], world["nir"])[0])
+    np.testing.assert_array_equal(convert(model, world["nir"]), convert(nir[0], world["nir"]))
 
 
 def test_nir_to_mir_shape_error(world, vae):
@@ -248,7 +262,7 @@ def test_fno_trains_and_predicts(world):
     model, hist = train_fno(world["nir"], world["mir"], world["sid"], modes=12, width=16, epochs=15, batch_size=32,
                             lr=1e-2, seed=0, device="cpu", progress=False)
     tr, va = grouped_split(world["sid"], 0.2, 0)
-    pred = fno_predict(model, world["nir"][va], n_out=48)
+    pred = convert(model, world["nir"][va], n_out=48)
     assert pred.shape == (len(va), 48)
     mse = np.mean((pred - world["mir"][va]) ** 2)
     assert mse == pytest.approx(hist["val_mse"][hist["best_epoch"]], rel=1e-4)
@@ -263,7 +277,7 @@ def test_cuda_bf16_path_trains(world, compile):
                             **{**VAE_KW, "device": "cuda", "epochs": 15})
     assert hist["device"].startswith("cuda") and next(model.parameters()).is_cuda
     assert hist["val_loss"][hist["best_epoch"]] < 0.3 * hist["val_loss"][0]
-    emb = vae_embed(model, world["mir"])
+    emb = embed(model, world["mir"])
     assert emb.shape == (len(world["mir"]), CFG.latent_dim) and np.isfinite(emb).all()
 
 
@@ -279,4 +293,4 @@ def test_compiled_vae_matches_eager_on_cpu(world, monkeypatch):
     model, comp = train_vae(world["mir"], world["sid"], CFG, seed=0, compile=True, **kw)
     np.testing.assert_allclose(comp["val_loss"], eager["val_loss"], rtol=1e-3)
     assert comp["val_loss"][-1] < comp["val_loss"][0]
-    assert vae_embed(model, world["mir"][:5]).shape == (5, CFG.latent_dim)
+    assert embed(model, world["mir"][:5]).shape == (5, CFG.latent_dim)
