@@ -16,14 +16,16 @@ cd "$(dirname "$0")"
 profile=default
 only=""
 params=()
-names=()
+pairs=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile) profile="$2"; shift 2 ;;
+    --profile) [ $# -ge 2 ] || { echo "run_all.sh: --profile needs a value" >&2; exit 2; }; profile="$2"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
-    --only) only="$2"; shift 2 ;;
+    --only) [ $# -ge 2 ] || { echo "run_all.sh: --only needs notebook numbers (e.g. --only 02,03)" >&2; exit 2; }; only="$2"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
-    -p|--parameter) params+=(-p "$2" "$3"); names+=("$2"); shift 3 ;;
+    -p|--parameter)
+      if [ $# -lt 3 ]; then echo "run_all.sh: $1 needs a NAME and a VALUE (e.g. -p seed 1)" >&2; exit 2; fi
+      params+=(-p "$2" "$3"); pairs+=("$2" "$3"); shift 3 ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -31,19 +33,37 @@ done
 
 source scripts/env.sh
 export MPLBACKEND=Agg PYTHONHASHSEED=0
-"$PY" -c "import sys; from soilnb.config import PROFILES, check_keys; p=sys.argv[1]; \
-(p in PROFILES) or sys.exit(f'unknown profile {p!r}; choose one of {sorted(PROFILES)}'); check_keys(sys.argv[2:])" \
-  "$profile" ${names[@]+"${names[@]}"}
+# every parameter is validated (name, type, range, combinations) before any notebook starts, and Python
+# says where the outputs go (soilnb.core.config.Config.figures_dir)
+figs="$("$PY" -m soilnb.core --profile "$profile" ${pairs[@]+"${pairs[@]}"})" || exit 2
+
+if [ -n "$only" ]; then                      # --only 2,3 means 02,03
+  norm=""
+  for num in ${only//,/ }; do
+    [[ "$num" =~ ^[0-9]+$ ]] || { echo "run_all.sh: --only takes notebook numbers, got '$num'" >&2; exit 2; }
+    norm="$norm,$(printf '%02d' "$((10#$num))")"
+  done
+  only="${norm#,}"
+fi
+notebooks=()
+for nb in notebooks/[0-9][0-9]_*.ipynb; do
+  base="$(basename "$nb")"
+  if [ -z "$only" ] || [[ ",$only," == *",${base%%_*},"* ]]; then notebooks+=("$nb"); fi
+done
+if [ -n "$only" ]; then
+  for num in ${only//,/ }; do
+    ls notebooks/"$num"_*.ipynb >/dev/null 2>&1 || {
+      echo "run_all.sh: --only $num matches no notebook (have: $(cd notebooks && ls [0-9][0-9]_*.ipynb | cut -c1-2 | tr '\n' ' '))" >&2
+      exit 2; }
+  done
+fi
 
 out="build/notebooks/$profile"
-mkdir -p "$out" figures
-notebooks=(notebooks/[0-9][0-9]_*.ipynb)
+mkdir -p "$out" "$figs"
 total_start=$(date +%s)
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
-  num="${base%%_*}"
-  if [ -n "$only" ] && [[ ",$only," != *",$num,"* ]]; then continue; fi
   start=$(date +%s.%N)
   if ! "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$out/${base%.ipynb}.log" 2>&1; then
@@ -54,5 +74,4 @@ for nb in "${notebooks[@]}"; do
   end=$(date +%s.%N)
   awk -v b="$base" -v s="$start" -v e="$end" 'BEGIN{printf "%-28s %9.1fs\n", b, e-s}'
 done
-figs="figures"; [ "$profile" = default ] || figs="figures/$profile"
-echo "all done in $(( $(date +%s) - total_start )) s; figures and tables in ${SOILNB_FIGURES:-figures}${figs#figures}/, executed notebooks in $out/"
+echo "all done in $(( $(date +%s) - total_start )) s; figures and tables in $figs/, executed notebooks in $out/"

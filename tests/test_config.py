@@ -1,5 +1,6 @@
 import pytest
 
+from soilnb.core import config, paths
 from soilnb.core.config import PROFILES, Config, check_keys, from_notebook, get_config
 
 
@@ -35,3 +36,53 @@ def test_ossl_source_needs_data_dir():
 def test_from_notebook_reads_globals():
     cfg = from_notebook({"profile": "default", "seed": 7, "vae_epochs": None, "unrelated": 1})
     assert cfg.seed == 7 and cfg.n_kssl == PROFILES["default"]["n_kssl"]
+
+
+@pytest.mark.parametrize("overrides, error, message", [
+    ({"seed": -1}, ValueError, "'seed' must be >= 0"),
+    ({"vae_epochs": "abc"}, TypeError, "'vae_epochs' must be int"),
+    ({"vae_epochs": 0}, ValueError, "'vae_epochs' must be >= 1"),
+    ({"vae_lr": 0}, ValueError, "'vae_lr' must be > 0"),
+    ({"alpha": 1.5}, ValueError, "'alpha' must be <= 1"),
+    ({"cv_folds": 1}, ValueError, "'cv_folds' must be >= 2"),
+    ({"vae_repeats": "all"}, ValueError, "'vae_repeats' must be one of"),
+    ({"device": "gpu"}, ValueError, "'device' must be"),
+    ({"latent_sizes": "16,x"}, ValueError, "latent_sizes"),
+    ({"test_dir": "/x"}, ValueError, "only read with source='ossl'"),
+    ({"profile": "default"}, ValueError, "profile is chosen once"),
+    ({"compile": "maybe"}, TypeError, "'compile' must be bool"),
+])
+def test_every_parameter_is_validated(overrides, error, message):
+    with pytest.raises(error, match=message):
+        get_config("smoke", **overrides)
+
+
+def test_strings_from_the_command_line_are_parsed():
+    cfg = get_config("smoke", seed="3", vae_beta="1e-5", compile="false", latent_sizes="8,16")
+    assert (cfg.seed, cfg.vae_beta, cfg.compile, cfg.latent_sizes) == (3, 1e-5, False, "8,16")
+
+
+def test_stage_keys_follow_the_field_metadata():
+    cfg = get_config("smoke")
+    data, vae, regress = cfg.keys("data"), cfg.keys("vae"), cfg.keys("regress")
+    assert set(data) == {"source", "data_dir", "test_dir", "seed", "n_kssl", "n_scans", "n_paired", "n_test",
+                         "nir_repeats"}
+    assert set(data) < set(vae) and "vae_beta" in vae and "nir_hidden" not in vae and "mlp_epochs" not in vae
+    assert {"nir_hidden", "mlp_epochs", "pls_max_components"} <= set(regress) and "cv_folds" not in regress
+    assert set(cfg.keys("cv")) == set(data) | {"cv_folds", "cv_repeats", "pls_max_components"}
+    # a change of a regression key changes the regression key but not the VAE's
+    other = get_config("smoke", mlp_epochs=99)
+    assert other.keys("vae") == vae and other.keys("regress") != regress
+
+
+def test_command_line_check_prints_the_output_folder(capsys):
+
+
+    assert config.main(["--profile", "smoke", "seed", "2"]) == 0
+    assert capsys.readouterr().out.strip() == str(paths.FIGURES / "smoke")
+    assert config.main(["--profile", "default"]) == 0
+    assert capsys.readouterr().out.strip() == str(paths.FIGURES)
+    assert config.main(["--profile", "smoke", "seed", "-1"]) == 2
+    assert "'seed' must be >= 0" in capsys.readouterr().err
+    assert config.main(["--profile", "smoke", "seed"]) == 2
+    assert "has no value" in capsys.readouterr().err

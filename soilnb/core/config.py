@@ -4,7 +4,7 @@ Each notebook's ``parameters`` cell holds ``profile`` plus ``None`` placeholders
 (``run_all.sh -p NAME VALUE``) injects overrides, and :func:`from_notebook` builds the
 :class:`Config`, rejecting unknown keys, wrong types, values out of range and contradictory
 combinations (nanoGPT's configurator rule, without exec). ``run_all.sh`` runs the same checks
-before the first notebook starts (``python -m soilnb.core.config``).
+before the first notebook starts (``python -m soilnb.core``).
 
 Every field declares the cached stages whose results it changes (``stages`` in its metadata), so
 a stage's cache key is :meth:`Config.keys` of its stages, never a hand-kept list; and where the
@@ -209,7 +209,7 @@ def validate(cfg: Config) -> Config:
     return cfg
 
 
-def get_config(profile: str = "smoke", **overrides) -> Config:
+def get_config(profile: str = "smoke", /, **overrides) -> Config:
     """The validated :class:`Config` of ``profile`` with ``overrides`` applied (``None`` values are ignored)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
@@ -238,9 +238,9 @@ def check_keys(names) -> None:
 
 
 def main(argv=None) -> int:
-    """``python -m soilnb.core.config --profile P [NAME VALUE]...``: validate a run before it starts
+    """``python -m soilnb.core --profile P [NAME VALUE]...``: validate a run before it starts
     and print the folder its figures and tables go to (``run_all.sh`` calls this)."""
-    parser = argparse.ArgumentParser(prog="python -m soilnb.core.config", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m soilnb.core", description=main.__doc__)
     parser.add_argument("--profile", default="default")
     parser.add_argument("pairs", nargs="*", help="NAME VALUE pairs (the -p options of run_all.sh)")
     args = parser.parse_args(argv)

@@ -216,6 +216,13 @@ class World:
     def items(self):
         return [(k, getattr(self, k)) for k in ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")]
 
+    def summary(self) -> pd.DataFrame:
+        """One row per library: scans, samples, channels, axis range and unit, quantity, instruments."""
+        return pd.DataFrame([{"library": k, "scans": lib.X.shape[0], "samples": len(np.unique(lib.sample_id)),
+                              "channels": lib.X.shape[1], "axis": f"{lib.axis.min():g}-{lib.axis.max():g} {lib.unit}",
+                              "quantity": lib.quantity, "instruments": ", ".join(sorted(set(lib.instrument)))}
+                             for k, lib in self.items()])
+
     def save(self, folder) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

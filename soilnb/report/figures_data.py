@@ -1,4 +1,5 @@
-"""report.figures_data."""
+"""Figures of the data (notebook 01): example spectra, Fig. 1's bands, the realism overlays, and
+Fig. 2's diagram of the strategies."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,6 +7,8 @@ import numpy as np
 import pandas as pd
 
 from soilnb.core.vocab import COLORS, SHORT_INPUT, STRATEGIES
+from soilnb.data.library import World
+from soilnb.data.simulate.bands import BANDS
 from soilnb.report.style import CM, use_style
 
 
@@ -36,6 +39,33 @@ def spectra_examples(axis, X, labels=None, xlabel="Wavenumber (cm$^{-1}$)", ylab
     if labels is not None:
         ax.legend(frameon=False)
     return fig if fig is not None else ax.figure
+
+
+def fig_mir_repeats(world: World):
+    """The scan repeats of the first KSSL sample (the augmentation of the VAE's pretraining)."""
+    first = world.kssl.sample_id[0]
+    rows = world.kssl.sample_id == first
+    return spectra_examples(world.kssl.axis, world.kssl.X[rows],
+                            labels=[f"{first} repeat {i}" for i in range(int(rows.sum()))], ylabel="log10(1/R)")
+
+
+def fig_nir_examples(world: World, n: int = 5):
+    """The first ``n`` Paired NIR spectra as reflectance."""
+    return spectra_examples(world.paired_nir.axis, world.paired_nir.X[:n], xlabel="Wavelength (nm)",
+                            ylabel="Reflectance", invert=False)
+
+
+def fig_realism(check):
+    """Mean +- sd of the real and the world's SNV spectra of a :class:`soilnb.stages.realism.RealismCheck`."""
+    mir = check.unit == "cm-1"
+    return spectra_overlay(check.axis, check.groups, xlabel="Wavenumber (cm$^{-1}$)" if mir else "Wavelength (nm)",
+                           invert=mir)
+
+
+def fig1(world: World, sample: int = 0):
+    """Fig. 1 for one Paired sample of ``world``: its MIR and its NIR (as log10(1/R)) with :data:`BANDS`."""
+    nir_abs = -np.log10(world.paired_nir.X[sample])
+    return fig1_bands(world.paired_mir.axis, world.paired_mir.X[sample], world.paired_nir.axis, nir_abs, BANDS)
 
 
 def fig1_bands(mir_axis, mir, nir_axis_nm, nir, bands: pd.DataFrame):

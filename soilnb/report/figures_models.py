@@ -1,4 +1,5 @@
-"""report.figures_models."""
+"""Figures of the models (notebooks 02 and 03): training curves, reconstructions, Fig. 3's latent
+densities and Xi map, Fig. 4's converted spectra and the conversion error by wavenumber."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,6 +7,7 @@ import numpy as np
 from scipy.stats import gaussian_kde
 
 from soilnb.report.style import CM, use_style
+from soilnb.stats.conversion import rmse_by_channel
 
 
 # ---------------------------------------------------------------------------------- VAE
@@ -87,3 +89,23 @@ def error_by_wavenumber(axis, curves: dict, ylabel="RMSE (SNV units)"):
     ax.set(xlabel="Wavenumber (cm$^{-1}$)", ylabel=ylabel)
     ax.legend(frameon=False)
     return fig
+
+
+def fig_reconstruction(axis, X, X_hat):
+    """Validation scans (black) and their VAE reconstructions (orange), one panel each."""
+    use_style()
+    fig, axes = plt.subplots(len(X), 1, figsize=(16 * CM, 12 * CM), sharex=True, squeeze=False)
+    for ax, x, x_hat in zip(axes[:, 0], X, X_hat):
+        ax.plot(axis, x, "k", lw=0.8, label="original")
+        ax.plot(axis, x_hat, "tab:orange", lw=0.8, label="reconstructed")
+    axes[0, 0].legend(frameon=False)
+    axes[-1, 0].invert_xaxis()
+    axes[-1, 0].set_xlabel("Wavenumber (cm$^{-1}$)")
+    return fig
+
+
+def fig_conversion_errors(axis, conv: dict, methods=("frozen-decoder", "PLS2 baseline")):
+    """RMSE per MIR channel of each conversion method on the Paired validation split and the test set."""
+    curves = {f"{m} / {s}": rmse_by_channel(conv[s]["observed"], conv[s][m])
+              for s in ("validation", "test") for m in methods}
+    return error_by_wavenumber(axis, curves)

@@ -10,12 +10,23 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from soilnb.core.vocab import COLORS, HATCH, ILR_COLORS, STRATEGIES
+from soilnb.core.vocab import COLORS, HATCH, ILR_COLORS, STRATEGIES, THRESHOLDS
 from soilnb.report.style import CM, use_style
 
 
 # ---------------------------------------------------------------------------------- regression
+def fig5_ccc(table: pd.DataFrame, reference: pd.DataFrame | None = None):
+    """Fig. 5: test CCC per property and strategy, the CCC = 0.7 line, the paper's values as ticks."""
+    return fig_metric_bars(table, "ccc", THRESHOLDS["ccc"], reference=reference)
+
+
+def fig6_rpiq(table: pd.DataFrame, reference: pd.DataFrame | None = None):
+    """Fig. 6: test RPIQ per property and strategy, the RPIQ = 2 line, the paper's values as ticks."""
+    return fig_metric_bars(table, "rpiq", THRESHOLDS["rpiq"], reference=reference)
+
+
 def fig_metric_bars(table: pd.DataFrame, metric: str, threshold: float | None, properties=None,
                     strategies=STRATEGIES, reference: pd.DataFrame | None = None):
     """Figs 5-6: one bar per strategy within each property; optional paper values as black ticks."""
@@ -44,23 +55,21 @@ def fig_metric_bars(table: pd.DataFrame, metric: str, threshold: float | None, p
 
 def fig_variant_bars(table: pd.DataFrame, metrics=("ccc", "rpiq"), by: str = "property", hue: str = "variant",
                      title: str = "", colors: dict | None = None):
-    """One panel per metric; bars of each ``hue`` value grouped by ``by`` (Figs 8 and C.9)."""
+    """One panel per metric; bars of each ``hue`` value grouped by ``by`` (Figs 8 and C.9), with seaborn."""
     use_style()
     groups = list(dict.fromkeys(table[by]))
     hues = list(dict.fromkeys(table[hue]))
+    palette = {h: (colors or {}).get(h, f"C{i}") for i, h in enumerate(hues)}
     fig, axes = plt.subplots(len(metrics), 1, figsize=(max(9, 1.9 * len(groups)) * CM, 5.5 * len(metrics) * CM),
                              sharex=True, squeeze=False)
-    w = 0.8 / len(hues)
     for ax, metric in zip(axes[:, 0], metrics):
-        for i, h in enumerate(hues):
-            sub = table[table[hue] == h].set_index(by).reindex(groups)
-            x = np.arange(len(groups)) + (i - (len(hues) - 1) / 2) * w
-            ax.bar(x, sub[metric], width=w, ec="k", lw=0.3, label=h, color=(colors or {}).get(h, f"C{i}"))
-        ax.axhline({"ccc": 0.7, "rpiq": 2.0}.get(metric, np.nan), color="k", lw=0.7, ls="--")
-        ax.set_ylabel(metric.upper())
-    axes[-1, 0].set_xticks(np.arange(len(groups)), groups)
+        sns.barplot(data=table, x=by, y=metric, hue=hue, order=groups, hue_order=hues, palette=palette, ax=ax,
+                    edgecolor="k", linewidth=0.3, errorbar=None, saturation=1, legend=ax is axes[0, 0])
+        ax.axhline(THRESHOLDS.get(metric, np.nan), color="k", lw=0.7, ls="--")
+        ax.set(ylabel=metric.upper(), xlabel="")
     axes[0, 0].set_title(title, pad=22)
-    axes[0, 0].legend(frameon=False, fontsize=6, ncol=len(hues), loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    sns.move_legend(axes[0, 0], "lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(hues), frameon=False,
+                    fontsize=6, title=None)
     return fig
 
 

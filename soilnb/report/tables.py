@@ -65,3 +65,15 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, keys, values, s
             out[f"{v}_diff"] = out[v] - out[f"{v}_paper"]
     out.insert(len(keys), "source", source)
     return out
+
+
+def appendix_a_vs_paper(table_a: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Appendix A beside the paper's values (with differences)."""
+    return beside_paper(table_a, read_reference("appendix_a"), ["property", "dataset"],
+                        ["n", "mean", "sd", "min", "max", "skewness", "kurtosis"], source=source)
+
+
+def appendix_b_vs_paper(table_b: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Appendix B beside the paper's values (with differences)."""
+    return beside_paper(table_b, read_reference("appendix_b"), ["property", "strategy"],
+                        ["rmse", "me", "r2", "ccc", "rpiq"], source=source)

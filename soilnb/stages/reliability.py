@@ -112,3 +112,11 @@ def flags_vs_errors(shift: LatentShift, res, pairs=FLAG_PAIRS) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out["ratio"] = out["mae_flagged"] / out["mae_ok"]
     return out
+
+
+def flag_summary(flag_err: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy and set: how many test samples are flagged, and the median over properties of the
+    Spearman correlation between a sample's distance and its absolute error."""
+    g = flag_err.groupby(["strategy", "set"], sort=False)
+    return pd.DataFrame({"n_flagged": g["n_flagged"].first(), "n": g["n_flagged"].first() + g["n_ok"].first(),
+                         "median_spearman": g["spearman_distance_error"].median()}).reset_index()

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from soilnb.core.config import Config
-from soilnb.core.vocab import STRATEGIES
+from soilnb.core.vocab import PAPER_TEXT_MEANS, STRATEGIES
 from soilnb.models.inference import convert, embed
 from soilnb.models.mlp import MLPRegressor
 from soilnb.stats.pls import PerTargetPLSR
@@ -144,3 +144,13 @@ def qualitative_findings(table: pd.DataFrame) -> pd.DataFrame:
          means.loc["NIRtoMIR-MLP", "ccc"] > means.loc[["NIR-PLSR", "NIR-MLP"], "ccc"].max()),
     ]
     return pd.DataFrame(rows, columns=["finding", "holds"])
+
+
+def strategy_means_vs_paper(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`strategy_means` beside the averages the paper's text quotes (Sect. 3.3)."""
+    return strategy_means(table).merge(PAPER_TEXT_MEANS, on="strategy")
+
+
+def variant_means(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean CCC and RPIQ over properties per variant of an ablation table."""
+    return metrics.groupby("variant", sort=False)[["ccc", "rpiq"]].mean().reset_index()
