@@ -1,5 +1,8 @@
 import hashlib
 import json
+import multiprocessing
+import os
+import random
 
 import pytest
 
@@ -27,22 +30,53 @@ def test_cached_reuses_and_invalidates(tmp_path):
     b = cache.cached("step", {"p": 1}, compute, root=tmp_path, verbose=False)
     c = cache.cached("step", {"p": 2}, compute, root=tmp_path, verbose=False)
     assert a == b == {"x": 1} and c == {"x": 2} and len(calls) == 2
-    meta = json.loads(cache.artifact_path("step", {"p": 1}, root=tmp_path).with_suffix(".pkl.json").read_text())
-    assert meta["params"] == {"p": 1}
+    path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
+    meta = json.loads(path.with_suffix(".pkl.json").read_text())
+    # the sidecar holds the full key, what it was made from, and the artifact's sha256
+    assert meta["key"] == cache.cache_key("step", {"p": 1}) and meta["step"] == "step"
+    assert meta["params"] == {"p": 1} and meta["version"] == cache.__version__
+    assert meta["sha256"] == cache.file_sha256(path)
 
 
-def test_corrupt_cache_is_reported(tmp_path):
+def test_corrupt_cache_is_recomputed_with_a_warning(tmp_path, capsys):
     cache.cached("step", {"p": 1}, lambda: [1, 2, 3], root=tmp_path, verbose=False)
     path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
     path.write_bytes(path.read_bytes()[:-3] + b"xyz")
     with pytest.raises(cache.CacheError, match="corrupt"):
-        cache.cached("step", {"p": 1}, lambda: [1, 2, 3], root=tmp_path, verbose=False)
+        cache.verify(path)
+    assert cache.cached("step", {"p": 1}, lambda: [7], root=tmp_path, verbose=False) == [7]
+    out = capsys.readouterr().out
+    assert "WARNING" in out and "corrupt" in out and str(path) in out
+    assert cache.verify(path, cache.cache_key("step", {"p": 1}))["params"] == {"p": 1}
+    assert cache.cached("step", {"p": 1}, lambda: [0], root=tmp_path, verbose=False) == [7]
+
+
+def test_swapped_entries_are_stale_and_recomputed(tmp_path, capsys):
+    # each entry records its own key: moving entry A (artifact + sidecar) to B's name must not make
+    # B's request return A's result, although the bytes match the sidecar
+    pa = cache.artifact_path("step", {"p": "a"}, root=tmp_path)
+    pb = cache.artifact_path("step", {"p": "b"}, root=tmp_path)
+    cache.cached("step", {"p": "a"}, lambda: "A", root=tmp_path, verbose=False)
+    cache.cached("step", {"p": "b"}, lambda: "B", root=tmp_path, verbose=False)
+    for suffix in ("", ".json"):
+        a, b = pa.with_name(pa.name + suffix), pb.with_name(pb.name + suffix)
+        a.rename(tmp_path / "swap")
+        b.rename(a)
+        (tmp_path / "swap").rename(b)
+    cache.verify(pa)                                                  # the bytes alone still match
+    with pytest.raises(cache.CacheError, match="stale"):
+        cache.verify(pa, cache.cache_key("step", {"p": "a"}))
+    calls = []
+    got = {p: cache.cached("step", {"p": p}, lambda p=p: calls.append(p) or p.upper(), root=tmp_path,
+                           verbose=False) for p in "ab"}
+    assert got == {"a": "A", "b": "B"} and calls == ["a", "b"]
+    out = capsys.readouterr().out
+    assert out.count("is stale") == 2 and str(pa) in out and str(pb) in out
+    # overwritten: both now load without computing
+    assert [cache.cached("step", {"p": p}, lambda: 0, root=tmp_path, verbose=False) for p in "ab"] == ["A", "B"]
 
 
 def test_interrupted_write_leaves_nothing(tmp_path):
-    def boom():
-        raise KeyboardInterrupt
-
     target = tmp_path / "out.bin"
     with pytest.raises(RuntimeError):
         with cache.atomic_path(target) as tmp:
@@ -70,3 +104,50 @@ def test_refresh_killed_before_its_sidecar_is_recomputed(tmp_path, monkeypatch):
         cache.cached("step", {"p": 1}, lambda: [2], root=tmp_path, verbose=False, refresh=True)
     monkeypatch.undo()
     assert cache.cached("step", {"p": 1}, lambda: [3], root=tmp_path, verbose=False) == [3]
+
+
+N_KEYS = 50
+
+
+def _race_writer(root, seed, start, results):
+    """One of the racing processes: ask for every key, in its own order, as soon as all have started."""
+    computed = []
+
+    def compute(i):
+        computed.append(i)
+        # a result that differs between processes, so that mixing two writers' files cannot go unseen
+        return {"i": i, "pid": os.getpid(), "pad": os.urandom(4096)}
+
+    start.wait()
+    order = random.Random(seed).sample(range(N_KEYS), N_KEYS)
+    try:
+        winners = {i: cache.cached("race", {"i": i}, lambda i=i: compute(i), root=root, verbose=False)["pid"]
+                   for i in order}
+    except Exception as exc:        # reported to the test, which would otherwise only see a silent exit
+        winners = repr(exc)
+    results.put((computed, winners))
+
+
+def test_concurrent_writers_of_the_same_keys(tmp_path):
+    # 4 processes ask for the same 50 keys at once: each key must be computed once, every process must
+    # get that one result, and every entry must verify afterwards (before, 8 of 200 were left corrupt)
+    ctx = multiprocessing.get_context("fork")      # fork: the children need not import the test module
+    n_proc = 4
+    start, results = ctx.Barrier(n_proc), ctx.Queue()
+    procs = [ctx.Process(target=_race_writer, args=(tmp_path, seed, start, results)) for seed in range(n_proc)]
+    for p in procs:
+        p.start()
+    got = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0] * n_proc
+    assert [w for _, w in got if isinstance(w, str)] == []                                 # no process failed
+    assert sorted(i for computed, _ in got for i in computed) == list(range(N_KEYS))      # once per key
+    for i in range(N_KEYS):
+        assert len({winners[i] for _, winners in got}) == 1                                  # one winner
+        path = cache.artifact_path("race", {"i": i}, root=tmp_path)
+        cache.verify(path, cache.cache_key("race", {"i": i}))
+        obj = cache.cached("race", {"i": i}, lambda: pytest.fail("a verified entry was recomputed"),
+                           root=tmp_path, verbose=False)
+        assert obj["i"] == i and obj["pid"] == got[0][1][i]
+    assert not list(tmp_path.glob("*.tmp"))                                                  # no debris

@@ -128,11 +128,34 @@ def test_read_mir_table_filters_and_caches(ossl_dir, tmp_path, capsys):
     assert "loaded" in capsys.readouterr().out
     np.testing.assert_array_equal(again.X, lib.X)
     np.testing.assert_array_equal(again.sample_id, lib.sample_id)
-    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))   # file changed
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))   # touched, same content
     ossl.read_mir_table(path, dataset="KSSL.SSL", cache_dir=tmp_path / "c", verbose=True)
-    assert "computed" in capsys.readouterr().out
+    assert "loaded" in capsys.readouterr().out                                      # keyed by content
+    ossl.read_mir_table(path, dataset="AFSIS1.SSL", cache_dir=tmp_path / "c", verbose=True)
+    assert "computed" in capsys.readouterr().out                                    # other arguments
     all_rows = ossl.read_mir_table(path, use_cache=False)
     assert all_rows.n_scans == 5
+
+
+def test_mir_table_cache_sees_an_edit_that_keeps_size_and_mtime(tmp_path, capsys):
+    # the table cache was keyed by path, size and mtime: an edit keeping all three returned the old values
+    path = tmp_path / "mir.csv"
+    df = pd.DataFrame([mir_row(1)], columns=MIR_COLS)
+    df.insert(0, "id.layer_uuid_txt", ["a"])
+    df.to_csv(path, index=False)
+    first = ossl.read_mir_table(path, cache_dir=tmp_path / "c", verbose=True)
+    assert "computed" in capsys.readouterr().out
+    st = path.stat()
+    head, row = path.read_text().split("\n", 1)
+    value = row.split(",")[1]                                # the 600 cm-1 absorbance (first after the id)
+    edited = value[:-1] + ("1" if value[-1] != "1" else "2")  # same length, another value
+    path.write_text(head + "\n" + row.replace(value, edited, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))      # restore the times
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    again = ossl.read_mir_table(path, cache_dir=tmp_path / "c", verbose=True)
+    assert "computed" in capsys.readouterr().out
+    assert again.X[0, 0] == pytest.approx(float(edited)) and again.X[0, 0] != first.X[0, 0]
+    np.testing.assert_array_equal(again.X[0, 1:], first.X[0, 1:])
 
 
 def test_read_mir_table_other_grids(tmp_path):

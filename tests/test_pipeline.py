@@ -94,7 +94,7 @@ def test_conversions_and_baseline(run):
     assert conv["test"]["frozen-decoder"].shape == (30, 1701)
     # the PLS2 baseline (components by CV) must beat predicting the training-mean MIR spectrum on the
     # validation split (same instruments; the tiny test set is scanned on other instruments)
-    tr, va = pipeline.paired_split(run["cfg"], run["F"])
+    tr, va = run["F"].paired_split
     mean_rmse = np.sqrt(((run["F"].paired_mir[va] - run["F"].paired_mir[tr].mean(0)) ** 2).mean())
     t = t.set_index(["method", "dataset"])["rmse"]
     assert t[("PLS2 baseline", "validation")] < mean_rmse
@@ -114,7 +114,7 @@ def test_internal_cv_and_shift(run):
 
 
 def test_stage_two_and_three_share_the_paired_split(run):
-    _, va = pipeline.paired_split(run["cfg"], run["F"])
+    _, va = run["F"].paired_split
     np.testing.assert_array_equal(np.asarray(run["nh"]["val_idx"]), va)
     assert len(run["res"].observed["validation"]) == len(va)
 
@@ -136,7 +136,7 @@ def test_latent_prior_keeps_nir_embeddings_near_mir_ones(run):
     for w in (0.0, 1.0):
         m, _ = train_nir_to_mir(vae, F.paired_nir, F.paired_mir, F.paired_id, hidden=64, epochs=20, batch_size=32,
                                 lr=1e-3, seed=0, latent_prior=w, progress=False)
-        gaps[w] = float(np.mean((pipeline.nir_to_latent(m, F.paired_nir) - z_mir) ** 2))
+        gaps[w] = float(np.mean((embed(m, F.paired_nir) - z_mir) ** 2))
     assert gaps[1.0] < gaps[0.0]
 
 
@@ -167,3 +167,22 @@ def test_features_say_which_incomplete_rows_they_drop():
     props.loc[:, "CEC"] = np.nan
     with pytest.raises(ValueError, match=r"\['CEC'\] are empty for all 20 samples"):
         pipeline.get_features(get_config("smoke"), replace(w, test_nir=replace(w.test_nir, properties=props)))
+
+
+def test_real_data_world_is_keyed_by_file_content(tmp_path):
+    """An edit of an OSSL file that keeps its size and mtime still changes the world's cache key."""
+    import os
+
+    from soilnb.stages import features
+
+    f = tmp_path / "ossl_mir_L0_v1.2.csv.gz"
+    f.write_bytes(b"abc")
+    cfg = get_config("smoke", source="ossl", data_dir=str(tmp_path))
+    before = features.data_params(cfg)
+    st = f.stat()
+    f.write_bytes(b"abd")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    features._content_hash_of.cache_clear()          # a new process: nothing remembered
+    after = features.data_params(cfg)
+    assert before["files"][str(f)] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
+    assert after["files"] != before["files"]

@@ -1,13 +1,40 @@
-"""Content-keyed cache for expensive steps (data generation, training, CV).
+"""Content-keyed cache for expensive steps (data generation, training, CV), built so that it cannot lie.
 
-A step's key is the sha256 of its canonical-JSON parameters plus ``soilnb.__version__``; artifacts
-are written to a temporary file and moved into place (``os.replace``) so that an interrupted run
-never leaves a half-written file, and each artifact carries a sidecar ``.json`` with its
-parameters and its own sha256 so that a damaged file is reported instead of silently reused.
+A step's key is the sha256 of its canonical-JSON step name, parameters (which carry the
+:func:`code_hash` of the code that computes it, and :func:`file_sha256` of any input file) and
+``soilnb.__version__``. One entry per key, in ``root`` (default :data:`soilnb.core.paths.CACHE`)::
+
+    <step>-<key[:16]>.<ext>         the artifact, written by ``save``
+    <step>-<key[:16]>.<ext>.json    its sidecar: the full ``key`` (64 hex) with the ``step``, ``params`` and
+                                    ``version`` it was made from, the artifact's ``sha256``, ``seconds``, ``created``
+    .<step>-<key[:16]>.<ext>.lock   an empty lock file (left in place: removing a lock file races its users)
+
+Why an entry cannot be returned for the wrong request or with the wrong bytes:
+
+* Each entry records its own key. Loading checks that the sidecar's key is the requested one, so an
+  entry that was renamed or swapped (with or without its sidecar), or that shares the 16-character
+  file name prefix of another key, counts as *stale*; and that the artifact's sha256 is the one the
+  sidecar records, else it is *corrupt*.
+* Everything done for one key (check, load or compute, write) happens under an exclusive ``fcntl.flock``
+  of its lock file. Two processes asking for the same key at once therefore have one winner: the
+  first computes and writes, the others wait (a message says so), then find a verified entry and load
+  it, so the work is done once and a reader never sees the artifact of one writer with the sidecar of
+  another. Concurrent loads of one key take turns, which costs little: a process loads a key once.
+  The kernel drops the lock when a process dies, so a killed run never leaves a key locked.
+* Files are written beside their target and moved into place with ``os.replace``. The sidecar is
+  removed before the artifact is replaced and written last, so a process killed in between leaves an
+  artifact without a sidecar, which is recomputed, never trusted.
+* A stale or corrupt entry (or one without a sidecar) is recomputed and overwritten, with a printed
+  ``[cache] WARNING`` that names the file and says what was wrong. Corruption is not raised: the cache
+  holds only derived data, ``compute()`` is its source of truth, and the checks already guarantee the
+  damaged bytes are never returned; raising only left the user stuck until they deleted files by
+  hand. The warning keeps it visible, so a failing disk does not go unnoticed.
+  :func:`verify` itself still raises :class:`CacheError`, for callers that check a file directly.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -22,7 +49,7 @@ from soilnb.core import paths
 
 
 class CacheError(RuntimeError):
-    """A cached artifact exists but cannot be trusted (corrupt or unreadable)."""
+    """A cached artifact exists but cannot be trusted (no sidecar, stale, corrupt or unreadable)."""
 
 
 def canonical_json(obj: Any) -> str:
@@ -53,6 +80,7 @@ def code_hash(*modules: str) -> str:
 
 
 def file_sha256(path, chunk: int = 1 << 16) -> str:
+    """sha256 (hex) of a file's content, read in ``chunk``-byte blocks (64 KiB) to bound memory."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
@@ -76,31 +104,77 @@ def atomic_path(path):
 
 
 def artifact_path(step: str, params: dict, ext: str = "pkl", root=None) -> Path:
+    """Where the artifact of ``step`` with ``params`` lives (its sidecar adds ``.json``)."""
     root = Path(root) if root is not None else paths.CACHE
     return root / f"{step}-{cache_key(step, params)[:16]}.{ext}"
 
 
-def _write_sidecar(path: Path, step: str, params: dict, seconds: float):
-    meta = {"step": step, "params": params, "version": __version__, "sha256": file_sha256(path),
-            "seconds": round(seconds, 3), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    with atomic_path(path.with_suffix(path.suffix + ".json")) as tmp:
-        tmp.write_text(json.dumps(meta, indent=1, default=str))
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
 
 
-def verify(path: Path) -> dict:
-    """Check an artifact against its sidecar; raise :class:`CacheError` naming the problem."""
-    side = path.with_suffix(path.suffix + ".json")
+def verify(path, key: str | None = None) -> dict:
+    """Check an artifact against its sidecar and return the sidecar's content.
+
+    Parameters
+    ----------
+    path : path
+        The artifact (as given by :func:`artifact_path`).
+    key : str, optional
+        The full key being requested (:func:`cache_key`); when given, the sidecar must record it.
+
+    Raises
+    ------
+    CacheError
+        The artifact or its sidecar is missing or unreadable, the sidecar records another key
+        (stale: a renamed or swapped entry), or the artifact's sha256 differs from the sidecar's (corrupt).
+    """
+    path = Path(path)
+    side = _sidecar(path)
+    if not path.exists():
+        raise CacheError(f"cache file {path} does not exist")
     if not side.exists():
-        raise CacheError(f"cache file {path} has no sidecar {side.name}; it was not written by soilnb "
-                         f"or was interrupted. Delete it to recompute.")
+        raise CacheError(f"cache file {path} has no sidecar {side.name} (an interrupted write, "
+                         f"or not written by soilnb)")
     try:
         meta = json.loads(side.read_text())
-    except json.JSONDecodeError as exc:
-        raise CacheError(f"cache sidecar {side} is corrupt ({exc}); delete {path} and {side} to recompute") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CacheError(f"cache sidecar {side} is corrupt ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise CacheError(f"cache sidecar {side} is corrupt (not a JSON object)")
+    if key is not None and meta.get("key") != key:
+        raise CacheError(f"cache file {path} is stale: its sidecar records the key {str(meta.get('key'))[:16]}, "
+                         f"not the requested {key[:16]} (a renamed or swapped entry, or an older format)")
     if file_sha256(path) != meta.get("sha256"):
-        raise CacheError(f"cache file {path} is corrupt (sha256 differs from its sidecar); "
-                         f"delete it to recompute")
+        raise CacheError(f"cache file {path} is corrupt (its sha256 differs from the one its sidecar records)")
     return meta
+
+
+@contextlib.contextmanager
+def _key_lock(path: Path, step: str):
+    """Hold an exclusive ``flock`` on the entry's lock file while the block runs."""
+    lock = path.with_name(f".{path.name}.lock")
+    try:
+        fh = open(lock, "a")                 # "a": create if absent, never truncate
+    except OSError:
+        # a read-only cache (e.g. a shared one) cannot be written by anyone here, so it needs no lock;
+        # the key and sha256 checks still guard what is loaded from it
+        yield
+        return
+    with fh:                                 # closing the file releases the lock
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[cache] {step}: waiting for another process using {path.name}")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _write_sidecar(path: Path, key: str, step: str, params: dict, sha256: str, seconds: float):
+    meta = {"key": key, "step": step, "params": params, "version": __version__, "sha256": sha256,
+            "seconds": round(seconds, 3), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with atomic_path(_sidecar(path)) as tmp:
+        tmp.write_text(json.dumps(meta, indent=1, default=str))
 
 
 def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callable[[Any, Path], None] | None = None,
@@ -108,8 +182,26 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
            verbose: bool = True):
     """Return ``compute()``, reusing the stored result when ``step`` and ``params`` are unchanged.
 
-    ``save(obj, path)`` / ``load(path)`` default to pickle. ``refresh=True`` (or the environment
-    variable ``SOILNB_CACHE=refresh``) recomputes; ``SOILNB_CACHE=off`` bypasses the cache.
+    Parameters
+    ----------
+    step : str
+        Name of the step (the file name prefix).
+    params : dict
+        Everything the result depends on (JSON-able; include a :func:`code_hash`).
+    compute : callable
+        Makes the result; called only when no verified entry exists.
+    save, load : callable, optional
+        ``save(obj, path)`` writes ``obj`` to ``path`` (a temporary file moved into place afterwards);
+        ``load(path)`` reads the artifact at its final path. Default: pickle.
+    ext : str
+        Artifact file extension.
+    root : path, optional
+        Cache folder (default :data:`soilnb.core.paths.CACHE`).
+    refresh : bool, optional
+        Recompute and overwrite. Default: the environment variable ``SOILNB_CACHE=refresh``;
+        ``SOILNB_CACHE=off`` bypasses the cache altogether.
+    verbose : bool
+        Print when an entry is loaded or computed (warnings about bad entries are always printed).
     """
     mode = os.environ.get("SOILNB_CACHE", "on")
     if mode == "off":
@@ -117,27 +209,30 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     refresh = (mode == "refresh") if refresh is None else refresh
     save = save or _pickle_save
     load = load or _pickle_load
+    key = cache_key(step, params)
     path = artifact_path(step, params, ext, root)
-    side = path.with_suffix(path.suffix + ".json")
-    if path.exists() and not side.exists() and not refresh:
-        # the sidecar is written last and is the commit marker: an artifact without one is an
-        # interrupted write (killed between the two renames), so it is recomputed, never trusted
-        print(f"[cache] {step}: {path.name} has no sidecar (an interrupted write); recomputing")
-        refresh = True
-    if path.exists() and not refresh:
-        verify(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _key_lock(path, step):
+        if path.exists() and not refresh:
+            try:
+                verify(path, key)
+            except CacheError as exc:        # stale, corrupt or interrupted: never returned, replaced below
+                print(f"[cache] WARNING {step}: {exc}; recomputing it")
+            else:
+                t0 = time.perf_counter()
+                obj = load(path)
+                if verbose:
+                    print(f"[cache] {step}: loaded {path.name} in {time.perf_counter() - t0:.2f} s")
+                return obj
         t0 = time.perf_counter()
-        obj = load(path)
-        if verbose:
-            print(f"[cache] {step}: loaded {path.name} in {time.perf_counter() - t0:.2f} s")
-        return obj
-    t0 = time.perf_counter()
-    obj = compute()
-    seconds = time.perf_counter() - t0
-    side.unlink(missing_ok=True)          # from here until the new sidecar lands, the entry counts as interrupted
-    with atomic_path(path) as tmp:
-        save(obj, tmp)
-    _write_sidecar(path, step, params, seconds)
+        obj = compute()
+        seconds = time.perf_counter() - t0
+        # from here until the new sidecar lands the entry reads as an interrupted write, never as the old one
+        _sidecar(path).unlink(missing_ok=True)
+        with atomic_path(path) as tmp:
+            save(obj, tmp)
+            sha = file_sha256(tmp)           # the bytes this process wrote, hashed before they become visible
+        _write_sidecar(path, key, step, params, sha, seconds)
     if verbose:
         print(f"[cache] {step}: computed in {seconds:.1f} s, stored {path.name}")
     return obj

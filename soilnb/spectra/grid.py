@@ -81,6 +81,8 @@ class Trim(TransformerMixin, BaseEstimator):
         self.axis = axis
 
     def fit(self, X, y=None):
+        # X first, so that empty, complex, sparse or non-finite input gets scikit-learn's messages
+        X = validate_data(self, X, reset=True, dtype=np.float64)
         if self.axis is None or self.low is None or self.high is None:
             raise ValueError("Trim needs low, high and axis")
         axis = _as_monotonic_axis(self.axis, "Trim axis")
@@ -90,7 +92,6 @@ class Trim(TransformerMixin, BaseEstimator):
         a_min, a_max = axis.min(), axis.max()
         if low < a_min or high > a_max:
             raise ValueError(f"Trim range {low:g}..{high:g} is not covered by the axis ({a_min:g}..{a_max:g})")
-        X = validate_data(self, X, reset=True, dtype=np.float64)
         _check_width(X.shape[1], axis, "axis", "Trim")
         self.mask_ = (axis >= low) & (axis <= high)
         self.axis_out_ = axis[self.mask_]
@@ -143,6 +144,8 @@ class Resample(TransformerMixin, BaseEstimator):
         self.tol = tol
 
     def fit(self, X, y=None):
+        # X first, so that empty, complex, sparse or non-finite input gets scikit-learn's messages
+        X = validate_data(self, X, reset=True, dtype=np.float64)
         if self.axis_in is None or self.axis_out is None:
             raise ValueError("Resample needs axis_in and axis_out")
         axis_in = _as_monotonic_axis(self.axis_in, "Resample axis_in")
@@ -156,7 +159,6 @@ class Resample(TransformerMixin, BaseEstimator):
         if axis_out.min() < lo - tol or axis_out.max() > hi + tol:
             raise ValueError(f"Resample: axis_out {axis_out.min():g}..{axis_out.max():g} is not inside "
                              f"axis_in {lo:g}..{hi:g} (no extrapolation)")
-        X = validate_data(self, X, reset=True, dtype=np.float64)
         _check_width(X.shape[1], axis_in, "axis_in", "Resample")
         self.order_ = np.argsort(axis_in)
         xs = axis_in[self.order_]

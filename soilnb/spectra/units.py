@@ -69,13 +69,9 @@ def reflectance_fraction(X, percent="auto", name: str = "") -> np.ndarray:
     finite = np.isfinite(X)
     if not finite.any():
         return X
-    bad = np.flatnonzero((np.where(finite, X, 1.0) <= 0).any(axis=1))
     vmin, vmax = float(X[finite].min()), float(X[finite].max())
-    if bad.size:
-        rows = ", ".join(map(str, bad[:5])) + (" ..." if bad.size > 5 else "")
-        hint = "; these data look like absorbance, not reflectance" if vmin < 0 else " (log10(1/0) is infinite)"
-        raise ValueError(f"{where}reflectance must be > 0, found values <= 0 (min {vmin:.4g}) in "
-                         f"{bad.size} row(s), e.g. row {rows}{hint}")
+    if vmin <= 0:
+        raise ValueError(where + _nonpositive_reason(X, finite))
     if vmax > PERCENT_MAX:
         raise ValueError(f"{where}reflectance up to {vmax:.4g} is neither a fraction (<= {FRACTION_MAX}) "
                          f"nor a percentage (<= {PERCENT_MAX:g})")
@@ -99,6 +95,16 @@ def reflectance_fraction(X, percent="auto", name: str = "") -> np.ndarray:
     return X / 100.0
 
 
+def _nonpositive_reason(X, finite) -> str:
+    """Why ``X`` (with finite values <= 0) cannot be reflectance, naming the first rows."""
+    bad = np.flatnonzero((np.where(finite, X, 1.0) <= 0).any(axis=1))
+    vmin = float(X[finite].min())
+    rows = ", ".join(map(str, bad[:5])) + (" ..." if bad.size > 5 else "")
+    hint = "; these data look like absorbance, not reflectance" if vmin < 0 else " (log10(1/0) is infinite)"
+    return (f"reflectance must be > 0, found values <= 0 (min {vmin:.4g}) in "
+            f"{bad.size} row(s), e.g. row {rows}{hint}")
+
+
 class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Pseudo-absorbance ``A = log10(1 / R)`` of reflectance spectra (paper Sect. 2.3).
 
@@ -116,6 +122,11 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     ----------
     n_features_in_ : int
 
+    Notes
+    -----
+    :meth:`fit` rejects negative values (scikit-learn's ``positive_only`` input tag); the full
+    heuristic (zeros, percent, absorbance-like ranges) runs in :meth:`transform`.
+
     Examples
     --------
     >>> ReflectanceToAbsorbance().fit_transform([[0.1, 1.0]])
@@ -125,10 +136,18 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     def __init__(self, percent="auto"):
         self.percent = percent
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True     # reflectance is > 0
+        return tags
+
     def fit(self, X, y=None):
         if self.percent not in ("auto", True, False):
             raise ValueError(f"percent must be 'auto', True or False, got {self.percent!r}")
-        validate_data(self, X, reset=True, dtype=np.float64)
+        X = validate_data(self, X, reset=True, dtype=np.float64)
+        if (X < 0).any():
+            raise ValueError(f"Negative values in data passed to {type(self).__name__}: "
+                             + _nonpositive_reason(X, np.isfinite(X)))
         return self
 
     def transform(self, X):

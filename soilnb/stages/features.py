@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from soilnb.core.cache import cached, code_hash
+from soilnb.core.cache import cached, code_hash, file_sha256
 from soilnb.core.config import Config
 from soilnb.data.library import World
+from soilnb.data.ossl.files import OSSL_FILES
 from soilnb.data.ossl.loaders import load_world
 from soilnb.data.prepare import preprocess_library
 from soilnb.data.simulate.world import simulate_world
@@ -40,8 +43,25 @@ def get_world(cfg: Config) -> World:
 
 
 def data_params(cfg: Config) -> dict:
-    """The cache key parameters of the world: its configuration keys and the code that builds it."""
-    return {**cfg.keys("data"), "code": code_hash(*DATA_CODE)}
+    """The cache key parameters of the world: its configuration keys, the code that builds it and,
+    for real data, the content (sha256) of every input file, so an edited file is never served stale."""
+    params = {**cfg.keys("data"), "code": code_hash(*DATA_CODE)}
+    if cfg.source == "ossl":
+        files = [Path(cfg.data_dir) / n for n in sorted(OSSL_FILES)]
+        files += sorted(p for p in Path(cfg.test_dir).rglob("*") if p.is_file()) if cfg.test_dir else []
+        params["files"] = {str(f): _content_hash(f) for f in files if f.is_file()}
+    return params
+
+
+@lru_cache(maxsize=None)
+def _content_hash_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    return file_sha256(path)
+
+
+def _content_hash(path: Path) -> str:
+    """:func:`file_sha256`, computed once per process for an unchanged file (a few seconds per GB)."""
+    st = path.stat()
+    return _content_hash_of(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from soilnb.stats.pls import PLSR
 
@@ -55,6 +56,27 @@ class PLS2Converter(RegressorMixin, BaseEstimator):
     channels. This is mathematically a PLS2 on the PCA-filtered spectra and avoids the
     1,701 x 1,701 eigen-decompositions IKPLS would need per component. The number of PLS
     components is chosen by grouped K-fold CV (see :class:`soilnb.pls.PLSR`).
+
+    Parameters
+    ----------
+    max_components, cv, random_state
+        Passed to :class:`~soilnb.pls.PLSR`.
+    n_target_components : int
+        Number of leading principal components of the targets kept (capped by their rank bound
+        ``min(n_samples, n_channels)``).
+
+    Attributes
+    ----------
+    y_mean_ : ndarray of shape (n_channels,)
+    loadings_ : ndarray of shape (n_kept, n_channels)
+    pls_ : PLSR
+    n_components_ : int
+    n_features_in_ : int
+
+    Notes
+    -----
+    A 1-D target is treated as a single channel and predicted as 1-D. Predictions are float32,
+    the precision of the MIR spectra they stand for.
     """
 
     def __init__(self, max_components: int = 30, n_target_components: int = 64, cv: int = 5, random_state=None):
@@ -63,17 +85,35 @@ class PLS2Converter(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def fit(self, X_nir, X_mir, groups=None):
-        Y = np.asarray(X_mir, np.float64)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def fit(self, X, Y, groups=None):
+        """Fit on NIR spectra ``X`` (n, p) and MIR spectra ``Y`` (n, q) or (n,); ``groups`` (n,) groups the CV."""
+        if not (isinstance(self.n_target_components, (int, np.integer)) and self.n_target_components >= 1):
+            raise ValueError(f"n_target_components must be a positive int, got {self.n_target_components!r}")
+        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64,
+                             ensure_min_samples=2)
+        Y = np.asarray(Y, np.float64)
+        self.single_target_ = Y.ndim == 1
+        if self.single_target_:
+            Y = Y[:, None]
         self.y_mean_ = Y.mean(0)
         _, _, vt = np.linalg.svd(Y - self.y_mean_, full_matrices=False)
         self.loadings_ = vt[: min(self.n_target_components, len(vt))]
         scores = (Y - self.y_mean_) @ self.loadings_.T
         self.pls_ = PLSR(max_components=self.max_components, cv=self.cv, random_state=self.random_state)
-        self.pls_.fit(np.asarray(X_nir, np.float64), scores, groups=groups)
+        self.pls_.fit(X, scores, groups=groups)
         self.n_components_ = self.pls_.n_components_
         return self
 
-    def predict(self, X_nir):
-        scores = self.pls_.predict(np.asarray(X_nir, np.float64))
-        return (scores @ self.loadings_ + self.y_mean_).astype(np.float32)
+    def predict(self, X):
+        """Predicted MIR spectra, float32 of shape (n, q) (or (n,) when fitted on a 1-D target)."""
+        check_is_fitted(self, "pls_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        scores = self.pls_.predict(X)
+        Y = (scores @ self.loadings_ + self.y_mean_).astype(np.float32)
+        return Y[:, 0] if self.single_target_ else Y

@@ -173,8 +173,8 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
         """Fit on ``X`` (n, K) and ``y`` (n,) or (n, m); ``groups`` (n,) makes the CV grouped."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64,
                              ensure_min_samples=2)
-        self._single = y.ndim == 1
-        Y = y[:, None] if self._single else y
+        self.single_target_ = y.ndim == 1
+        Y = y[:, None] if self.single_target_ else y
         n, k = X.shape
         if self.n_components is not None:
             if not (isinstance(self.n_components, (int, np.integer)) and 1 <= self.n_components <= min(n - 1, k)):
@@ -220,25 +220,47 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Y = X @ self.coef_.T + self.intercept_
-        return Y[:, 0] if self._single else Y
+        return Y[:, 0] if self.single_target_ else Y
 
 
 class PerTargetPLSR(RegressorMixin, BaseEstimator):
-    """One :class:`~soilnb.pls.PLSR` per target column, each with its own CV-chosen components."""
+    """One :class:`~soilnb.pls.PLSR` per target column, each with its own CV-chosen components.
+
+    Attributes
+    ----------
+    models_ : list of PLSR
+        One fitted model per target column.
+    n_components_ : list of int
+    n_features_in_ : int
+    """
 
     def __init__(self, max_components: int = 20, cv: int = 5, random_state=None):
         self.max_components = max_components
         self.cv = cv
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
     def fit(self, X, Y, groups=None):
+        """Fit on ``X`` (n, K) and ``Y`` (n,) or (n, m); ``groups`` (n,) makes every model's CV grouped."""
+        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64,
+                             ensure_min_samples=2)
         Y = np.asarray(Y, np.float64)
-        X = np.asarray(X, np.float64)
+        self.single_target_ = Y.ndim == 1
+        if self.single_target_:
+            Y = Y[:, None]
         self.models_ = [PLSR(max_components=self.max_components, cv=self.cv, random_state=self.random_state)
                         .fit(X, Y[:, j], groups=groups) for j in range(Y.shape[1])]
         self.n_components_ = [m.n_components_ for m in self.models_]
         return self
 
     def predict(self, X):
-        X = np.asarray(X, np.float64)
-        return np.column_stack([np.ravel(m.predict(X)) for m in self.models_])
+        """Predictions, shape (n,) when fitted on a 1-D ``Y``, else (n, n_targets)."""
+        check_is_fitted(self, "models_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Y = np.column_stack([np.ravel(m.predict(X)) for m in self.models_])
+        return Y[:, 0] if self.single_target_ else Y

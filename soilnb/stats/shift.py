@@ -117,6 +117,7 @@ class ShiftDetector(BaseEstimator):
     d0_, Fd_, limit_ : float, int, float
     train_flag_rate_ : float
         Share of training rows flagged.
+    n_features_in_ : int
     """
 
     def __init__(self, alpha: float = 0.05, squared: bool = False):
@@ -124,10 +125,12 @@ class ShiftDetector(BaseEstimator):
         self.squared = squared
 
     def _stat(self, Z) -> np.ndarray:
+        validate_data(self, Z, reset=False, dtype=np.float64)    # width and names, in this class's name
         d = self.mahalanobis_.distance(Z)
         return d ** 2 if self.squared else d
 
     def fit(self, Z, y=None) -> "ShiftDetector":
+        validate_data(self, Z, reset=True, dtype=np.float64, ensure_min_samples=2)   # sets n_features_in_
         self.mahalanobis_ = RobustMahalanobis().fit(Z)
         s = self._stat(Z)
         lim = pomerantsev_limit(s, self.alpha)
@@ -135,8 +138,8 @@ class ShiftDetector(BaseEstimator):
         self.train_flag_rate_ = float(self.predict(Z).mean())
         return self
 
-    def score(self, Z) -> np.ndarray:
-        """Normalised distance ``Fd * d / d0`` per row (n,), comparable to ``limit_``."""
+    def score(self, Z, y=None) -> np.ndarray:
+        """Normalised distance ``Fd * d / d0`` per row (n,), comparable to ``limit_`` (``y`` is ignored)."""
         check_is_fitted(self, "limit_")
         return self.Fd_ * self._stat(Z) / self.d0_
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
 from soilnb.core.vocab import PROPERTIES, TEXTURE
@@ -143,6 +144,13 @@ class TargetTransformer(BaseEstimator):
         self.texture = texture
         self.standardize = standardize
         self.total = total
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # a transformer (fit/transform/inverse_transform) without TransformerMixin: its input is a
+        # DataFrame of the nine PROPERTIES columns, its output always float64
+        tags.transformer_tags = TransformerTags()
+        return tags
 
     def _validate_params(self):
         if self.texture not in ("ilr", "none"):

@@ -42,8 +42,9 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     Memory-frugal: only the id columns and the spectral columns are read (``usecols``), in chunks
     of ``chunksize`` rows parsed as float32, so the full KSSL table (about 85,000 x 1,701) peaks
     near 2 x its float32 size (about 1.2 GB). The result is cached once as an uncompressed ``.npz``
-    (:meth:`SpectralLibrary.save`) keyed by the file's path, size and mtime plus the arguments
-    (:func:`soilnb.cache.cached`), so the next call loads in seconds.
+    (:meth:`SpectralLibrary.save`) keyed by the file's content (its sha256) plus the arguments
+    (:func:`soilnb.core.cache.cached`), so the next call loads in seconds, and any edit of the file,
+    even one that keeps its size and mtime, reads it again.
 
     Parameters
     ----------
@@ -69,10 +70,6 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     columns = _header(path)
     _require(columns, [id_col] + ([DATASET_COL] if dataset else []), path)
     spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR")
-    st = path.stat()
-    params = {"file": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "id_col": id_col,
-              "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
-                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]]}
 
     def compute():
         return _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
@@ -80,6 +77,11 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
 
     if not use_cache:
         return compute()
+    # keyed by content, not by path, size and mtime: an edit that keeps those (or a file copied over
+    # with its times preserved) must not return the old table; hashing costs about a second per GB
+    params = {"sha256": cache.file_sha256(path), "id_col": id_col,
+              "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
+                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]]}
     lib = cache.cached("ossl_mir_table", params, compute, save=lambda obj, p: obj.save(p),
                        load=SpectralLibrary.load, ext="npz", root=cache_dir, verbose=verbose)
     lib.name = name or path.name
