@@ -6,7 +6,7 @@
 #   ./run_all.sh --profile paper          # the paper's sizes, meant for one GPU
 #   ./run_all.sh --only 02,03             # some notebooks only (by number)
 #   ./run_all.sh -p seed 1 -p vae_epochs 5
-#   ./run_all.sh -p source ossl -p data_dir /path/to/ossl   # real OSSL v1.2 files (see soilnb.ossl.download)
+#   ./run_all.sh -p source ossl -p data_dir /path/to/ossl   # real OSSL v1.2 files (see soilnb.data.ossl.download)
 #
 # Executed notebooks go to build/notebooks/<profile>/, figures (PNG + PDF) and tables (CSV) to figures/
 # (default profile) or figures/<profile>/ (the others), each folder with a manifest.json of the runs that wrote it.

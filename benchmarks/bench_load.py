@@ -3,7 +3,7 @@
 Writes an OSSL v1.2-format MIR file of the KSSL size (default 85,000 rows x 1,701 channels
 ``scan_mir.600_abs``..``scan_mir.4000_abs`` plus ``dataset.code_ascii_txt``, ``id.layer_uuid_txt``,
 ``id.scan_local_c``) once into a temporary folder, then loads it twice with
-:func:`soilnb.ossl.read_mir_table` (``dataset="KSSL.SSL"``), each time in a fresh subprocess so that
+:func:`soilnb.data.ossl.read_mir_table` (``dataset="KSSL.SSL"``), each time in a fresh subprocess so that
 the peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is that of the load alone.
 
 Usage::

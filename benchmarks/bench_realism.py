@@ -3,15 +3,15 @@
 Run ``PYTHONPATH=. .venv/bin/python benchmarks/bench_realism.py [--seeds 0 1 2] [--n 500] [--timing] [--no-nir]``.
 For each simulation seed: ``sample_soils(n, "kssl", random_state=seed)`` and
 ``mir_spectra(F, P, 4, random_state=seed + 100)`` averaged over the 4 scans, then
-:func:`soilnb.realism.realism_auc` at 3, 5 and 10 PCs (classifier seed 0). Prints one line per seed and
+:func:`soilnb.data.realism.realism_auc` at 3, 5 and 10 PCs (classifier seed 0). Prints one line per seed and
 the mean; ``--timing`` also times ``simulate_world()`` at its default size. Needs the real toy file
-(``soilnb.paths.REAL``); nothing is written.
+(``soilnb.core.paths.REAL``); nothing is written.
 
 NIR part (skipped with ``--no-nir``): per seed ``sample_soils(825, "paired", random_state=seed)`` and
 ``nir_spectra(F, P, random_state=seed + 100)`` (NeoSpectra 2022) against the 825 real NIRsoil spectra
-(:func:`soilnb.realism.load_real_nirsoil`, needs ``rdata``), put on a common footing once per seed
-(:func:`soilnb.realism.nir_common_footing`: 1400-2498 nm, log10(1/R), NeoSpectra resolution), then
-:func:`soilnb.realism.realism_auc` (SNV inside) at 3, 5 and 10 PCs, as :func:`~soilnb.realism.nir_realism_auc` does.
+(:func:`soilnb.data.realism.load_real_nirsoil`, needs ``rdata``), put on a common footing once per seed
+(:func:`soilnb.data.realism.nir_common_footing`: 1400-2498 nm, log10(1/R), NeoSpectra resolution), then
+:func:`soilnb.data.realism.realism_auc` (SNV inside) at 3, 5 and 10 PCs, as :func:`~soilnb.data.realism.nir_realism_auc` does.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Throughput of the real VAE training loop (:func:`soilnb.train.train_vae`) on random data.
+"""Throughput of the real VAE training loop (:func:`soilnb.models.train.train_vae`) on random data.
 
 Usage::
 

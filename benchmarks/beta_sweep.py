@@ -5,9 +5,9 @@ Usage::
     python benchmarks/beta_sweep.py [--profile default] [--betas 1e-4 1e-5 1e-6 1e-7] [--seed 0]
 
 For each β, the whole pipeline of the profile (VAE, NIR -> MIR, the seven strategies) is run through
-the cached stages of :mod:`soilnb.pipeline` (so a repeat, or a β already used by ``run_all.sh``,
+the cached stages of :mod:`soilnb.stages` (so a repeat, or a β already used by ``run_all.sh``,
 loads from ``data/cache``), and one line is printed: best validation reconstruction MSE, latent
-dimensions in use (:func:`soilnb.latent.latent_activity`: decoder sensitivity >= 5 % of the largest;
+dimensions in use (:func:`soilnb.models.latent.latent_activity`: decoder sensitivity >= 5 % of the largest;
 Burda's variance rule in brackets), and the mean test CCC of the strategies that read the latent
 space or the decoder. About 2 minutes per new β on the default profile (2 CPU cores).
 """

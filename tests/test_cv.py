@@ -1,4 +1,4 @@
-"""Tests of soilnb.cv: the repeated grouped splitter and the fast nested repeated PLSR CV."""
+"""Tests of soilnb.stats.cv: the repeated grouped splitter and the fast nested repeated PLSR CV."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,4 +1,4 @@
-"""Tests of soilnb.metrics against hand computations and scikit-learn / scipy."""
+"""Tests of soilnb.stats.metrics against hand computations and scikit-learn / scipy."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,4 +1,4 @@
-"""soilnb.mlp.MLPRegressor: learning, determinism, scikit-learn compliance."""
+"""soilnb.models.mlp.MLPRegressor: learning, determinism, scikit-learn compliance."""
 import numpy as np
 import pytest
 from sklearn.metrics import r2_score

@@ -1,4 +1,4 @@
-"""Modules of soilnb.nets and helpers of soilnb.torchutil: shapes, closed forms, freezing."""
+"""Modules of soilnb.models.nets and helpers of soilnb.models.torchutil: shapes, closed forms, freezing."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""soilnb.ossl on small OSSL-format files written here and on the real sample files (skipped if absent)."""
+"""soilnb.data.ossl on small OSSL-format files written here and on the real sample files (skipped if absent)."""
 import gzip
 import hashlib
 import os

@@ -1,4 +1,4 @@
-"""Tests of soilnb.pls against scikit-learn's PLSRegression (NIPALS)."""
+"""Tests of soilnb.stats.pls against scikit-learn's PLSRegression (NIPALS)."""
 import numpy as np
 import pytest
 from sklearn.cross_decomposition import PLSRegression

@@ -1,4 +1,4 @@
-"""soilnb.preprocess against hand computations and second implementations (numpy, scipy)."""
+"""soilnb.spectra against hand computations and second implementations (numpy, scipy)."""
 import pickle
 
 import numpy as np

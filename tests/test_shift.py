@@ -1,4 +1,4 @@
-"""Tests of soilnb.shift against scipy and the chi-square model of Pomerantsev (2008)."""
+"""Tests of soilnb.stats.shift against scipy and the chi-square model of Pomerantsev (2008)."""
 import numpy as np
 import pytest
 from scipy.spatial.distance import mahalanobis

@@ -1,4 +1,4 @@
-"""Tests of soilnb.targets: ILR (Egozcue et al. 2003), zero replacement, TargetTransformer."""
+"""Tests of soilnb.stats.targets: ILR (Egozcue et al. 2003), zero replacement, TargetTransformer."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Training loops of soilnb.train on small synthetic spectra (CPU, seconds)."""
+"""Training loops of soilnb.models.train on small synthetic spectra (CPU, seconds)."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Tests of soilnb.xi against the ``xicor`` package and closed forms (Chatterjee 2021)."""
+"""Tests of soilnb.stats.xi against the ``xicor`` package and closed forms (Chatterjee 2021)."""
 import importlib.util
 from pathlib import Path
 

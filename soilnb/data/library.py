@@ -92,7 +92,7 @@ class SpectralLibrary:
         if not np.isfinite(self.X).all():
             bad = int((~np.isfinite(self.X)).any(axis=1).sum())
             raise ValueError(f"{self.name or 'library'}: {bad} spectra contain NaN or inf; "
-                             "drop them (see soilnb.preprocess.drop_nonfinite) before building a library")
+                             "drop them (see soilnb.spectra.grid.drop_nonfinite) before building a library")
 
     # ------------------------------------------------------------------ basic views
     @property

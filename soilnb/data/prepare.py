@@ -12,7 +12,7 @@ from soilnb.spectra.units import ReflectanceToAbsorbance
 
 
 def preprocess_library(lib):
-    """Apply the paper's preprocessing to a :class:`soilnb.library.SpectralLibrary`.
+    """Apply the paper's preprocessing to a :class:`soilnb.data.library.SpectralLibrary`.
 
     Wavelength libraries (``unit="nm"``, NIR) are trimmed to 1400-2500 nm; reflectance is turned
     into absorbance with :class:`ReflectanceToAbsorbance`; every spectrum then gets :func:`snv`.

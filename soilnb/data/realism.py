@@ -100,7 +100,7 @@ def load_real_kssl_toy(folder=None) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     folder : path, optional
-        Folder holding ``kssl_mir_toy/toy_kssl_mir.csv.gz`` (default :data:`soilnb.paths.REAL`).
+        Folder holding ``kssl_mir_toy/toy_kssl_mir.csv.gz`` (default :data:`soilnb.core.paths.REAL`).
 
     Returns
     -------
@@ -134,7 +134,7 @@ def load_real_nirsoil(folder=None, properties=False):
     Parameters
     ----------
     folder : path, optional
-        Folder holding ``nirsoil/NIRsoil.RData`` (default :data:`soilnb.paths.REAL`).
+        Folder holding ``nirsoil/NIRsoil.RData`` (default :data:`soilnb.core.paths.REAL`).
     properties : bool
         Also return the table of ``Nt`` (g/kg), ``Ciso`` (%), ``CEC`` (meq/100 g) and ``train`` (NaN where
         not measured).
@@ -217,7 +217,7 @@ def nir_common_footing(real_A, real_axis, sim_R, sim_axis, real_fwhm=NIRSOIL_BAN
         Line width (nm) already in the real spectra (default :data:`NIRSOIL_BANDPASS_NM`).
     sim_fwhm : float or ndarray, optional
         Line width already in the simulated spectra; default: the NeoSpectra's, i.e. no blur (the
-        simulator draws its NIR bands at that resolution, :func:`soilnb.simulate.nir_spectra`).
+        simulator draws its NIR bands at that resolution, :func:`soilnb.data.simulate.spectra.nir_spectra`).
     lo_hi : (float, float)
         Common range (nm), inclusive.
 
@@ -253,8 +253,8 @@ def nir_realism_auc(real_A, real_axis, sim_R, sim_axis, n_components=10, cv=5, s
     Parameters
     ----------
     real_A, real_axis, sim_R, sim_axis
-        See :func:`nir_common_footing` (e.g. :func:`load_real_nirsoil` and :func:`soilnb.simulate.nir_spectra`
-        on :data:`soilnb.simulate.NIR_AXIS`).
+        See :func:`nir_common_footing` (e.g. :func:`load_real_nirsoil` and :func:`soilnb.data.simulate.spectra.nir_spectra`
+        on :data:`soilnb.core.vocab.NIR_AXIS_NM`).
     n_components, cv, seed
         See :func:`realism_auc`.
     **footing

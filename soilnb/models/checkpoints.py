@@ -1,7 +1,7 @@
 """Model persistence: one ``torch.save`` file per model (weights + JSON config + history), read back safely.
 
 :func:`build_nir_to_mir` lives here because loading a :class:`NIRtoMIR` rebuilds it from its saved
-config; :mod:`soilnb.train` uses it to build a fresh one.
+config; :mod:`soilnb.models.train` uses it to build a fresh one.
 """
 from __future__ import annotations
 

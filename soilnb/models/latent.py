@@ -32,7 +32,7 @@ def latent_activity(vae, X, threshold: float = 0.05, max_rows: int = 2000, seed:
 
     Parameters
     ----------
-    vae : soilnb.nets.VAE
+    vae : soilnb.models.nets.VAE
         A trained VAE (used in eval mode on the CPU, without gradients; its mode and device are restored).
     X : ndarray of shape (n_spectra, vae.cfg.n_in)
         SNV spectra.

@@ -1,4 +1,4 @@
-"""The training loop shared by every torch stage (:mod:`soilnb.train`) and :class:`soilnb.mlp.MLPRegressor`.
+"""The training loop shared by every torch stage (:mod:`soilnb.models.train`) and :class:`soilnb.models.mlp.MLPRegressor`.
 
 :func:`fit_loop` runs AdamW over shuffled batches of row indices with early stopping; it takes
 the model, the step and the evaluation as arguments and reads no module state.

@@ -1,6 +1,6 @@
 """Small torch helpers: seeding, device choice, parameter counts and batching.
 
-Library code in :mod:`soilnb.train` and :mod:`soilnb.mlp` never reads the global RNG state it
+Library code in :mod:`soilnb.models.train` and :mod:`soilnb.models.mlp` never reads the global RNG state it
 did not set: it trains inside :func:`seeded` (``torch.random.fork_rng`` plus ``manual_seed``), so
 a run is reproducible from its seed and leaves the caller's RNG streams untouched.
 """

@@ -98,7 +98,7 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
     cfg : VAEConfig
     epochs, batch_size, lr, patience : training settings (``patience=None``: no early stop).
     lr_schedule : {"constant", "cosine"}
-        Per-epoch learning rate (:func:`soilnb.loop.epoch_lr`); the pipeline uses ``Config.vae_lr_schedule``.
+        Per-epoch learning rate (:func:`soilnb.models.loop.epoch_lr`); the pipeline uses ``Config.vae_lr_schedule``.
     repeats : {"independent", "cross", "mean"}
         How scan repeats are used: each repeat is its own example reconstructing itself
         ("independent", the paper's reading); input one repeat, reconstruct another random repeat

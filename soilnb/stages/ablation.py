@@ -81,7 +81,7 @@ def fno_ablation(cfg: Config, F, vae, n2m) -> AblationResult:
 
 def latent_prior_ablation(cfg: Config, F, vae, n2m, weight: float = 1e-2) -> AblationResult:
     """The paper's NIR -> MIR loss vs the same loss plus a latent prior of ``weight`` (see
-    :func:`soilnb.train.train_nir_to_mir`): NIRtoMIR-MLP and NIRtoMIR-SSL-MLP on the test set, the
+    :func:`soilnb.models.train.train_nir_to_mir`): NIRtoMIR-MLP and NIRtoMIR-SSL-MLP on the test set, the
     Paired-validation MIR error and the share of NIR embeddings flagged as shifted."""
 
 

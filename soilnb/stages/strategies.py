@@ -12,7 +12,7 @@ NIRtoMIR-MLP         = MIR-MLP                             NIR -> predicted MIR 
 NIRtoMIR-SSL-MLP     = MIR-SSL-MLP                         NIR -> latent (NIR encoder)
 ===================  ====================================  ==============================
 
-Targets go through :class:`soilnb.targets.TargetTransformer` (log1p for TC, TN, IC, EOC, CEC;
+Targets go through :class:`soilnb.stats.targets.TargetTransformer` (log1p for TC, TN, IC, EOC, CEC;
 ILR for texture) fitted on each training set; every prediction is back-transformed to the
 original scale before scoring. MLPs are multi-task (all targets at once); PLSR is fitted per
 target with its number of components chosen by cross-validation.
@@ -78,7 +78,7 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
                    eval_sets=("test", "validation")) -> StrategyResults:
     """Fit ``strategies`` and predict the independent test set and the Paired validation split.
 
-    ``F`` is a :class:`soilnb.pipeline.Features`, ``vae`` the stage-1 model, ``n2m`` the stage-2
+    ``F`` is a :class:`soilnb.stages.features.Features`, ``vae`` the stage-1 model, ``n2m`` the stage-2
     model. The Paired split is the same grouped 80/20 split that trained the NIR -> MIR model.
     """
 

@@ -99,7 +99,7 @@ def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, prog
 
 def export_model(model, name: str, history: dict | None = None, folder=None):
     """Write ``data/models/<name>.pt`` (weights + config + history, loadable with
-    ``soilnb.train.load_vae`` / ``load_nir_to_mir``) and a human-readable ``<name>.json`` config."""
+    ``soilnb.models.train.load_vae`` / ``load_nir_to_mir``) and a human-readable ``<name>.json`` config."""
     folder = paths.ensure(Path(folder) if folder else paths.DATA / "models")
     pt = save_model(model, folder / f"{name}.pt", history=history)
     js = folder / f"{name}.json"

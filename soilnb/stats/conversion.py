@@ -55,12 +55,12 @@ class PLS2Converter(RegressorMixin, BaseEstimator):
     variance), the PLS2 model predicts those scores, and the scores are mapped back to the 1,701
     channels. This is mathematically a PLS2 on the PCA-filtered spectra and avoids the
     1,701 x 1,701 eigen-decompositions IKPLS would need per component. The number of PLS
-    components is chosen by grouped K-fold CV (see :class:`soilnb.pls.PLSR`).
+    components is chosen by grouped K-fold CV (see :class:`soilnb.stats.pls.PLSR`).
 
     Parameters
     ----------
     max_components, cv, random_state
-        Passed to :class:`~soilnb.pls.PLSR`.
+        Passed to :class:`~soilnb.stats.pls.PLSR`.
     n_target_components : int
         Number of leading principal components of the targets kept (capped by their rank bound
         ``min(n_samples, n_channels)``).

@@ -10,7 +10,7 @@ How :func:`repeated_cv_pls` stays fast (and nested)
 ----------------------------------------------------
 Per repeat it computes the per-fold cross products ``G_f = X_f^T X_f`` once. The training
 Gram matrix of any union of folds is then a sum of those (centring applied implicitly, see
-:func:`soilnb.pls.pls1_from_gram`), so a PLS fit costs ``n_components`` products
+:func:`soilnb.stats.pls.pls1_from_gram`), so a PLS fit costs ``n_components`` products
 ``(K, K) @ (K, m)`` and no pass over the data.
 
 * Model: one **PLS1 per target column** (one model per property, the usual PLSR practice in
@@ -144,7 +144,7 @@ def repeated_cv_pls(X, Y: pd.DataFrame, groups, n_splits: int = 10, n_repeats: i
         Seed of the fold assignment (:class:`RepeatedGroupKFold`).
     target_transform : object or None
         Optional transformer with ``fit(df)``, ``transform(df) -> ndarray`` and
-        ``inverse_transform(ndarray) -> DataFrame`` (e.g. :class:`soilnb.targets.TargetTransformer`).
+        ``inverse_transform(ndarray) -> DataFrame`` (e.g. :class:`soilnb.stats.targets.TargetTransformer`).
         It is fitted on each outer training set; models are fitted on its outputs (one PLS1
         per output, components chosen per output) and predictions are mapped back before
         scoring. A fresh deep copy is fitted per outer fold (the argument is not modified).

@@ -158,7 +158,7 @@ def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
 
 
 def paper_metrics_table(y_true: pd.DataFrame, predictions: dict, properties=PROPERTIES) -> pd.DataFrame:
-    """:func:`soilnb.metrics.metrics_table` with the paper's property names (Appendix B layout)."""
+    """:func:`soilnb.stats.metrics.metrics_table` with the paper's property names (Appendix B layout)."""
     table = metrics_table(y_true, predictions, properties=properties)
     table["property"] = table["property"].map(PAPER_NAMES)
     return table

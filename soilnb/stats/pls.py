@@ -7,7 +7,7 @@ by K-fold cross-validation with ikpls's fast cross-validation (Engstrom 2024, ar
 which downdates ``X^T X`` / ``X^T Y`` per fold instead of refitting from scratch.
 
 :func:`pls1_from_gram` is a batched PLS1 (one independent PLS model per target column) that
-works from the centred cross-product matrices only; :mod:`soilnb.cv` uses it for fast repeated
+works from the centred cross-product matrices only; :mod:`soilnb.stats.cv` uses it for fast repeated
 cross-validation.
 """
 from __future__ import annotations
@@ -224,7 +224,7 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
 
 
 class PerTargetPLSR(RegressorMixin, BaseEstimator):
-    """One :class:`~soilnb.pls.PLSR` per target column, each with its own CV-chosen components.
+    """One :class:`~soilnb.stats.pls.PLSR` per target column, each with its own CV-chosen components.
 
     Attributes
     ----------

@@ -1,8 +1,8 @@
 """The OSSL v1.2 file format: column names, dataset codes, spectral-column parsing and read checks.
 
-Shared by the table readers (:mod:`soilnb.ossl_tables`), the download registry
-(:mod:`soilnb.ossl_files`) and the test-set reader (:mod:`soilnb.ossl_testset`); the join rule
-behind :func:`kssl_layer_uuid` is described in :mod:`soilnb.ossl`.
+Shared by the table readers (:mod:`soilnb.data.ossl.tables`), the download registry
+(:mod:`soilnb.data.ossl.files`) and the test-set reader (:mod:`soilnb.data.ossl.testset`); the join rule
+behind :func:`kssl_layer_uuid` is described in :mod:`soilnb.data.ossl`.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def _file(data_dir, name) -> Path:
     path = Path(data_dir) / name
     if not path.exists():
         raise FileNotFoundError(f"{path} not found; fetch the OSSL files with "
-                                f"soilnb.ossl.download({str(data_dir)!r}) (see data/README.md)")
+                                f"soilnb.data.ossl.download({str(data_dir)!r}) (see data/README.md)")
     return path
 
 

@@ -1,4 +1,4 @@
-"""Loaders for the public Open Soil Spectral Library (OSSL) v1.2 files -> :mod:`soilnb.library` objects.
+"""Loaders for the public Open Soil Spectral Library (OSSL) v1.2 files -> :mod:`soilnb.data.library` objects.
 
 Files (bucket ``soilspec4gg-public``, Safanelli et al. 2025, PLOS ONE 20:e0296545,
 doi:10.1371/journal.pone.0296545; Neospectra: Sanderman et al. 2023, doi:10.5281/zenodo.7586622):
@@ -17,10 +17,10 @@ carries the KSSL layer id as ``id.layer_local_c``; so a Neospectra sample's KSSL
 ``md5("KSSL.SSL" + id.layer_local_c)`` (:func:`kssl_layer_uuid`; 19 of the 500 real KSSL spectra
 in ``shared/data/real/kssl_mir_toy`` match Neospectra samples this way).
 
-This module holds the dataset loaders (:func:`load_kssl`, :func:`load_neospectra`, :func:`load_world`)
-and re-exports the rest: the file format and its checks (:mod:`soilnb.ossl_format`), download and
-verification (:mod:`soilnb.ossl_files`), the table readers (:mod:`soilnb.ossl_tables`) and the
-independent test set (:mod:`soilnb.ossl_testset`).
+This module holds the dataset loaders (:func:`load_kssl`, :func:`load_neospectra`, :func:`load_world`);
+the rest of the subpackage holds the file format and its checks (:mod:`soilnb.data.ossl.format`), download and
+verification (:mod:`soilnb.data.ossl.files`), the table readers (:mod:`soilnb.data.ossl.tables`) and the
+independent test set (:mod:`soilnb.data.ossl.testset`).
 """
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     dataset : str, optional
         Keep only rows whose ``dataset.code_ascii_txt`` equals it (e.g. ``"KSSL.SSL"``).
     use_cache, cache_dir
-        Use the binary cache (in ``cache_dir``, default :data:`soilnb.paths.CACHE`).
+        Use the binary cache (in ``cache_dir``, default :data:`soilnb.core.paths.CACHE`).
 
     Returns
     -------
@@ -167,10 +167,10 @@ def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame indexed by the id (str), columns :data:`soilnb.library.PROPERTIES` plus ``kssl``
+    DataFrame indexed by the id (str), columns :data:`soilnb.core.vocab.PROPERTIES` plus ``kssl``
     (bool). IC is CaCO3 (``caco3_usda.a54_w.pct``); for KSSL rows an empty or negative CaCO3 is
     0 (KSSL measures carbonate only where effervescence shows it; OSSL maps negative KSSL values to
-    empty). EOC = TC - 0.12 IC (:func:`soilnb.library.estimated_organic_carbon`, floored at 0).
+    empty). EOC = TC - 0.12 IC (:func:`soilnb.data.library.estimated_organic_carbon`, floored at 0).
     """
     path = Path(path)
     columns = _header(path)

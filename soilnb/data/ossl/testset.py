@@ -1,7 +1,7 @@
 """The pluggable independent test set (:func:`load_test_set`) and the official OSSL sample inputs.
 
 Both are small wide CSV files (an id column plus spectral columns on any grid covering the
-paper's), resampled onto :data:`soilnb.preprocess.NIR_AXIS_NM` / :data:`~soilnb.preprocess.MIR_AXIS_CM1`.
+paper's), resampled onto :data:`soilnb.core.vocab.NIR_AXIS_NM` / :data:`~soilnb.core.vocab.MIR_AXIS_CM1`.
 """
 from __future__ import annotations
 

@@ -178,7 +178,7 @@ _NIR = [
     ("illite", 2250, 40, 0.20, "Fe/Mg-OH combination"),
     ("illite", 2350, 40, 0.25, "Mg-OH combination"),
     # Fe oxides: no band here. Their Fe3+ crystal-field bands lie at 850-940 nm (Sherman & Waite 1985), below
-    # the NeoSpectra range; their NIR tail is the "electronic" baseline term of soilnb.simulate.NirPhysics
+    # the NeoSpectra range; their NIR tail is the "electronic" baseline term of soilnb.data.simulate.physics.NirPhysics
     # (a band centred at 1500 nm, as drawn before, has no physical counterpart).
     ("calcite", 2335, 45, 0.55, "CO3 3 v3 combination"),
     ("calcite", 2160, 40, 0.10, "CO3 combination"),

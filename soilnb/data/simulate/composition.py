@@ -1,12 +1,12 @@
 """Soil compositions and the nine laboratory properties that follow from them.
 
-A simulated soil sample is a mass-fraction vector over :data:`soilnb.bands.CONSTITUENTS` (quartz,
+A simulated soil sample is a mass-fraction vector over :data:`soilnb.data.simulate.bands.CONSTITUENTS` (quartz,
 clay minerals, Fe oxides, carbonates, four organic functional groups, adsorbed water, feldspar) plus its
 particle-size distribution. The properties are computed *from* that composition, so that the spectra
 (drawn from the same composition) carry the information a model must learn:
 
 * IC (CaCO3 equivalent, wt%) = calcite + dolomite x 100.09 / 92.2 (CaCO3 per CaMg(CO3)2 carbonate).
-* EOC = organic C; TC = EOC + 0.12 IC (paper Sect. 2.1; ``soilnb.library.estimated_organic_carbon``).
+* EOC = organic C; TC = EOC + 0.12 IC (paper Sect. 2.1; ``soilnb.data.library.estimated_organic_carbon``).
 * TN = OC / (C:N), C:N lognormal around 11.5 (Cleveland & Liptzin 2007, doi:10.1007/s10533-007-9132-0).
 * CEC = sum of clay-mineral CEC (smectite ~100, illite ~25, kaolinite ~6 cmolc/kg) plus organic
   matter (~200 cmolc/kg OM), with lognormal lab noise (Sposito 2008, *The Chemistry of Soils*).
@@ -79,9 +79,9 @@ def sample_soils(n: int, profile: str = "kssl", random_state=None) -> tuple[np.n
     Returns
     -------
     F : ndarray of shape (n, n_constituents)
-        Mass fractions over :data:`soilnb.bands.CONSTITUENTS` (rows sum to 1).
+        Mass fractions over :data:`soilnb.data.simulate.bands.CONSTITUENTS` (rows sum to 1).
     props : DataFrame of shape (n, 9 + 3)
-        Columns :data:`soilnb.library.PROPERTIES` (all measured) plus ``coarse`` (sand share,
+        Columns :data:`soilnb.core.vocab.PROPERTIES` (all measured) plus ``coarse`` (sand share,
         drives DRIFT scatter), ``darkness`` (0-1 colour factor) and ``grain`` (mean particle size, a.u.).
     """
     if profile not in PROFILES:
@@ -162,7 +162,7 @@ def apply_missingness(props: pd.DataFrame, random_state=None, rates=None) -> pd.
 
     Parameters
     ----------
-    props : DataFrame with columns :data:`soilnb.library.PROPERTIES`
+    props : DataFrame with columns :data:`soilnb.core.vocab.PROPERTIES`
     random_state : int or numpy Generator
     rates : dict mapping a tuple of property names to the probability that the group is missing
         (default :data:`MISSING_RATES`). IC is never blanked: KSSL reports no carbonate where

@@ -38,8 +38,8 @@ class Instrument:
 class DriftPhysics:
     """Sample-presentation physics of the MIR DRIFT forward model (see the module docstring).
 
-    scale : per-constituent multipliers of the :data:`soilnb.bands.MIR_BANDS` strengths (order of
-        :data:`soilnb.bands.CONSTITUENTS`)
+    scale : per-constituent multipliers of the :data:`soilnb.data.simulate.bands.MIR_BANDS` strengths (order of
+        :data:`soilnb.data.simulate.bands.CONSTITUENTS`)
     path, path_coarse : mean optical path factor, and its decrease with the sand share (coarser
         particles: shorter mean path before escape)
     amax : DRIFT saturation level (log units) of strong bands in neat samples
@@ -66,9 +66,9 @@ class DriftPhysics:
     """
 
     # Global scalars below were first chosen by a random search minimising the real-vs-simulated realism AUC
-    # (soilnb.realism) within the physically plausible range given in each comment. Then (branch realism2)
+    # (soilnb.data.realism) within the physically plausible range given in each comment. Then (branch realism2)
     # a coordinate descent over ~35 physical parameters (these scalars, the constituent scales, a few band
-    # strengths/positions in soilnb.bands, WATER_SD), each kept inside its plausible range, minimised the
+    # strengths/positions in soilnb.data.simulate.bands, WATER_SD), each kept inside its plausible range, minimised the
     # Mahalanobis distance between the real toy KSSL and simulated SNV spectra in their pooled 10-PC space
     # (sim seeds 0 and 1; seed 2 held out). No real spectrum, mean or loading enters the simulator. The main
     # gains: a shallower, more variable quartz reflection window reaching 1258 cm-1 (the LO edge of the
@@ -116,8 +116,8 @@ DRIFT = DriftPhysics()
 class NirPhysics:
     """Diffuse-reflectance physics of the simulated NeoSpectra NIR spectra (see :func:`nir_spectra`).
 
-    scale : per-constituent multipliers of the :data:`soilnb.bands.NIR_BANDS` strengths (order of
-        :data:`soilnb.bands.CONSTITUENTS`)
+    scale : per-constituent multipliers of the :data:`soilnb.data.simulate.bands.NIR_BANDS` strengths (order of
+        :data:`soilnb.data.simulate.bands.CONSTITUENTS`)
     water_wing, water_wing_nm : the long-wavelength wing of the O-H stretching fundamental of water
         (~2.9-3.0 um): per unit water, ``water_wing x A(1940) x exp((nm - 2500) / water_wing_nm)`` with
         ``A(1940)`` the water bands' absorbance at 1940 nm, so that ``water_wing`` is the ratio
@@ -131,7 +131,7 @@ class NirPhysics:
     resolution_cm1 : instrument line (FWHM, cm-1, constant in wavenumber as in any FT instrument)
     """
 
-    # Before the NIR realism check (soilnb.realism.nir_realism_auc) the NIR bands were 3-9x deeper than in
+    # Before the NIR realism check (soilnb.data.realism.nir_realism_auc) the NIR bands were 3-9x deeper than in
     # real soil NIR spectra (NIRsoil; the OSSL NeoSpectra sample scans) and the spectra had no baseline
     # shape. Scales now follow band depths of pure minerals in diffuse reflectance: kaolinite 2206 nm depth
     # ~35-45 % (dA ~0.2 per unit kaolinite; USGS splib06a, Clark et al. 2007 doi:10.3133/ds231; Clark et al.

@@ -40,7 +40,7 @@ def mir_spectra(F, props, n_scans=1, instrument="vertex70", random_state=None, o
     Parameters
     ----------
     F : ndarray of shape (n_samples, n_constituents)
-        Mass fractions from :func:`soilnb.composition.sample_soils`.
+        Mass fractions from :func:`soilnb.data.simulate.composition.sample_soils`.
     props : DataFrame with columns ``coarse``, ``darkness``, ``grain``
     n_scans : int
         Repeats per sample; rows are sample-major (sample 0 repeats, sample 1 repeats, ...).
@@ -118,7 +118,7 @@ def nir_spectra(F, props, n_repeats=6, instrument="neospectra2022", random_state
     """Portable FT-NIR reflectance (fraction), the mean of ``n_repeats`` scans per sample.
 
     Absorbance ``A = base + electronic wing + path * (F @ K_inst) + slope`` with ``K_inst`` the band
-    spectra (:data:`soilnb.bands.NIR_BANDS` times ``physics.scale``, plus the water O-H fundamental wing)
+    spectra (:data:`soilnb.data.simulate.bands.NIR_BANDS` times ``physics.scale``, plus the water O-H fundamental wing)
     seen through the instrument line (:class:`NirPhysics`); then ``R = 10**(-A)`` with multiplicative
     scatter, the instrument's reference response and detector noise.
 

@@ -14,8 +14,8 @@ so every notebook runs without the real (partly non-public) libraries:
 Forward model (MIR, DRIFT of neat ground soil; Nguyen et al. 1991 doi:10.1071/SR9910049,
 Reeves 2012 doi:10.1016/j.geoderma.2012.06.008):
 ``A(v) = baseline(v) + A_max (1 - exp(-L K(v) / A_max)) - restrahlen(v) + CO2(v) + noise`` where
-``K = F @ MIR_BANDS`` is the linear mixture of pure-constituent band spectra (:mod:`soilnb.bands`)
-weighted by mass fractions ``F`` (:mod:`soilnb.composition`), ``L`` a per-scan path length (packing),
+``K = F @ MIR_BANDS`` is the linear mixture of pure-constituent band spectra (:mod:`soilnb.data.simulate.bands`)
+weighted by mass fractions ``F`` (:mod:`soilnb.data.simulate.composition`), ``L`` a per-scan path length (packing),
 the exponential cap is the saturation of strong bands in undiluted DRIFT, ``restrahlen`` the
 reflection maxima of coarse quartz Si-O stretching (a window from 1075 to about 1258 cm-1, which turns
 absorbance bands into dips; weaker reflection at the 800/780 cm-1 bending doublet, a weak clay Si-O
@@ -25,7 +25,7 @@ grains), the baseline rises towards low wavenumbers with scattering (finer, dark
 and CO2 is the atmospheric doublet of the unpurged compartment. Each scan repeat has its own
 composition jitter (subsample heterogeneity), baseline, gain and noise.
 
-NIR (1350-2550 nm): overtones/combinations (:data:`soilnb.bands.NIR_BANDS`) ~20-50x weaker than the
+NIR (1350-2550 nm): overtones/combinations (:data:`soilnb.data.simulate.bands.NIR_BANDS`) ~20-50x weaker than the
 MIR fundamentals, on a brightness baseline set by organic matter, Fe oxides and moisture;
 reflectance ``R = 10**(-A)`` with a multiplicative scatter term and MEMS detector noise.
 """
