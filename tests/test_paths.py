@@ -41,3 +41,25 @@ def test_outputs_need_a_run_or_a_folder(figures):
         plotting.save_table(pd.DataFrame({"a": [1]}), "t")
     assert config.get_config("default").figures_dir == figures
     assert config.get_config("paper").figures_dir == figures / "paper"
+
+
+def _write_tables(folder, worker):
+    for i in range(15):
+        plotting.save_table(pd.DataFrame({"a": [i]}), f"t{worker}_{i}", folder=folder)
+        plotting.save_table(pd.DataFrame({"a": [1, 2, 3]}), "shared", folder=folder)
+
+
+def test_concurrent_runs_in_one_folder_keep_every_manifest_entry(tmp_path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_write_tables, args=(tmp_path, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    assert all(p.exitcode == 0 for p in procs)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(manifest) == {f"t{w}_{i}.csv" for w in range(4) for i in range(15)} | {"shared.csv"}
+    assert (tmp_path / "shared.csv").read_text() == "a\n1\n2\n3\n"
+    assert not list(tmp_path.glob("*.tmp"))

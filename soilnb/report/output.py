@@ -2,9 +2,9 @@
 (:attr:`soilnb.core.config.Config.figures_dir`), each recorded in the folder's ``manifest.json``."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pandas as pd
 
 from soilnb import __version__
 from soilnb.core import paths
+from soilnb.core.cache import atomic_path
 from soilnb.core.config import Config
 
 
@@ -20,18 +21,19 @@ def _record(folder: Path, files, cfg: Config | None, extra: dict | None = None) 
     """Note in ``<folder>/manifest.json`` which run (profile, sizes, seed) wrote each file, so outputs
     of different runs in one folder (e.g. after ``run_all.sh --only``) can be told apart."""
     manifest = folder / "manifest.json"
-    try:
-        entries = json.loads(manifest.read_text()) if manifest.exists() else {}
-    except json.JSONDecodeError:                   # keep the damaged file for inspection, start a new one
-        os.replace(manifest, manifest.with_suffix(".json.corrupt"))
-        entries = {}
     run = {**(cfg.run_record() if cfg is not None else {}), **(extra or {}), "soilnb": __version__,
            "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    entries.update({Path(f).name: run for f in files})
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(dict(sorted(entries.items())), indent=1))
-    os.replace(tmp, manifest)
+    # read-modify-write under a lock, so two runs writing into one folder at once keep each other's entries
+    with open(folder / ".manifest.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+        except json.JSONDecodeError:               # keep the damaged file for inspection, start a new one
+            os.replace(manifest, manifest.with_suffix(".json.corrupt"))
+            entries = {}
+        entries.update({Path(f).name: run for f in files})
+        with atomic_path(manifest) as tmp:
+            tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
 
 
 def _folder(cfg: Config | None, folder) -> Path:
@@ -49,8 +51,11 @@ def savefig(fig, name: str, cfg: Config | None = None, folder=None) -> list[Path
     """
     folder = _folder(cfg, folder)
     out = [folder / f"{name}.png", folder / f"{name}.pdf"]
-    fig.savefig(out[0], metadata={"Software": None})
-    fig.savefig(out[1], metadata={"CreationDate": None, "ModDate": None, "Producer": None})
+    # written beside the target and moved into place: a concurrent run or a reader never sees half a file
+    with atomic_path(out[0]) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+    with atomic_path(out[1]) as tmp:
+        fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None})
     plt.close(fig)
     _record(folder, out, cfg)
     return out
@@ -65,6 +70,7 @@ def save_table(df: pd.DataFrame, name: str, cfg: Config | None = None, folder=No
     """
     folder = _folder(cfg, folder)
     path = folder / f"{name}.csv"
-    df.to_csv(path, index=False, float_format=float_format)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format=float_format)
     _record(folder, [path], cfg, {"seconds": timings} if timings else None)
     return path
