@@ -1,7 +1,7 @@
 import pytest
 
 from soilnb.core import config, paths
-from soilnb.core.config import PROFILES, Config, check_keys, from_notebook, get_config
+from soilnb.core.config import PROFILES, Config, from_notebook, get_config
 
 
 def test_profiles_override_defaults():
@@ -24,8 +24,7 @@ def test_unknown_and_mistyped_keys_are_rejected():
         get_config("smoke", n_kssl="many")
     with pytest.raises(ValueError, match="unknown profile"):
         get_config("huge")
-    with pytest.raises(SystemExit, match="unknown parameter"):
-        check_keys(["seed", "sede"])
+    assert config.main(["--profile", "smoke", "sede", "1"]) == 2
 
 
 def test_ossl_source_needs_data_dir():

@@ -16,7 +16,6 @@ from .config import (  # noqa: F401
     STAGE_DEPENDS,
     STAGES,
     Config,
-    check_keys,
     from_notebook,
     get_config,
     key,

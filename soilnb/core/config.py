@@ -230,13 +230,6 @@ def from_notebook(namespace: dict) -> Config:
     return get_config(namespace.get("profile", "smoke"), **overrides)
 
 
-def check_keys(names) -> None:
-    """Raise if any of ``names`` is not a configuration key."""
-    unknown = sorted(set(names) - set(_FIELDS))
-    if unknown:
-        raise SystemExit(f"unknown parameter(s) {unknown}; known: {', '.join(sorted(_FIELDS))}")
-
-
 def main(argv=None) -> int:
     """``python -m soilnb.core --profile P [NAME VALUE]...``: validate a run before it starts
     and print the folder its figures and tables go to (``run_all.sh`` calls this)."""
