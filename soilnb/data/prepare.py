@@ -1,4 +1,4 @@
-"""data.prepare."""
+"""The paper's preprocessing applied to a whole :class:`~soilnb.data.library.SpectralLibrary` (checks, then the spectral pipeline)."""
 from __future__ import annotations
 
 import numpy as np

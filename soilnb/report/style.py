@@ -1,4 +1,4 @@
-"""report.style."""
+"""One figure style for every figure (sizes in cm, small fonts, no top/right spines)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

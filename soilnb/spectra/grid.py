@@ -1,4 +1,4 @@
-"""spectra.grid."""
+"""Spectral grids: :func:`check_grid`, :class:`Trim` (the paper's 1400-2500 nm), :class:`Resample`, and dropping non-finite rows."""
 from __future__ import annotations
 
 import warnings

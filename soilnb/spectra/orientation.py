@@ -1,4 +1,4 @@
-"""spectra.orientation."""
+"""Reflectance vs absorbance judged by shape: the 1.9 um water band and the O-H band near 3400 cm-1 are maxima in absorbance."""
 from __future__ import annotations
 
 import warnings

@@ -1,4 +1,4 @@
-"""spectra.pipeline."""
+"""The paper's spectral preprocessing as one scikit-learn pipeline per range (MIR: SNV; NIR: trim, log10(1/R), SNV)."""
 from __future__ import annotations
 
 from sklearn.pipeline import Pipeline

@@ -1,4 +1,4 @@
-"""spectra.scatter."""
+"""Standard normal variate (Barnes et al. 1989): each spectrum centred and scaled to unit sd (paper Sect. 2.5)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,9 @@
-"""spectra.units."""
+"""Spectral units and quantities (paper Sect. 2.5): nm <-> cm-1, reflectance as a fraction, and
+:class:`ReflectanceToAbsorbance` (A = log10(1/R)) with the checks that tell reflectance from absorbance.
+
+Every transformer follows the chemotools / scikit-learn skeleton: ``__init__`` only stores its
+arguments; ``fit`` checks them and calls :func:`sklearn.utils.validation.validate_data`; ``transform``
+calls :func:`~sklearn.utils.validation.check_is_fitted` first; fitted attributes end in ``_``."""
 from __future__ import annotations
 
 import warnings

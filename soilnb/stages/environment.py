@@ -1,4 +1,4 @@
-"""stages.environment."""
+"""The environment report printed at the top of every notebook: versions, git SHA, profile."""
 from __future__ import annotations
 
 import platform

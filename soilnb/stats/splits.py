@@ -1,4 +1,4 @@
-"""stats.splits."""
+"""The train/validation split by sample id that every model uses, so scan repeats never straddle it."""
 from __future__ import annotations
 
 import numpy as np

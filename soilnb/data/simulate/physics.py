@@ -1,4 +1,4 @@
-"""data.simulate.physics."""
+"""The physical parameters of the simulated spectra: DRIFT presentation, NIR band depths and the instruments."""
 from __future__ import annotations
 
 from dataclasses import dataclass

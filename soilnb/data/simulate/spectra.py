@@ -1,4 +1,4 @@
-"""data.simulate.spectra."""
+"""The simulated instruments' spectra: MIR (DRIFT, log10(1/R), scan repeats) and NIR (NeoSpectra, reflectance) of sampled soils."""
 from __future__ import annotations
 
 import numpy as np
