@@ -1,24 +1,9 @@
-"""The data layer: the spectral-library container, the simulated soil world and the real OSSL readers."""
-from . import (
-    ossl,  # noqa: F401
-    simulate,  # noqa: F401
-)
-from .library import (  # noqa: F401
-    QUANTITIES,
-    UNITS_AXIS,
-    SpectralLibrary,
-    World,
-    estimated_organic_carbon,
-)
+"""The data layer: the spectral-library container, the simulated soil world, the real OSSL readers and
+read_spectra for vendor files (OPUS, ASD) and spectral tables."""
+from .readers import ReadResult, read_spectra  # noqa: F401
+from .library import UNITS_AXIS, QUANTITIES, estimated_organic_carbon, SpectralLibrary, World  # noqa: F401
 from .prepare import preprocess_library  # noqa: F401
-from .realism import (  # noqa: F401
-    NIR_COMMON_NM,
-    NIRSOIL_AXIS,
-    NIRSOIL_BANDPASS_NM,
-    load_real_kssl_toy,
-    load_real_nirsoil,
-    mean_sd_spectra,
-    nir_common_footing,
-    nir_realism_auc,
-    realism_auc,
-)
+from .realism import realism_auc, mean_sd_spectra, load_real_kssl_toy, NIRSOIL_AXIS, NIR_COMMON_NM, NIRSOIL_BANDPASS_NM, load_real_nirsoil, nir_common_footing, nir_realism_auc  # noqa: F401
+from . import ossl  # noqa: F401
+from . import readers  # noqa: F401
+from . import simulate  # noqa: F401

@@ -1,0 +1,186 @@
+"""What every reader returns (:class:`FileSpectra`), how problems are named (:class:`ReadIssue`) and the
+per-spectrum percent/fraction rule shared by the readers (:func:`reflectance_rows`).
+
+A reader turns one file into one or more :class:`FileSpectra` blocks (spectra on the file's own grid, in
+the file's own channel order) or raises :class:`SpectraReadError` with a message naming what is wrong.
+:func:`soilnb.data.readers.read_spectra` then checks the rows, sorts the axis and groups the blocks into
+:class:`~soilnb.data.library.SpectralLibrary` objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.data.library import QUANTITIES, UNITS_AXIS, SpectralLibrary
+from soilnb.spectra.units import FRACTION_MAX, PERCENT_MAX
+
+#: A spectrum whose maximum exceeds this is neither a fraction nor a percentage (dropped, named as a
+#: problem). Percent spectra between 100 and 150 % are kept: real scanners exceed their white reference
+#: a little (specular glints, a reference panel that has aged), and clipping would hide it.
+PERCENT_LIMIT = 1.5 * PERCENT_MAX
+
+
+class SpectraReadError(ValueError):
+    """A file cannot be read as spectra (the message says why, naming the file)."""
+
+
+@dataclass(frozen=True)
+class ReadIssue:
+    """A problem (something not read) or a note (an assumption or conversion) about one file.
+
+    Attributes
+    ----------
+    file : str
+        The file's path as given (or found in the folder).
+    message : str
+    row : int or None
+        1-based data row of a table (the header is not counted), ``None`` for the whole file.
+    """
+
+    file: str
+    message: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f", row {self.row}" if self.row is not None else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class FileSpectra:
+    """One block of spectra read from one file, before checks and grouping.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_spectra, n_channels)
+        Values as in the file (reflectance may be percent or fraction, decided per spectrum later).
+    axis : ndarray of shape (n_channels,)
+        Channel positions in the file's order (increasing or decreasing).
+    unit : {"cm-1", "nm"}
+    quantity : {"absorbance", "reflectance"}
+    sample_id : ndarray of shape (n_spectra,)
+    rows : ndarray of int, optional
+        1-based data row of each spectrum in its table (``None`` for one-spectrum binary files).
+    instrument : str or ndarray
+    properties : DataFrame, optional
+        Soil properties under :data:`soilnb.core.vocab.PROPERTIES` names (missing columns are NaN).
+    extra : DataFrame, optional
+        Every other non-spectral column of a table, one row per spectrum.
+    source : str
+        How the values were obtained (e.g. ``"OPUS AB block"``, ``"ASD target / white reference"``),
+        recorded per spectrum in the library's ``meta["source"]``.
+    notes : list of str
+        Messages about conversions or assumptions, reported as notes.
+    meta : dict
+        Facts about the file (instrument settings, dates), kept in the library's ``meta["files"]``.
+    """
+
+    X: np.ndarray
+    axis: np.ndarray
+    unit: str
+    quantity: str
+    sample_id: np.ndarray
+    rows: np.ndarray | None = None
+    instrument: object = "unknown"
+    properties: pd.DataFrame | None = None
+    extra: pd.DataFrame | None = None
+    source: str = ""
+    notes: list = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.X = np.array(self.X, dtype=np.float64, ndmin=2)     # own, writable copy (checks edit it)
+        self.axis = np.asarray(self.axis, dtype=np.float64)
+        self.sample_id = np.asarray(self.sample_id).astype(str)
+        n = self.X.shape[0]
+        if self.axis.shape != (self.X.shape[1],):
+            raise SpectraReadError(f"axis has {self.axis.size} positions but the spectra {self.X.shape[1]} channels")
+        if self.unit not in UNITS_AXIS or self.quantity not in QUANTITIES:
+            raise SpectraReadError(f"unsupported unit/quantity {self.unit!r}/{self.quantity!r}")
+        if self.sample_id.shape != (n,):
+            raise SpectraReadError(f"{self.sample_id.size} sample ids for {n} spectra")
+        if self.rows is None:
+            self.rows = np.zeros(n, np.int64)          # 0: not a table row
+        self.instrument = np.broadcast_to(np.asarray(self.instrument).astype(str), (n,)).copy()
+
+    def take(self, keep) -> "FileSpectra":
+        """The spectra selected by the boolean mask ``keep`` (tables re-indexed from 0)."""
+        idx = np.flatnonzero(keep)
+
+        def sub(df):
+            return None if df is None else df.iloc[idx].reset_index(drop=True)
+
+        return FileSpectra(X=self.X[idx], axis=self.axis, unit=self.unit, quantity=self.quantity,
+                           sample_id=self.sample_id[idx], rows=self.rows[idx], instrument=self.instrument[idx],
+                           properties=sub(self.properties), extra=sub(self.extra), source=self.source,
+                           notes=list(self.notes), meta=dict(self.meta))
+
+
+def reflectance_rows(X):
+    """Decide per spectrum whether reflectance is a fraction or a percentage, and return fractions.
+
+    The rule (per row, on its finite values; thresholds from :mod:`soilnb.spectra.units`):
+
+    * min <= 0: not reflectance (log10(1/R) is undefined): the row is rejected.
+    * max <= :data:`~soilnb.spectra.units.FRACTION_MAX` (1.5): a fraction, kept as is (values a little
+      above 1 are real: the sample outshone the white reference).
+    * max <= :data:`PERCENT_LIMIT` (150): percent, divided by 100. Values between 100 and 150 % are kept
+      above 1 rather than clipped, for the same reason; their count is returned so it can be reported.
+    * max > 150: neither: the row is rejected.
+
+    Deciding per spectrum, not per file, keeps a table that mixes percent and fraction rows (e.g. two
+    exports pasted together) right, and one bad row does not condemn the file.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_spectra, n_channels), finite
+
+    Returns
+    -------
+    fractions : ndarray of shape (n_spectra, n_channels)
+        Rejected rows are left unchanged (callers drop them).
+    percent : ndarray of bool, shape (n_spectra,)
+        Rows that were divided by 100.
+    reasons : dict
+        Row index -> why it was rejected.
+    n_over_100 : int
+        Number of percent rows with values above 100 % (kept).
+
+    Examples
+    --------
+    >>> out, pct, bad, over = reflectance_rows([[0.2, 0.5], [20.0, 50.0], [-1.0, 0.3]])
+    >>> out[:2].tolist(), pct.tolist(), sorted(bad)
+    ([[0.2, 0.5], [0.2, 0.5]], [False, True, False], [2])
+    """
+    X = np.array(X, dtype=np.float64, ndmin=2)
+    lo, hi = X.min(axis=1), X.max(axis=1)
+    percent = (lo > 0) & (hi > FRACTION_MAX) & (hi <= PERCENT_LIMIT)
+    reasons = {}
+    for i in np.flatnonzero(lo <= 0):
+        reasons[int(i)] = f"reflectance must be > 0, min {lo[i]:.4g} (looks like absorbance, or a dead channel)"
+    for i in np.flatnonzero((lo > 0) & (hi > PERCENT_LIMIT)):
+        reasons[int(i)] = (f"reflectance up to {hi[i]:.4g} is neither a fraction (<= {FRACTION_MAX}) "
+                           f"nor a percentage (<= {PERCENT_LIMIT:g})")
+    X[percent] /= 100.0
+    n_over_100 = int((percent & (hi > PERCENT_MAX)).sum())
+    return X, percent, reasons, n_over_100
+
+
+def library_to_block(lib: SpectralLibrary, source: str) -> FileSpectra:
+    """A block holding the spectra of a library read by one of the existing OSSL readers."""
+    return FileSpectra(X=lib.X, axis=lib.axis, unit=lib.unit, quantity=lib.quantity, sample_id=lib.sample_id,
+                       instrument=lib.instrument, properties=lib.properties, source=source,
+                       meta={k: v for k, v in lib.meta.items() if np.isscalar(v)})
+
+
+def file_stem(path) -> str:
+    """A file's name without its extension(s): ``235157XS01.0`` -> ``235157XS01``, ``a.csv.gz`` -> ``a``.
+
+    Used as the sample id of one-spectrum binary files (KSSL names them ``<sample><kind><repeat>``).
+    """
+    name = Path(path).name
+    name = name[:-3] if name.lower().endswith(".gz") else name
+    return Path(name).stem

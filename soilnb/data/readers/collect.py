@@ -1,0 +1,207 @@
+""":func:`read_spectra`: many spectrum files of any supported kind into libraries, one bad file losing no other."""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from soilnb.data.library import QUANTITIES, UNITS_AXIS
+from soilnb.data.readers.asd import VERSIONS as ASD_VERSIONS
+from soilnb.data.readers.asd import read_asd
+from soilnb.data.readers.base import FileSpectra, ReadIssue, reflectance_rows
+from soilnb.data.readers.opus import OPUS_MAGIC, read_opus
+from soilnb.data.readers.result import ReadResult, build_library, group_blocks, shared_id_notes
+from soilnb.data.readers.table import read_table
+from soilnb.spectra.orientation import check_orientation
+
+#: File-name endings read as tables (CSV, optionally gzipped, and Parquet).
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".parquet", ".pq")
+#: OPUS files carry a numeric extension (``.0``, ``.1``, ``.1001``).
+OPUS_NAME_RE = re.compile(r".+\.\d+$")
+
+
+def file_kind(path) -> str | None:
+    """``"opus"``, ``"asd"``, ``"table"``, ``"unreadable"`` or None, from the name and the first bytes.
+
+    The signature wins over the name (an OPUS file renamed ``.dat`` is still read); a numeric extension
+    without the OPUS signature is still called ``"opus"`` so that the reader says what is wrong.
+    """
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(TABLE_SUFFIXES):
+        return "table"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return "unreadable"
+    if head == OPUS_MAGIC:
+        return "opus"
+    if name.endswith(".asd") or head[:3] in ASD_VERSIONS:
+        return "asd"
+    if OPUS_NAME_RE.match(name):
+        return "opus"
+    return None
+
+
+def list_files(paths_or_folder, recursive: bool = False):
+    """``(files, problems, notes)``: the files to read, missing paths, and folder entries skipped."""
+    items = [paths_or_folder] if isinstance(paths_or_folder, (str, Path)) else list(paths_or_folder)
+    files, problems, notes = [], [], []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(p.rglob("*") if recursive else p.iterdir())
+            for f in found:
+                if not f.is_file() or f.name.startswith("."):
+                    continue
+                if file_kind(f) is None:   # e.g. a README in the folder: not ours, say so quietly
+                    notes.append(ReadIssue(str(f), "skipped: not a spectrum file type (OPUS, ASD, CSV, Parquet)"))
+                else:
+                    files.append(f)
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(ReadIssue(str(p), "no such file or folder"))
+    return files, problems, notes
+
+
+def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, recursive=False,
+                 use_cache=True) -> ReadResult:
+    """Read spectrum files (Bruker OPUS, ASD, CSV/Parquet tables, OSSL tables) into spectral libraries.
+
+    Parameters
+    ----------
+    paths_or_folder : path, folder, or iterable of them
+        A folder is read file by file (hidden files skipped; files of no supported kind are noted).
+    unit : {"cm-1", "nm"}, optional
+        The unit of table column positions when names and values do not tell it (binary files describe
+        themselves and ignore it).
+    quantity : {"absorbance", "reflectance"}, optional
+        What table values are, when names and values do not tell it (ignored by binary files).
+    progress : bool
+        Show a tqdm progress bar over the files.
+    recursive : bool
+        Also read the files in subfolders of a folder.
+    use_cache : bool
+        Let :func:`soilnb.data.ossl.read_mir_table` cache full OSSL MIR tables.
+
+    Returns
+    -------
+    ReadResult
+        ``.libraries``: one :class:`~soilnb.data.library.SpectralLibrary` per (unit, quantity, grid)
+        (see :mod:`soilnb.data.readers.result`), ``.library`` when there is exactly one,
+        ``.problems`` (each naming the file, and the row for a table row) and ``.notes``.
+
+    Notes
+    -----
+    Per file: OPUS files give absorbance (the AB block, else converted; see
+    :mod:`~soilnb.data.readers.opus`), ASD files reflectance = target / white reference
+    (:mod:`~soilnb.data.readers.asd`), tables as described in :mod:`~soilnb.data.readers.table`.
+    Then per spectrum: rows with NaN, inf or text are dropped (a problem naming the row); reflectance
+    is a fraction or a percentage decided per spectrum (:func:`~soilnb.data.readers.base.reflectance_rows`:
+    maximum above 1.5 means percent; 100-150 % is kept above 1; above 150 % or <= 0 is dropped). Then
+    per file: the water/O-H band must have the shape of the quantity
+    (:func:`~soilnb.spectra.orientation.check_orientation`), else the file is reported whole.
+    Any error while reading a file is reported with the file's name and the others are still read.
+
+    Examples
+    --------
+    >>> res = read_spectra(REAL / "ossl_sample_inputs", progress=False)   # doctest: +SKIP
+    >>> res.libraries["absorbance 599.766-7498.04 cm-1 (3578 channels)"]  # doctest: +SKIP
+    """
+    if unit is not None and unit not in UNITS_AXIS:
+        raise ValueError(f"unit must be one of {UNITS_AXIS}, got {unit!r}")
+    if quantity is not None and quantity not in QUANTITIES:
+        raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
+    files, problems, notes = list_files(paths_or_folder, recursive)
+    result = ReadResult(problems=problems, notes=notes)
+    items = []
+    bar = tqdm(files, desc="reading spectra", unit="file", disable=not progress)
+    for path in bar:
+        name = str(path)
+        blocks = _read_one(path, name, unit, quantity, use_cache, result)
+        kept = [item for b in blocks if (item := _check_block(name, b, result)) is not None]
+        items += kept
+        if kept:
+            result.files.append(name)
+        bar.set_postfix(problems=len(result.problems), refresh=False)
+    result.libraries = {}
+    for group in group_blocks(items):
+        lib = build_library(group)
+        key = lib.name if lib.name not in result.libraries else f"{lib.name} #{len(result.libraries) + 1}"
+        result.libraries[key] = lib
+        result.notes += shared_id_notes(lib)
+    return result
+
+
+def _read_one(path: Path, name: str, unit, quantity, use_cache, result: ReadResult) -> list[FileSpectra]:
+    """The blocks of one file; any failure becomes a problem naming the file (and its warnings notes)."""
+    kind = file_kind(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if kind == "opus":
+                blocks = read_opus(path)
+            elif kind == "asd":
+                blocks = read_asd(path)
+            elif kind == "table":
+                blocks = read_table(path, unit=unit, quantity=quantity, use_cache=use_cache)
+            elif kind == "unreadable":
+                path.read_bytes()              # raises the operating system's reason (permissions, ...)
+                raise OSError("cannot open the file")
+            else:
+                raise ValueError("unknown file type (expected OPUS, ASD, CSV or Parquet)")
+        except Exception as exc:  # noqa: BLE001 - a damaged file can make any parser raise anything
+            result.problems.append(ReadIssue(name, f"not read: {type(exc).__name__}: {exc}"))
+            blocks = []
+    result.notes += [ReadIssue(name, f"{w.category.__name__}: {w.message}") for w in caught]
+    for b in blocks:
+        result.notes += [ReadIssue(name, n) for n in b.notes]
+    return blocks
+
+
+def _check_block(name: str, b: FileSpectra, result: ReadResult):
+    """Per-spectrum checks, the orientation check and an increasing axis: ``(name, block, percent)`` or None."""
+    def row_of(i):
+        return int(b.rows[i]) if b.rows[i] > 0 else None
+
+    keep = np.isfinite(b.X).all(axis=1)
+    for i in np.flatnonzero(~keep):
+        k = int((~np.isfinite(b.X[i])).sum())
+        result.problems.append(ReadIssue(name, f"{k} missing, non-numeric or infinite value(s): spectrum dropped",
+                                         row_of(i)))
+    percent = np.zeros(b.X.shape[0], bool)
+    if b.quantity == "reflectance" and keep.any():
+        X, pct, reasons, over = reflectance_rows(b.X[keep])
+        idx = np.flatnonzero(keep)
+        b.X[idx] = X
+        percent[idx] = pct
+        for j, why in reasons.items():
+            keep[idx[j]] = False
+            result.problems.append(ReadIssue(name, f"{why}: spectrum dropped", row_of(idx[j])))
+        if pct.any():
+            result.notes.append(ReadIssue(name, f"{int(pct.sum())} of {pct.size} spectra in percent (maximum "
+                                                f"above 1.5): divided by 100"))
+        if over:
+            result.notes.append(ReadIssue(name, f"{over} spectra exceed 100 % reflectance: kept above 1 (real "
+                                                "samples can outshine the white reference)"))
+    if not keep.any():
+        if b.X.shape[0]:
+            result.problems.append(ReadIssue(name, "no usable spectrum left"))
+        return None
+    b, percent = b.take(keep), percent[keep]
+    try:
+        check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name)
+    except ValueError as exc:
+        result.problems.append(ReadIssue(name, f"not read: {exc}"))
+        return None
+    if b.axis.size > 1 and b.axis[0] > b.axis[-1]:       # libraries need an increasing axis
+        b.axis, b.X = b.axis[::-1].copy(), b.X[:, ::-1].copy()
+    if b.axis.size > 1 and not np.all(np.diff(b.axis) > 0):
+        order = np.argsort(b.axis)                        # a table with shuffled columns
+        b.axis, b.X = b.axis[order], b.X[:, order]
+    return name, b, percent
