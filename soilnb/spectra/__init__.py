@@ -1,14 +1,7 @@
 """Spectral preprocessing as scikit-learn transformers and checks on arrays (units, grids, SNV, orientation)."""
-from .grid import Resample, Trim, check_grid, drop_nonfinite  # noqa: F401
+from .grid import check_grid, Trim, Resample, drop_nonfinite  # noqa: F401
 from .orientation import ORIENTATION_BANDS, check_orientation  # noqa: F401
 from .pipeline import spectral_pipeline  # noqa: F401
-from .scatter import SNV, snv  # noqa: F401
-from .units import (  # noqa: F401
-    ABSORBANCE_MAX,
-    FRACTION_MAX,
-    PERCENT_MAX,
-    ReflectanceToAbsorbance,
-    cm1_to_nm,
-    nm_to_cm1,
-    reflectance_fraction,
-)
+from .quality import SATURATION_RUN, SATURATION_MIN_ABSORBANCE, ABSORBANCE_MAX, FLAT_SD, NOISE_MAX, REFLECTANCE_MAX, FLAGS, spectrum_quality  # noqa: F401
+from .scatter import snv, SNV  # noqa: F401
+from .units import FRACTION_MAX, PERCENT_MAX, nm_to_cm1, cm1_to_nm, reflectance_fraction, ReflectanceToAbsorbance  # noqa: F401

@@ -16,6 +16,7 @@ import pandas as pd
 from soilnb.core.vocab import PROPERTIES
 from soilnb.data.library import SpectralLibrary
 from soilnb.data.readers.base import FileSpectra, ReadIssue
+from soilnb.spectra.quality import spectrum_quality
 
 #: Two grids are the same when every position differs by less than this fraction of the smallest step.
 GRID_TOL = 1e-3
@@ -113,9 +114,14 @@ def build_library(group) -> SpectralLibrary:
     for (f, b, _) in group:
         key = f if f not in meta["files"] else f"{f} [{b.source}]"
         meta["files"][key] = dict(b.meta)
+    X = np.concatenate([b.X for b in blocks])
+    # per-spectrum quality travels with the library: "" when the spectrum is fine, else the reasons
+    quality = spectrum_quality(X, first.quantity)
+    meta["quality"] = quality["reason"].to_numpy(dtype=object)
+    meta["quality_ok"] = quality["ok"].to_numpy()
     lo, hi = first.axis[0], first.axis[-1]
     name = f"{first.quantity} {lo:g}-{hi:g} {first.unit} ({first.axis.size} channels)"
-    return SpectralLibrary(X=np.concatenate([b.X for b in blocks]), axis=first.axis, unit=first.unit,
+    return SpectralLibrary(X=X, axis=first.axis, unit=first.unit,
                            quantity=first.quantity, sample_id=ids, scan_id=scan_id,
                            instrument=np.concatenate([b.instrument for b in blocks]), properties=props,
                            name=name, meta=meta)

@@ -1,0 +1,63 @@
+"""Per-spectrum quality flags: real spectra pass, each kind of bad spectrum is flagged with its reason."""
+import numpy as np
+import pytest
+
+from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil
+from soilnb.spectra.quality import NOISE_MAX, spectrum_quality
+
+
+@pytest.fixture
+def kssl(real_dir):
+    return load_real_kssl_toy(real_dir)
+
+
+def test_real_spectra_pass(kssl, real_dir):
+    X, _ = kssl
+    q = spectrum_quality(X)
+    assert q["ok"].all(), q.loc[~q["ok"], "reason"].head().tolist()
+    pytest.importorskip("rdata")
+    A, _ = load_real_nirsoil(real_dir)
+    assert spectrum_quality(A)["ok"].all()
+    assert spectrum_quality(10.0 ** -A, quantity="reflectance")["ok"].all()
+
+
+def test_each_bad_spectrum_is_named(kssl):
+    X = kssl[0][:6].copy()
+    X[0, 100] = np.nan                                   # one NaN channel
+    X[1, 400:420] = 6.0                                  # a detector cap inside 600-4000 cm-1
+    X[2] = 0.7                                           # a dead, constant spectrum
+    X[3] += np.random.default_rng(0).normal(0, 0.02, X.shape[1])   # noise
+    q = spectrum_quality(X)
+    assert q["ok"].tolist() == [False, False, False, False, True, True]
+    assert q.loc[0, "nonfinite"] and q.loc[0, "reason"] == "1 NaN or inf channel(s)"
+    assert q.loc[1, "saturated"] and q.loc[1, "reason"] == "saturated: 20 channels at the cap 6"
+    assert q.loc[2, "flat"] and not q.loc[2, "noisy"]
+    assert q.loc[3, "noisy"] and f"above {NOISE_MAX:g}" in q.loc[3, "reason"]
+    # the noise ratio by hand for row 3
+    d2 = np.median(np.abs(np.diff(X[3], 2))) / X[3].std()
+    assert q.loc[3, "reason"] == f"noisy: noise ratio {d2:.3g} above {NOISE_MAX:g}"
+
+
+def test_reflectance_out_of_range_and_floor():
+    R = np.vstack([np.linspace(0.1, 0.6, 100), np.linspace(-0.1, 0.6, 100), np.r_[np.full(10, 1e-3), np.linspace(0.1, 0.5, 90)]])
+    q = spectrum_quality(R, quantity="reflectance")
+    assert q["ok"].tolist() == [True, False, False]
+    assert q.loc[1, "out_of_range"] and q.loc[2, "saturated"]
+    with pytest.raises(ValueError, match="quantity"):
+        spectrum_quality(R, quantity="transmittance")
+
+
+def test_read_spectra_carries_a_quality_column(tmp_path):
+    from soilnb.data import read_spectra
+
+    X = np.tile(np.linspace(0.2, 1.2, 200), (3, 1)) + np.linspace(0, 0.1, 3)[:, None]
+    X[1, 50:60] = 6.0
+    cols = [f"{w:g}" for w in np.linspace(4000, 600, 200)]
+    import pandas as pd
+
+    pd.DataFrame(X, columns=cols).assign(sample_id=["a", "b", "c"]).to_csv(tmp_path / "mir.csv", index=False)
+    lib = read_spectra(tmp_path / "mir.csv", quantity="absorbance", progress=False).library
+    by_id = dict(zip(lib.sample_id, lib.meta["quality"]))
+    assert by_id["a"] == "" and by_id["c"] == ""
+    assert by_id["b"] == "saturated: 10 channels at the cap 6"
+    assert lib.meta["quality_ok"].tolist() == [s == "" for s in lib.meta["quality"]]
