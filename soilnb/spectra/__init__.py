@@ -2,6 +2,6 @@
 from .grid import check_grid, Trim, Resample, drop_nonfinite  # noqa: F401
 from .orientation import ORIENTATION_BANDS, check_orientation  # noqa: F401
 from .pipeline import spectral_pipeline  # noqa: F401
-from .quality import SATURATION_RUN, SATURATION_MIN_ABSORBANCE, ABSORBANCE_MAX, FLAT_SD, NOISE_MAX, REFLECTANCE_MAX, FLAGS, spectrum_quality  # noqa: F401
+from .quality import SATURATION_RUN, SATURATION_MIN_ABSORBANCE, FLAT_SD, NOISE_MAX, REFLECTANCE_MAX, FLAGS, spectrum_quality  # noqa: F401
 from .scatter import snv, SNV  # noqa: F401
-from .units import FRACTION_MAX, PERCENT_MAX, nm_to_cm1, cm1_to_nm, reflectance_fraction, ReflectanceToAbsorbance  # noqa: F401
+from .units import FRACTION_MAX, ABSORBANCE_MAX, PERCENT_MAX, nm_to_cm1, cm1_to_nm, reflectance_fraction, ReflectanceToAbsorbance  # noqa: F401

@@ -10,7 +10,7 @@ flag                      rule
 ``nonfinite``             any NaN or inf channel
 ``saturated``             a plateau of at least :data:`SATURATION_RUN` equal channels at the spectrum's maximum
                           absorbance, with that maximum at least :data:`SATURATION_MIN_ABSORBANCE` (a detector
-                          cap, e.g. 6.0), or any absorbance above :data:`ABSORBANCE_MAX`; for reflectance, the
+                          cap, e.g. 6.0), or any absorbance above :data:`soilnb.spectra.units.ABSORBANCE_MAX`; for reflectance, the
                           same plateau at a minimum at most 10**-SATURATION_MIN_ABSORBANCE
 ``flat``                  the spectrum's sd is below :data:`FLAT_SD` (a dead detector or a constant row)
 ``noisy``                 median |second difference| / sd above :data:`NOISE_MAX`: real spectra give at most
@@ -24,12 +24,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from soilnb.spectra.units import ABSORBANCE_MAX
+
 #: Plateau length (channels) that counts as a detector cap.
 SATURATION_RUN = 5
 #: Smallest absorbance at which a plateau counts as saturation (real KSSL MIR peaks near 2.5-3).
 SATURATION_MIN_ABSORBANCE = 2.5
-#: Largest plausible absorbance of a soil spectrum (as :data:`soilnb.spectra.units.ABSORBANCE_MAX`).
-ABSORBANCE_MAX = 5.0
 #: Smallest sd of a live spectrum.
 FLAT_SD = 1e-6
 #: Largest plausible noise ratio (see the module table).
