@@ -61,3 +61,23 @@ def test_read_spectra_carries_a_quality_column(tmp_path):
     assert by_id["a"] == "" and by_id["c"] == ""
     assert by_id["b"] == "saturated: 10 channels at the cap 6"
     assert lib.meta["quality_ok"].tolist() == [s == "" for s in lib.meta["quality"]]
+
+
+def test_property_values_are_flagged_not_rescaled():
+    import pandas as pd
+
+    from soilnb.data.properties import property_quality
+    from soilnb.stats.targets import TargetTransformer
+
+    df = pd.DataFrame({"TC": [1.0, -1.0, 2.0, 1.0, 1.0], "TN": 0.1, "IC": 0.0, "EOC": [1.0, 0.0, 2.0, 1.0, 1.0],
+                       "pH": [6.5, 6.0, 20.0, 7.0, 7.0], "CEC": [10.0, -5.0, 10.0, 10.0, 10.0],
+                       "clay": [20.0, 20.0, 20.0, 0.2, 40.0], "silt": [30.0, 30.0, 30.0, 0.3, 40.0],
+                       "sand": [50.0, 50.0, 50.0, 0.5, 40.0]})
+    q = property_quality(df)
+    assert q["ok"].tolist() == [True, False, False, False, False]
+    assert q.loc[1, "reason"] == "TC -1 is negative; CEC -5 is negative"
+    assert q.loc[2, "reason"] == "pH 20 outside 0-14"
+    assert q.loc[3, "reason"] == "texture sums to 1 (given as fractions? expected percent)"
+    assert q.loc[4, "reason"] == "texture sums to 120, not 100 +- 5 %"
+    with pytest.warns(UserWarning, match=r"sums to 1\.\.120 in 2 of 3 rows"):   # the transform warns too
+        TargetTransformer().fit(df.iloc[[0, 3, 4]])

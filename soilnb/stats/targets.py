@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
 from soilnb.core.vocab import PROPERTIES, TEXTURE
+from soilnb.data.properties import TEXTURE_TOLERANCE
 
 #: Default replacement value for zero parts, as a fraction of the total (0.05 %).
 ZERO_DELTA = 5e-4
@@ -190,6 +192,13 @@ class TargetTransformer(BaseEstimator):
     def fit(self, df: pd.DataFrame, y=None) -> "TargetTransformer":
         """Learn the output names and (optionally) the standardisation from ``df``."""
         self._validate_params()
+        total = df[list(TEXTURE)].to_numpy(dtype=float).sum(axis=1)
+        off = np.abs(total - 100) > TEXTURE_TOLERANCE
+        if off.any():   # the ILR closure would silently rescale these to 100: say so, never hide it
+            warnings.warn(f"texture (clay + silt + sand) sums to {np.nanmin(total[off]):.4g}..{np.nanmax(total[off]):.4g} "
+                          f"in {int(off.sum())} of {len(total)} rows, not 100 +- {TEXTURE_TOLERANCE:g} %; the "
+                          f"transform closes each to 100 (check with soilnb.data.properties.property_quality)",
+                          stacklevel=2)
         Z = self._raw_outputs(df)
         names = [p for p in PROPERTIES if p not in TEXTURE]
         names += ["ilr1", "ilr2"] if self.texture == "ilr" else list(TEXTURE)
