@@ -15,6 +15,7 @@ import pandas as pd
 
 from soilnb.core.cache import atomic_path
 from soilnb.core.vocab import CARBONATE_C_FRACTION, PROPERTIES
+from soilnb.spectra.coverage import TOLERANCE, in_unit, to_grid
 
 UNITS_AXIS = ("cm-1", "nm")
 QUANTITIES = ("absorbance", "reflectance")
@@ -126,6 +127,15 @@ class SpectralLibrary:
         """A copy with new spectra (e.g. after preprocessing), same rows."""
         return replace(self, X=X, axis=self.axis if axis is None else axis, unit=unit or self.unit,
                        quantity=quantity or self.quantity, meta=dict(self.meta))
+
+    def on_grid(self, axis, unit: str | None = None, tolerance: float = TOLERANCE) -> "SpectralLibrary":
+        """This library resampled onto ``axis`` (in ``unit``, default this library's), never extrapolated:
+        a grid that does not reach both ends of ``axis`` within ``tolerance`` is a ValueError naming the gap
+        (see :mod:`soilnb.spectra.coverage`)."""
+        unit = unit or self.unit
+        own = in_unit(self.axis, self.unit, unit)
+        X = to_grid(self.X, own, axis, name=self.name or "library", tolerance=tolerance)
+        return self.with_spectra(X, axis=np.asarray(axis, dtype=np.float64), unit=unit)
 
     def complete(self, properties=PROPERTIES) -> "SpectralLibrary":
         """Rows where every one of ``properties`` is measured (paper Sect. 2.5)."""

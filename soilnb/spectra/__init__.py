@@ -1,4 +1,5 @@
 """Spectral preprocessing as scikit-learn transformers and checks on arrays (units, grids, SNV, orientation)."""
+from .coverage import TOLERANCE, in_unit, coverage_gap, to_grid, common_range  # noqa: F401
 from .grid import check_grid, Trim, Resample, drop_nonfinite  # noqa: F401
 from .orientation import ORIENTATION_BANDS, check_orientation  # noqa: F401
 from .pipeline import spectral_pipeline  # noqa: F401
