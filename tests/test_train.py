@@ -294,3 +294,30 @@ def test_compiled_vae_matches_eager_on_cpu(world, monkeypatch):
     np.testing.assert_allclose(comp["val_loss"], eager["val_loss"], rtol=1e-3)
     assert comp["val_loss"][-1] < comp["val_loss"][0]
     assert embed(model, world["mir"][:5]).shape == (5, CFG.latent_dim)
+
+
+def test_vae_batch_fits_the_data_size():
+    from soilnb.models.train import vae_batch_size
+
+    assert vae_batch_size(512, 19200) == 512            # the default profile's VAE keeps its batch
+    assert vae_batch_size(512, 320) == 40               # 400 spectra: 8 steps per epoch, not 1
+    assert vae_batch_size(512, 50) == 16
+
+
+def test_fit_loop_warns_when_still_improving_or_under_trained():
+    import torch
+
+    from soilnb.models.loop import fit_loop
+
+    model = torch.nn.Linear(3, 1)
+    X, y = torch.randn(64, 3), torch.randn(64, 1)
+    val = iter(range(100, 0, -1))                       # a validation loss that keeps falling
+
+    with pytest.warns(UserWarning) as rec:
+        h = fit_loop(model, train_rows=torch.arange(64), step=lambda rows, e: ((model(X[rows]) - y[rows]) ** 2).mean(),
+                     evaluate=lambda e: {"val": float(next(val))}, monitor="val", epochs=3, batch_size=16, lr=1e-3,
+                     weight_decay=0.0, patience=None, seed=0, device=torch.device("cpu"), progress=False, desc="toy")
+    messages = [str(w.message) for w in rec]
+    assert h["still_improving"] and h["steps"] == 12 and h["best_epoch"] == 2
+    assert any("still falling at the last of 3 epochs (12 optimiser steps)" in m for m in messages)
+    assert any("only 12 optimiser steps (4 batches of 16 x 3 epochs)" in m for m in messages)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Callable
 
 import torch
@@ -29,6 +30,10 @@ def epoch_lr(lr: float, epoch: int, epochs: int, schedule: str = "constant", flo
     if schedule == "constant" or epochs < 2:
         return float(lr)
     return float(lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * epoch / (epochs - 1)))))
+
+
+#: Fewer optimiser steps than this in a whole run draws a warning (an under-trained model on a small set).
+MIN_STEPS = 200
 
 
 def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
@@ -107,4 +112,14 @@ def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, eval
         hist["best_" + monitor] = best
     model.eval()
     hist["best_epoch"] = best_epoch
+    hist["steps"] = len(slices) * len(hist["epoch"])
+    # a run whose best epoch is its last, with every planned epoch run, ended while still improving
+    hist["still_improving"] = bool(monitor is not None and epochs > 1 and len(hist["epoch"]) == epochs
+                                   and best_epoch == epochs - 1)
+    if hist["still_improving"]:
+        warnings.warn(f"{desc}: validation {monitor} was still falling at the last of {epochs} epochs "
+                      f"({hist['steps']} optimiser steps); more epochs would likely help", stacklevel=2)
+    if hist["steps"] < MIN_STEPS:
+        warnings.warn(f"{desc}: only {hist['steps']} optimiser steps ({len(slices)} batches of {batch_size} x "
+                      f"{len(hist['epoch'])} epochs); a small set needs a smaller batch or more epochs", stacklevel=2)
     return hist

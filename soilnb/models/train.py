@@ -38,6 +38,13 @@ def alpha_schedule(epoch: int, n_epochs: int) -> float:
     return 1.0 if n_epochs == 1 else 1.0 - epoch / (n_epochs - 1)
 
 
+def vae_batch_size(batch_size: int, n_train: int) -> int:
+    """The batch actually used: at most an eighth of the training scans (at least 16), so that a few
+    hundred spectra still get several optimiser steps per epoch (batch 512 on 400 spectra would give
+    one). Libraries of thousands of scans keep the batch they ask for."""
+    return int(min(batch_size, max(16, n_train // 8)))
+
+
 def _split(ids, split, val_fraction, seed):
     """The caller's ``(train_idx, val_idx)``, checked, or a grouped split of ``ids``."""
     if split is None:
@@ -96,7 +103,8 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
     sample_id : ndarray of shape (n_scans,)
         Sample of each scan; repeats of one sample share it and never straddle the split.
     cfg : VAEConfig
-    epochs, batch_size, lr, patience : training settings (``patience=None``: no early stop).
+    epochs, batch_size, lr, patience : training settings (``patience=None``: no early stop); the batch is
+        capped by :func:`vae_batch_size` so that a small library still gets several steps per epoch.
     lr_schedule : {"constant", "cosine"}
         Per-epoch learning rate (:func:`soilnb.models.loop.epoch_lr`); the pipeline uses ``Config.vae_lr_schedule``.
     repeats : {"independent", "cross", "mean"}
@@ -126,6 +134,7 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
         raise ValueError(f"X must have shape (n_scans, cfg.n_in={cfg.n_in}), got {X.shape}")
     dev = _prepare_device(device)
     train_np, val_np = grouped_split(sample_id, val_fraction, seed)
+    batch_size = vae_batch_size(batch_size, len(train_np))
     gid, order, start, size, pos = (torch.as_tensor(a, device=dev) for a in _repeat_groups(sample_id))
     Xt = as_tensor(X, dev)
     beta = cfg.beta
@@ -177,7 +186,8 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
         hist = fit_loop(model, train_rows=train_rows, step=step, evaluate=evaluate, monitor="val_loss",
                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                         seed=seed, device=dev, progress=progress, desc="VAE", lr_schedule=lr_schedule)
-    hist.update(n_train=len(train_np), n_val=len(val_np), val_idx=val_np, repeats=repeats, device=str(dev))
+    hist.update(n_train=len(train_np), n_val=len(val_np), val_idx=val_np, batch_size=batch_size, repeats=repeats,
+                device=str(dev))
     return model, hist
 
 

@@ -1,0 +1,391 @@
+"""Real spectra in: the project's single-range strategies on the LimeSoDa collection, scored as its authors score.
+
+LimeSoDa (Schmidinger et al. 2025, arXiv:2502.20139; PyPI ``limesoda``, import ``LimeSoDa``, CC BY-SA 4.0) ships
+31 small soil datasets with predefined outer folds (``Folds``, 1..10). Thirteen hold laboratory spectra of one
+range, each with three targets (SOC or SOM, pH, clay): 39 cases.
+
+Protocol (the authors' benchmarking protocol, ``../shared/reference/README.md``):
+
+* one model per outer fold ``k``, trained on the nine other folds (:func:`fold_data` builds every array a model
+  sees; the test fold enters only ``predict``);
+* every choice made inside the training folds: PLS components by 5-fold CV of the training folds
+  (:class:`~soilnb.stats.pls.PLSR`), early stopping of the VAE and of the MLPs on a random 20 % of the training
+  folds' samples (the rest trains); no setting is taken from the published scores, which serve as comparison only;
+* R2 = 1 - SSE/SST and RMSE computed once on the out-of-fold predictions pooled over the ten folds
+  (:func:`pooled_scores`), not as a mean of per-fold scores.
+
+Strategies (all on spectra only; the published learners also used ERa on SL.125 and UL.120):
+
+* ``PLSR``: one PLS1 per target, at most 20 components, on the full-resolution spectra;
+* ``MLP``: the project's multi-task MLP (all three targets at once, standardised) on the spectra;
+* ``SSL``: per outer fold, a VAE pretrained self-supervised on the unlabelled spectra of the nine *training*
+  folds of that dataset only (those same rows; never a spectrum of the test fold, nor of another dataset), then
+  the multi-task MLP on its latent means (32-d in the paper; here 16-d, see :func:`fold_settings`). The test
+  fold's spectra are only embedded by the trained encoder.
+
+Preprocessing (paper Sect. 2.3), row by row and so without fitted state: raw % reflectance -> fraction (/100)
+-> log10(1/R) -> SNV. Values above 100 % are kept, not clipped: they are reflectance relative to the
+instrument's reference (H.138 exceeds it in 77 of 138 spectra over 2295-5398 cm-1, up to 140 %; NRW.115 in 5),
+and log10(1/R) is merely negative there. Values <= 0 or non-finite are rejected
+(:class:`~soilnb.spectra.ReflectanceToAbsorbance`). The neural strategies (MLP and SSL) see the same spectrum
+averaged in bins of ``ceil(K / 512)`` adjacent channels (at most 512 inputs; cost only, see
+:func:`fold_settings`); PLSR sees every channel. Targets: log1p for SOC and SOM (the paper log-transforms
+carbon), pH and clay as they are; predictions are mapped back and SOC, SOM and clay clipped at 0.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from soilnb.core import paths
+from soilnb.core.cache import cached, code_hash
+from soilnb.core.config import Config
+from soilnb.models.inference import embed
+from soilnb.models.mlp import MLPRegressor
+from soilnb.models.nets import VAEConfig
+from soilnb.models.torchutil import resolve_device
+from soilnb.models.train import train_vae
+from soilnb.spectra import ReflectanceToAbsorbance, snv
+from soilnb.stats.metrics import r2, rmse
+from soilnb.stats.pls import PLSR
+
+try:                                   # optional: the benchmark says how to install it when it is missing
+    import LimeSoDa
+except ImportError:                    # pragma: no cover - depends on the environment
+    LimeSoDa = None
+
+#: The 13 LimeSoDa datasets with laboratory spectra of a single range, by range (the reference file's labels).
+LIMESODA_RANGES = {**dict.fromkeys(("H.138", "NRW.115", "NRW.62", "NRW.42", "O.32"), "MIR"),
+                   **dict.fromkeys(("CV.98", "SC.93", "SL.125", "UL.120", "SSP.460", "SP.231", "MG.44", "SSP.58"),
+                                   "visNIR")}
+LIMESODA_SETS = tuple(LIMESODA_RANGES)
+#: The smoke profile's datasets: the two smallest of each range's fast ones (one MIR, one vis-NIR).
+LIMESODA_SMOKE_SETS = ("NRW.42", "MG.44")
+LIMESODA_STRATEGIES = ("PLSR", "MLP", "SSL")
+#: Targets whose values are log1p-transformed for fitting (carbon, as the paper does).
+LOG_TARGETS = ("SOC", "SOM")
+#: Targets clipped at 0 after back-transformation.
+NONNEGATIVE_TARGETS = ("SOC", "SOM", "Clay")
+PUBLISHED_FILE = "limesoda_published.csv"
+CODE = ("stages.limesoda", "stats", "models", "spectra")
+MAX_NN_CHANNELS = 512
+
+
+# ------------------------------------------------------------------------------------------------ data
+@dataclass
+class LimeSoDaSet:
+    """One dataset: raw % reflectance (n, K) on ``axis`` (nm ascending or cm-1 descending), targets, folds."""
+
+    name: str
+    spectral_range: str
+    axis: np.ndarray
+    unit: str
+    raw: np.ndarray
+    targets: pd.DataFrame          # columns e.g. SOC, pH, Clay (the names of the published table)
+    folds: np.ndarray              # outer fold of each row, 1..10
+
+    @property
+    def n(self) -> int:
+        return len(self.raw)
+
+
+def require_limesoda():
+    """The ``LimeSoDa`` module, or an ImportError that says how to get it."""
+    if LimeSoDa is None:
+        raise ImportError("the LimeSoDa benchmark needs the package 'limesoda' (PyPI, CC BY-SA 4.0; import name "
+                          "LimeSoDa): pip install limesoda")
+    return LimeSoDa
+
+
+def load_set(name: str) -> LimeSoDaSet:
+    """Read one of :data:`LIMESODA_SETS` from the ``LimeSoDa`` package (spectral columns ``wl_<nm>``/``wn_<cm-1>``)."""
+    if name not in LIMESODA_RANGES:
+        raise ValueError(f"unknown LimeSoDa spectral dataset {name!r}; choose from {LIMESODA_SETS}")
+    data = require_limesoda().load_dataset(name)
+    df = data["Dataset"]
+    spec = [c for c in df.columns if c.startswith(("wl_", "wn_"))]
+    if not spec or len({c[:3] for c in spec}) != 1:
+        raise ValueError(f"{name}: expected spectral columns all named wl_<nm> or wn_<cm-1>, got {spec[:3]}")
+    tcols = [c for c in df.columns if c.endswith("_target")]
+    targets = df[tcols].astype(float).rename(columns=lambda c: c[: -len("_target")]).reset_index(drop=True)
+    folds = np.asarray(data["Folds"]).astype(int).ravel()
+    if sorted(set(folds)) != list(range(1, 11)) or len(folds) != len(df):
+        raise ValueError(f"{name}: expected one outer fold 1..10 per row")
+    return LimeSoDaSet(name, LIMESODA_RANGES[name], np.array([float(c[3:]) for c in spec]),
+                       "nm" if spec[0].startswith("wl_") else "cm-1", df[spec].to_numpy(float), targets, folds)
+
+
+def absorbance_snv(raw) -> np.ndarray:
+    """Raw % reflectance -> fraction -> log10(1/R) -> SNV, row by row (values above 100 % kept, see module doc)."""
+    fraction = np.asarray(raw, dtype=np.float64) / 100.0          # % -> fraction; > 1 where > 100 %
+    return snv(ReflectanceToAbsorbance(percent=False).fit_transform(fraction))
+
+
+def bin_channels(X, max_channels: int = MAX_NN_CHANNELS) -> np.ndarray:
+    """Mean of ``ceil(K / max_channels)`` adjacent channels (the last bin may be shorter); ``X`` if already small."""
+    X = np.asarray(X)
+    width = math.ceil(X.shape[1] / max_channels)
+    if width <= 1:
+        return X
+    edges = np.arange(0, X.shape[1], width)
+    return np.add.reduceat(X, edges, axis=1) / np.diff(np.append(edges, X.shape[1]))
+
+
+def _targets_forward(Y: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([np.log1p(Y[c].to_numpy()) if c in LOG_TARGETS else Y[c].to_numpy() for c in Y.columns])
+
+
+def _targets_inverse(Z: np.ndarray, columns) -> np.ndarray:
+    out = np.column_stack([np.expm1(Z[:, j]) if c in LOG_TARGETS else Z[:, j] for j, c in enumerate(columns)])
+    for j, c in enumerate(columns):
+        if c in NONNEGATIVE_TARGETS:
+            out[:, j] = np.clip(out[:, j], 0.0, None)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ folds
+@dataclass
+class Fold:
+    """What one outer fold's models see: the training rows' arrays, and the test rows' inputs to predict."""
+
+    k: int
+    train: np.ndarray              # row indices of the nine training folds
+    test: np.ndarray               # row indices of fold k
+    X_train: np.ndarray            # preprocessed spectra, full resolution
+    X_test: np.ndarray
+    Y_train: pd.DataFrame
+    Y_test: pd.DataFrame
+
+
+def fold_data(X, Y: pd.DataFrame, folds, k: int) -> Fold:
+    """The training set (rows with ``folds != k``) and the test set (``folds == k``) of outer fold ``k``.
+
+    The only place where rows are split: every fit (PLS, MLP, VAE pretraining) gets ``X_train``/``Y_train``.
+    """
+    folds = np.asarray(folds)
+    X = np.asarray(X)
+    if len(X) != len(folds) or len(Y) != len(folds):
+        raise ValueError(f"X ({len(X)}), Y ({len(Y)}) and folds ({len(folds)}) must have the same rows")
+    test = np.flatnonzero(folds == k)
+    train = np.flatnonzero(folds != k)
+    if not len(test) or not len(train):
+        raise ValueError(f"fold {k} leaves an empty training or test set")
+    Y = Y.reset_index(drop=True)
+    return Fold(int(k), train, test, X[train], X[test], Y.iloc[train].reset_index(drop=True),
+                Y.iloc[test].reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The profile-level settings (the inputs of the size rule in :func:`fold_settings`)."""
+
+    pls_max_components: int = 20
+    pls_cv: int = 5
+    latent_dim: int = 16
+    hidden: int = 128
+    max_steps: int = 1000          # optimiser steps (VAE and each MLP), early stopping usually ends sooner
+    patience_steps: int = 100      # steps without a better validation loss before stopping
+    lr: float = 1e-3
+    dropout: float = 0.1
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+
+
+def profile_settings(cfg: Config) -> Settings:
+    """Smoke: lighter networks and budgets (nbval in under a minute); default and paper: :class:`Settings`."""
+    if cfg.profile == "smoke":
+        return Settings(pls_max_components=10, latent_dim=8, hidden=64, max_steps=300, patience_steps=50)
+    return Settings()
+
+
+def fold_settings(st: Settings, n_train: int) -> dict:
+    """Concrete training settings for ``n_train`` training spectra (a documented rule, not tuned on results).
+
+    * batch ``b = clip(n_fit // 8, 8, 32)`` with ``n_fit`` the 80 % of training rows that train (the rest
+      stops early): at least eight steps per epoch on a few hundred spectra, as a small library needs;
+    * ``epochs = ceil(max_steps / steps_per_epoch)`` and ``patience = ceil(patience_steps / steps_per_epoch)``:
+      the budget is counted in optimiser steps, whatever the set size (1,000 steps; stop after 100 without a
+      better validation loss);
+    * VAE latent size ``st.latent_dim`` (16; 32 only from 300 training spectra on, i.e. SSP.460), hidden width
+      128, two layers, beta 1e-6 (the project's): a network of this size is what ~100 spectra can fit;
+    * the networks' inputs are binned to at most 512 channels (a VAE or MLP step costs about its first layer:
+      6 ms on 2,489 channels vs 2 ms on 500, one thread), PLSR keeps all channels.
+    """
+    n_fit = max(int(round(n_train * (1 - st.val_fraction))), 1)
+    batch = int(min(32, max(8, n_fit // 8)))
+    per_epoch = max(n_fit // batch, 1)
+    latent = st.latent_dim * 2 if (n_train >= 300 and st.latent_dim >= 16) else st.latent_dim
+    return dict(batch=batch, epochs=math.ceil(st.max_steps / per_epoch),
+                patience=max(math.ceil(st.patience_steps / per_epoch), 1), latent_dim=latent)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run a block with ``n`` torch threads (these small networks run faster on one thread than on two that
+    share a loaded 2-core machine: 6 vs 84 ms per VAE step), restoring the caller's setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _mlp(st: Settings, fs: dict, seed: int, device) -> MLPRegressor:
+    return MLPRegressor(hidden=st.hidden, depth=2, dropout=st.dropout, weight_decay=st.weight_decay, lr=st.lr,
+                        epochs=fs["epochs"], batch_size=fs["batch"], patience=fs["patience"],
+                        val_fraction=st.val_fraction, random_state=seed, device=device)
+
+
+def fit_predict_fold(fold: Fold, strategy: str, st: Settings, seed: int = 0, device="cpu") -> np.ndarray:
+    """Fit ``strategy`` on ``fold``'s training set only and predict its test set (original units, (n_test, t))."""
+    cols = list(fold.Y_train.columns)
+    Z = _targets_forward(fold.Y_train)
+    fs = fold_settings(st, len(fold.train))
+    if strategy == "PLSR":
+        pred = np.column_stack([PLSR(max_components=st.pls_max_components, cv=st.pls_cv, random_state=seed)
+                                .fit(fold.X_train, Z[:, j]).predict(fold.X_test) for j in range(Z.shape[1])])
+    elif strategy == "MLP":
+        pred = _mlp(st, fs, seed, device).fit(bin_channels(fold.X_train), Z).predict(bin_channels(fold.X_test))
+    elif strategy == "SSL":
+        Xtr, Xte = bin_channels(fold.X_train).astype(np.float32), bin_channels(fold.X_test).astype(np.float32)
+        vcfg = VAEConfig(n_in=Xtr.shape[1], latent_dim=fs["latent_dim"], hidden=st.hidden, depth=2, beta=1e-6)
+        vae, _ = train_vae(Xtr, np.arange(len(Xtr)), vcfg, epochs=fs["epochs"], batch_size=fs["batch"], lr=st.lr,
+                           patience=fs["patience"], seed=seed, device=device, val_fraction=st.val_fraction,
+                           weight_decay=st.weight_decay, progress=False)
+        vae = vae.cpu()
+        pred = _mlp(st, fs, seed + 1, device).fit(embed(vae, Xtr), Z).predict(embed(vae, Xte))
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {LIMESODA_STRATEGIES}")
+    return _targets_inverse(np.asarray(pred, dtype=float).reshape(len(fold.test), -1), cols)
+
+
+def out_of_fold(ds: LimeSoDaSet, strategy: str, st: Settings, seed: int = 0, device="cpu") -> pd.DataFrame:
+    """Pooled out-of-fold predictions, long: dataset, row, fold, target, strategy, observed, predicted."""
+    X = absorbance_snv(ds.raw)
+    pred = np.full(ds.targets.shape, np.nan)
+    with torch_threads(1):
+        for k in sorted(set(ds.folds)):
+            fold = fold_data(X, ds.targets, ds.folds, k)
+            pred[fold.test] = fit_predict_fold(fold, strategy, st, seed=seed + k, device=device)
+    rows = np.arange(ds.n)
+    return pd.concat([pd.DataFrame({"dataset": ds.name, "row": rows, "fold": ds.folds, "target": c,
+                                    "strategy": strategy, "observed": ds.targets[c].to_numpy(),
+                                    "predicted": pred[:, j]}) for j, c in enumerate(ds.targets.columns)],
+                     ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ scores
+def pooled_scores(y, pred) -> dict:
+    """R2 = 1 - SSE/SST and RMSE computed once on all out-of-fold predictions together (the LimeSoDa protocol)."""
+    return {"r2": r2(y, pred), "rmse": rmse(y, pred)}
+
+
+def _run(cfg: Config, name: str, strategy: str) -> dict:
+    """One dataset x strategy, cached: ``{"predictions": DataFrame, "seconds": float}``."""
+    ds = load_set(name)
+    st = profile_settings(cfg)
+    digest = hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
+                            + ds.folds.tobytes()).hexdigest()[:16]
+    device = resolve_device(cfg.device)
+    params = {"dataset": name, "strategy": strategy, "settings": asdict(st), "seed": cfg.seed,
+              "device": device.type, "data": digest, "limesoda": getattr(LimeSoDa, "__version__", "?"),
+              "code": code_hash(*CODE)}
+
+    def compute():
+        t0 = time.perf_counter()
+        pred = out_of_fold(ds, strategy, st, seed=cfg.seed, device=device)
+        return {"predictions": pred, "seconds": time.perf_counter() - t0}
+
+    return cached("limesoda", params, compute, verbose=False)
+
+
+def _runs(cfg: Config, datasets, strategies):
+    datasets = tuple(datasets) if datasets is not None else (
+        LIMESODA_SMOKE_SETS if cfg.profile == "smoke" else LIMESODA_SETS)
+    unknown = sorted(set(strategies) - set(LIMESODA_STRATEGIES))
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; choose from {LIMESODA_STRATEGIES}")
+    require_limesoda()
+    return {(d, s): _run(cfg, d, s) for d in datasets for s in strategies}
+
+
+def limesoda_predictions(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+    """The pooled out-of-fold predictions behind :func:`limesoda_benchmark` (same cache)."""
+    return pd.concat([r["predictions"] for r in _runs(cfg, datasets, strategies).values()], ignore_index=True)
+
+
+def limesoda_timings(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+    """Seconds each dataset x strategy took when it was computed (ten folds; a cached entry keeps its own)."""
+    return pd.DataFrame([{"dataset": d, "strategy": s, "seconds": r["seconds"]}
+                         for (d, s), r in _runs(cfg, datasets, strategies).items()])
+
+
+def limesoda_benchmark(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+    """Pooled out-of-fold R2 and RMSE per dataset x target x strategy (tidy), cached per dataset and strategy.
+
+    ``datasets``: default all 13 (:data:`LIMESODA_SETS`), or :data:`LIMESODA_SMOKE_SETS` on the smoke profile.
+    Columns: dataset, spectral_range, n, target, strategy, r2, rmse.
+    """
+    rows = []
+    for (d, s), run in _runs(cfg, datasets, strategies).items():
+        for target, g in run["predictions"].groupby("target", sort=False):
+            rows.append({"dataset": d, "spectral_range": LIMESODA_RANGES[d], "n": len(g), "target": target,
+                         "strategy": s, **pooled_scores(g["observed"], g["predicted"])})
+    return pd.DataFrame(rows, columns=["dataset", "spectral_range", "n", "target", "strategy", "r2", "rmse"])
+
+
+# ------------------------------------------------------------------------------------------------ published
+def read_published(path=None) -> pd.DataFrame | None:
+    """The published LimeSoDa scores (``<shared>/reference/limesoda_published.csv``), or None with a message."""
+    path = paths.REFERENCE / PUBLISHED_FILE if path is None else path
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        print(f"[limesoda] published scores not found at {path}: comparison skipped "
+              f"(set SOILNB_SHARED to the folder holding reference/{PUBLISHED_FILE})")
+        return None
+
+
+def compare_with_published(table: pd.DataFrame, path=None) -> pd.DataFrame | None:
+    """Per case: our best strategy's R2 (and each strategy's), the best published R2 and learner, difference, win.
+
+    Both "best"s are chosen after the fact, ours among our strategies, theirs among MLR, SVR, CatBoost and RF.
+    ``win`` is ours > published. Returns None (with a message) when the reference file is absent.
+    """
+    pub = read_published(path)
+    if pub is None:
+        return None
+    pub = pub[pub["metric"] == "R2"][["dataset", "target", "best_published", "best_published_score"]]
+    pub = pub.rename(columns={"best_published": "published_learner", "best_published_score": "published_r2"})
+    wide = table.pivot_table(index=["dataset", "spectral_range", "n", "target"], columns="strategy", values="r2",
+                             sort=False)
+    strategies = [s for s in LIMESODA_STRATEGIES if s in wide.columns]
+    out = wide[strategies].add_prefix("r2_").reset_index()
+    out["best_strategy"] = wide[strategies].idxmax(axis=1).to_numpy()
+    out["r2"] = wide[strategies].max(axis=1).to_numpy()
+    out = out.merge(pub, on=["dataset", "target"], how="left", validate="one_to_one")
+    out["r2_diff"] = out["r2"] - out["published_r2"]
+    out["win"] = out["r2_diff"] > 0
+    return out
+
+
+def win_summary(comparison: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Cases won out of the cases run and the median R2 difference, for our best and for each strategy alone."""
+    if comparison is None:
+        return None
+    cmp = comparison.dropna(subset=["published_r2"])
+    rows = []
+    for label, col in [("best of ours", "r2")] + [(c[3:], c) for c in cmp.columns if c.startswith("r2_")
+                                                  and c != "r2_diff"]:
+        diff = cmp[col] - cmp["published_r2"]
+        rows.append({"ours": label, "cases": int(diff.notna().sum()), "won": int((diff > 0).sum()),
+                     "median_r2_diff": float(diff.median())})
+    return pd.DataFrame(rows)
