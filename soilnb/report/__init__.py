@@ -3,43 +3,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are files (notebooks display them)
 
-from .figures_data import (  # noqa: F401
-    fig1,
-    fig1_bands,
-    fig2_strategies,
-    fig_mir_repeats,
-    fig_nir_examples,
-    fig_realism,
-    spectra_examples,
-    spectra_overlay,
-)
-from .figures_models import (  # noqa: F401
-    error_by_wavenumber,
-    fig3_latent,
-    fig4_conversion,
-    fig_conversion_errors,
-    fig_reconstruction,
-    training_curves,
-)
-from .figures_results import (  # noqa: F401
-    fig5_ccc,
-    fig6_rpiq,
-    fig7_reliability,
-    fig8,
-    fig_metric_bars,
-    fig_shift,
-    fig_variant_bars,
-    figC9,
-)
-from .output import save_table, savefig  # noqa: F401
+from .figures_data import spectra_overlay, spectra_examples, fig_mir_repeats, fig_nir_examples, fig_realism, fig1, fig1_bands, fig2_strategies  # noqa: F401
+from .figures_limesoda import RANGE_COLORS, TARGET_MARKERS, fig_limesoda_r2  # noqa: F401
+from .figures_models import training_curves, fig3_latent, fig4_conversion, error_by_wavenumber, fig_reconstruction, fig_conversion_errors  # noqa: F401
+from .figures_results import fig5_ccc, fig6_rpiq, fig_metric_bars, fig_variant_bars, fig7_reliability, fig_shift, fig8, figC9  # noqa: F401
+from .output import savefig, save_table  # noqa: F401
 from .style import CM, STYLE, use_style  # noqa: F401
-from .tables import (  # noqa: F401
-    APPENDIX_A_COLUMNS,
-    APPENDIX_B_COLUMNS,
-    appendix_a,
-    appendix_a_vs_paper,
-    appendix_b_vs_paper,
-    beside_paper,
-    read_reference,
-    summary_statistics,
-)
+from .tables import APPENDIX_A_COLUMNS, APPENDIX_B_COLUMNS, summary_statistics, appendix_a, read_reference, beside_paper, appendix_a_vs_paper, appendix_b_vs_paper  # noqa: F401

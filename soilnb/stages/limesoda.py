@@ -19,9 +19,9 @@ Strategies (all on spectra only; the published learners also used ERa on SL.125 
 * ``PLSR``: one PLS1 per target, at most 20 components, on the full-resolution spectra;
 * ``MLP``: the project's multi-task MLP (all three targets at once, standardised) on the spectra;
 * ``SSL``: per outer fold, a VAE pretrained self-supervised on the unlabelled spectra of the nine *training*
-  folds of that dataset only (those same rows; never a spectrum of the test fold, nor of another dataset), then
-  the multi-task MLP on its latent means (32-d in the paper; here 16-d, see :func:`fold_settings`). The test
-  fold's spectra are only embedded by the trained encoder.
+  folds of that dataset only (``Fold.X_train``: 80 % of them train it, 20 % stop it early; never a spectrum of
+  the test fold, nor of another dataset), then the multi-task MLP on its latent means (32-d in the paper; here
+  16-d, 32-d on SSP.460, see :func:`fold_settings`). The test fold's spectra are only embedded by the encoder.
 
 Preprocessing (paper Sect. 2.3), row by row and so without fitted state: raw % reflectance -> fraction (/100)
 -> log10(1/R) -> SNV. Values above 100 % are kept, not clipped: they are reflectance relative to the
@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,7 +67,7 @@ LIMESODA_RANGES = {**dict.fromkeys(("H.138", "NRW.115", "NRW.62", "NRW.42", "O.3
                    **dict.fromkeys(("CV.98", "SC.93", "SL.125", "UL.120", "SSP.460", "SP.231", "MG.44", "SSP.58"),
                                    "visNIR")}
 LIMESODA_SETS = tuple(LIMESODA_RANGES)
-#: The smoke profile's datasets: the two smallest of each range's fast ones (one MIR, one vis-NIR).
+#: The smoke profile's datasets: a small MIR set and a small vis-NIR set.
 LIMESODA_SMOKE_SETS = ("NRW.42", "MG.44")
 LIMESODA_STRATEGIES = ("PLSR", "MLP", "SSL")
 #: Targets whose values are log1p-transformed for fitting (carbon, as the paper does).
@@ -143,11 +144,8 @@ def _targets_forward(Y: pd.DataFrame) -> np.ndarray:
 
 
 def _targets_inverse(Z: np.ndarray, columns) -> np.ndarray:
-    out = np.column_stack([np.expm1(Z[:, j]) if c in LOG_TARGETS else Z[:, j] for j, c in enumerate(columns)])
-    for j, c in enumerate(columns):
-        if c in NONNEGATIVE_TARGETS:
-            out[:, j] = np.clip(out[:, j], 0.0, None)
-    return out
+    out = [np.expm1(Z[:, j]) if c in LOG_TARGETS else Z[:, j] for j, c in enumerate(columns)]
+    return np.column_stack([np.clip(v, 0.0, None) if c in NONNEGATIVE_TARGETS else v for v, c in zip(out, columns)])
 
 
 # ------------------------------------------------------------------------------------------------ folds
@@ -209,12 +207,12 @@ def fold_settings(st: Settings, n_train: int) -> dict:
     """Concrete training settings for ``n_train`` training spectra (a documented rule, not tuned on results).
 
     * batch ``b = clip(n_fit // 8, 8, 32)`` with ``n_fit`` the 80 % of training rows that train (the rest
-      stops early): at least eight steps per epoch on a few hundred spectra, as a small library needs;
+      stops early): eight steps per epoch from 64 training spectra to 256, fewer below (batches stay >= 8);
     * ``epochs = ceil(max_steps / steps_per_epoch)`` and ``patience = ceil(patience_steps / steps_per_epoch)``:
       the budget is counted in optimiser steps, whatever the set size (1,000 steps; stop after 100 without a
       better validation loss);
-    * VAE latent size ``st.latent_dim`` (16; 32 only from 300 training spectra on, i.e. SSP.460), hidden width
-      128, two layers, beta 1e-6 (the project's): a network of this size is what ~100 spectra can fit;
+    * VAE latent size ``st.latent_dim`` (16, half the paper's 32 for 10^3 times fewer spectra; 32 from 300
+      training spectra on, i.e. SSP.460), hidden width 128, two layers, beta 1e-6 (the project's);
     * the networks' inputs are binned to at most 512 channels (a VAE or MLP step costs about its first layer:
       6 ms on 2,489 channels vs 2 ms on 500, one thread), PLSR keeps all channels.
     """
@@ -289,7 +287,11 @@ def pooled_scores(y, pred) -> dict:
 
 
 def _run(cfg: Config, name: str, strategy: str) -> dict:
-    """One dataset x strategy, cached: ``{"predictions": DataFrame, "seconds": float}``."""
+    """One dataset x strategy, cached: ``{"predictions": DataFrame, "seconds": float, "warnings": list}``.
+
+    Training warnings (e.g. a network still improving at its last step, or early stopping after few steps) are
+    collected, not printed 130 times; :func:`limesoda_timings` counts them.
+    """
     ds = load_set(name)
     st = profile_settings(cfg)
     digest = hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
@@ -301,8 +303,11 @@ def _run(cfg: Config, name: str, strategy: str) -> dict:
 
     def compute():
         t0 = time.perf_counter()
-        pred = out_of_fold(ds, strategy, st, seed=cfg.seed, device=device)
-        return {"predictions": pred, "seconds": time.perf_counter() - t0}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pred = out_of_fold(ds, strategy, st, seed=cfg.seed, device=device)
+        return {"predictions": pred, "seconds": time.perf_counter() - t0,
+                "warnings": [str(w.message) for w in caught]}
 
     return cached("limesoda", params, compute, verbose=False)
 
@@ -323,8 +328,9 @@ def limesoda_predictions(cfg: Config, datasets=None, strategies=LIMESODA_STRATEG
 
 
 def limesoda_timings(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
-    """Seconds each dataset x strategy took when it was computed (ten folds; a cached entry keeps its own)."""
-    return pd.DataFrame([{"dataset": d, "strategy": s, "seconds": r["seconds"]}
+    """Seconds each dataset x strategy took when it was computed (ten folds; a cached entry keeps its own), and
+    the number of training warnings it raised."""
+    return pd.DataFrame([{"dataset": d, "strategy": s, "seconds": r["seconds"], "warnings": len(r["warnings"])}
                          for (d, s), r in _runs(cfg, datasets, strategies).items()])
 
 
