@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     -p|--parameter)
       if [ $# -lt 3 ]; then echo "run_all.sh: $1 needs a NAME and a VALUE (e.g. -p seed 1)" >&2; exit 2; fi
       params+=(-p "$2" "$3"); pairs+=("$2" "$3"); shift 3 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -85,3 +85,19 @@ def test_command_line_check_prints_the_output_folder(capsys):
     assert "'seed' must be >= 0" in capsys.readouterr().err
     assert config.main(["--profile", "smoke", "seed"]) == 2
     assert "has no value" in capsys.readouterr().err
+
+
+def test_every_field_names_known_stages():
+    from dataclasses import fields
+
+    from soilnb.core.config import STAGES
+
+    unknown = {f.name: f.metadata["stages"] for f in fields(Config) if not set(f.metadata["stages"]) <= set(STAGES)}
+    assert not unknown, unknown                       # a typo would drop the field from every cache key
+
+
+def test_relative_folders_are_taken_from_the_repository_root(tmp_path):
+    cfg = get_config("smoke", source="ossl", data_dir="notebooks")
+    assert cfg.data_dir == str(paths.ROOT / "notebooks")
+    with pytest.raises(ValueError, match="'data_dir': no folder"):
+        get_config("smoke", source="ossl", data_dir=str(tmp_path / "absent"))

@@ -189,3 +189,26 @@ def test_real_data_world_is_keyed_by_file_content(tmp_path):
     after = features.data_params(cfg)
     assert before["files"][str(f)] == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # sha256("abc")
     assert after["files"] != before["files"]
+
+
+def test_stage_keys_follow_the_vae_passed_in_and_the_world(tmp_path, monkeypatch):
+    """The NIR -> MIR key holds the latent size of the VAE it is given (not cfg.latent_dim), and every
+    trained stage's key holds the world's key, so an edited input file reaches the VAE too."""
+    from types import SimpleNamespace
+
+    from soilnb.stages import features, training
+
+    seen = []
+    monkeypatch.setattr(training, "model_cache", lambda step, params, compute, loader: seen.append(params))
+    cfg = get_config("smoke")
+    for latent in (16, 32):
+        training.get_nir_to_mir(cfg, vae=SimpleNamespace(cfg=SimpleNamespace(latent_dim=latent)))
+    assert [p["latent_dim"] for p in seen] == [16, 32] and seen[0] != seen[1]
+
+    f = tmp_path / "ossl_mir_L0_v1.2.csv.gz"
+    f.write_bytes(b"abc")
+    real = get_config("smoke", source="ossl", data_dir=str(tmp_path))
+    before = training.vae_params(real)
+    f.write_bytes(b"abd")
+    features._content_hash_of.cache_clear()
+    assert training.vae_params(real)["world"] != before["world"]

@@ -48,6 +48,11 @@ from soilnb import __version__
 from soilnb.core import paths
 
 
+#: The process's umask (read once: os.umask can only be read by setting it).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class CacheError(RuntimeError):
     """A cached artifact exists but cannot be trusted (no sidecar, stale, corrupt or unreadable)."""
 
@@ -95,6 +100,7 @@ def atomic_path(path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)          # mkstemp makes 0600; give the file the mode open() would
     try:
         yield Path(tmp)
         os.replace(tmp, path)

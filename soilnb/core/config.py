@@ -56,7 +56,7 @@ class Config:
     vae_depth: int = key(2, "vae", low=1)
     vae_beta: float = key(1e-6, "vae", low=0.0, note="KL weight vs per-element MSE; larger values collapse dimensions")
     vae_epochs: int = key(4, "vae", low=1)
-    vae_batch: int = key(256, "vae", low=1)
+    vae_batch: int = key(256, "vae", low=1, note="capped at an eighth of the training scans (with a warning)")
     vae_lr: float = key(1e-3, "vae", low=0.0, low_open=True)
     vae_patience: int = key(10, "vae", low=1)
     vae_repeats: str = key("independent", "vae", note='"independent", "cross" or "mean"')
@@ -196,6 +196,9 @@ def validate(cfg: Config) -> Config:
     if cfg.source == "ossl" and not cfg.data_dir:
         raise ValueError("source='ossl' needs data_dir: the folder with the OSSL v1.2 files "
                          "(download them with soilnb.data.ossl.download)")
+    for name in ("data_dir", "test_dir"):
+        if getattr(cfg, name) and cfg.source == "ossl" and not Path(getattr(cfg, name)).is_dir():
+            raise ValueError(f"parameter {name!r}: no folder {getattr(cfg, name)}")
     if cfg.source == "simulated":
         for name in ("data_dir", "test_dir"):
             if getattr(cfg, name):
@@ -221,6 +224,9 @@ def get_config(profile: str = "smoke", /, **overrides) -> Config:
                          f"({profile!r} vs {overrides['profile']!r})")
     values = {"profile": profile, **PROFILES[profile]}
     values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None and k != "profile"})
+    for name in ("data_dir", "test_dir"):      # relative to the repository root, wherever the caller runs
+        if values.get(name):
+            values[name] = str(paths.absolute(values[name]))
     return validate(Config(**values))
 
 

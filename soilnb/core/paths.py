@@ -8,13 +8,22 @@ import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("SOILNB_DATA", ROOT / "data"))
-CACHE = Path(os.environ.get("SOILNB_CACHE_DIR", DATA / "cache"))
-FIGURES = Path(os.environ.get("SOILNB_FIGURES", ROOT / "figures"))
+
+
+def absolute(path) -> Path:
+    """``path`` with ``~`` expanded, relative to the repository root when relative: the notebooks run in
+    ``notebooks/`` and ``run_all.sh`` in the root, so a relative path must not depend on the working folder."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else ROOT / path
+
+
+DATA = absolute(os.environ.get("SOILNB_DATA", ROOT / "data"))
+CACHE = absolute(os.environ.get("SOILNB_CACHE_DIR", DATA / "cache"))
+FIGURES = absolute(os.environ.get("SOILNB_FIGURES", ROOT / "figures"))
 BUILD = ROOT / "build"
 NOTEBOOKS = ROOT / "notebooks"
 #: Real sample files shared beside the repository (never committed), see ``shared/data/real/README.md``.
-SHARED = Path(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared"))
+SHARED = absolute(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared"))
 REAL = SHARED / "data" / "real"
 REFERENCE = SHARED / "reference"
 

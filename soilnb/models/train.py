@@ -11,6 +11,7 @@ model persistence in :mod:`soilnb.models.checkpoints`. Each function returns the
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import torch
@@ -134,7 +135,10 @@ def train_vae(X, sample_id, cfg: VAEConfig, *, epochs: int, batch_size: int, lr:
         raise ValueError(f"X must have shape (n_scans, cfg.n_in={cfg.n_in}), got {X.shape}")
     dev = _prepare_device(device)
     train_np, val_np = grouped_split(sample_id, val_fraction, seed)
-    batch_size = vae_batch_size(batch_size, len(train_np))
+    if vae_batch_size(batch_size, len(train_np)) != batch_size:
+        warnings.warn(f"VAE: batch {batch_size} capped at {vae_batch_size(batch_size, len(train_np))} for "
+                      f"{len(train_np)} training scans (at most an eighth of them per batch)", stacklevel=2)
+        batch_size = vae_batch_size(batch_size, len(train_np))
     gid, order, start, size, pos = (torch.as_tensor(a, device=dev) for a in _repeat_groups(sample_id))
     Xt = as_tensor(X, dev)
     beta = cfg.beta

@@ -1,7 +1,7 @@
 """One style, one way to save, and the paper's figures as functions of arrays and tables.
 
 Notebooks call these; nothing here computes statistics. Every figure is written as PNG and PDF
-under :func:`soilnb.core.paths.figures_dir` with a stable name and no timestamp in the metadata, so reruns
+under the run's :attr:`~soilnb.core.config.Config.figures_dir` with a stable name and no timestamp in the metadata, so reruns
 with the same inputs give the same figure and table files; only the folder's ``manifest.json`` (which
 run wrote each file, and when) changes.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.core.cache import cached, code_hash, file_sha256
+from soilnb.core.cache import cache_key, cached, code_hash, file_sha256
 from soilnb.core.config import Config
 from soilnb.data.library import World
 from soilnb.data.ossl.files import OSSL_FILES
@@ -51,6 +51,12 @@ def data_params(cfg: Config) -> dict:
         files += sorted(p for p in Path(cfg.test_dir).rglob("*") if p.is_file()) if cfg.test_dir else []
         params["files"] = {str(f): _content_hash(f) for f in files if f.is_file()}
     return params
+
+
+def world_key(cfg: Config) -> str:
+    """The world's full cache key: every stage computed from the world holds it in its own key, so a
+    changed input file (real data) reaches every stage, not only the world."""
+    return cache_key("world", data_params(cfg))
 
 
 @lru_cache(maxsize=None)

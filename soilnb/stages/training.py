@@ -23,7 +23,7 @@ from soilnb.models.inference import predict_in_batches
 from soilnb.models.nets import VAEConfig
 from soilnb.models.torchutil import resolve_device
 from soilnb.models.train import train_nir_to_mir, train_vae
-from soilnb.stages.features import DATA_CODE, Features, get_features
+from soilnb.stages.features import DATA_CODE, Features, get_features, world_key
 from soilnb.stats.conversion import conversion_scores
 
 #: The code each stage's cache key holds: the layers below the stages, plus the stage modules.
@@ -48,7 +48,7 @@ def model_cache(step: str, params: dict, compute, loader):
 def vae_params(cfg: Config, latent_dim: int | None = None) -> dict:
     """The cache key parameters of a VAE (and of everything trained on its embeddings)."""
     # the device *type* decides the numbers (bf16 autocast on CUDA), "auto" alone would not
-    return {**cfg.keys("vae"), "device": resolve_device(cfg.device).type,
+    return {**cfg.keys("vae"), "world": world_key(cfg), "device": resolve_device(cfg.device).type,
             "latent_dim": latent_dim or cfg.latent_dim, "code": code_hash(*VAE_CODE)}
 
 
@@ -84,7 +84,8 @@ def reconstruction_scores(model, X) -> dict:
 # ---------------------------------------------------------------------------------- stage 2
 def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, progress: bool = True):
     """Stage 2: NIR encoder trained into the frozen MIR decoder on the Paired training split, cached."""
-    params = {**vae_params(cfg, vae.cfg.latent_dim if vae is not None else None), **cfg.keys("nir")}
+    # the VAE's own key last: its latent size (not cfg.latent_dim) decides which stage-2 model this is
+    params = {**cfg.keys("nir"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None)}
 
     def compute():
         F = features or get_features(cfg)
@@ -99,7 +100,7 @@ def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, prog
 
 def export_model(model, name: str, history: dict | None = None, folder=None):
     """Write ``data/models/<name>.pt`` (weights + config + history, loadable with
-    ``soilnb.models.train.load_vae`` / ``load_nir_to_mir``) and a human-readable ``<name>.json`` config."""
+    ``soilnb.models.checkpoints.load_vae`` / ``load_nir_to_mir``) and a human-readable ``<name>.json`` config."""
     folder = paths.ensure(Path(folder) if folder else paths.DATA / "models")
     pt = save_model(model, folder / f"{name}.pt", history=history)
     js = folder / f"{name}.json"
