@@ -408,3 +408,20 @@ def test_asd_float32_with_reference_and_raw_without(tmp_path):
     res = read(tmp_path / "ok.asd", tmp_path / "raw.asd")
     assert res.library.n_scans == 1
     assert "without a white reference" in res.problems[0].message
+
+
+def test_fraction_rows_among_percent_rows_are_named(tmp_path):
+    """Per-spectrum decision, but a fraction-looking row among percent rows is named (it may be a dark percent one)."""
+    import pandas as pd
+
+    from soilnb.data import read_spectra
+
+    nm = np.arange(1350.0, 2551.0, 10.0)
+    base = 40 + 10 * np.sin(nm / 200.0)
+    X = np.vstack([base, base * 1.1, base * 0.9, base / 100 * 1.2])   # three in percent, one as a fraction
+    pd.DataFrame(X, columns=[f"{w:g}" for w in nm]).assign(sample_id=list("abcd")).to_csv(tmp_path / "nir.csv",
+                                                                                          index=False)
+    res = read_spectra(tmp_path / "nir.csv", quantity="reflectance", progress=False)
+    notes = " | ".join(i.message for i in res.notes)
+    assert "3 of 4 spectra in percent" in notes
+    assert "1 spectra read as fractions among 3 in percent (rows 4)" in notes

@@ -186,6 +186,13 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
         if pct.any():
             result.notes.append(ReadIssue(name, f"{int(pct.sum())} of {pct.size} spectra in percent (maximum "
                                                 f"above 1.5): divided by 100"))
+        fractions = [j for j in np.flatnonzero(~pct) if j not in reasons]
+        if fractions and pct.sum() > len(fractions):
+            # a very dark spectrum given in percent (maximum <= 1.5 %) would read as a fraction: name the rows
+            rows = ", ".join(str(row_of(idx[j]) or idx[j]) for j in fractions[:10])
+            result.notes.append(ReadIssue(name, f"{len(fractions)} spectra read as fractions among {int(pct.sum())} "
+                                                f"in percent (rows {rows}): check that they are not very dark "
+                                                f"spectra in percent"))
         if over:
             result.notes.append(ReadIssue(name, f"{over} spectra exceed 100 % reflectance: kept above 1 (real "
                                                 "samples can outshine the white reference)"))
