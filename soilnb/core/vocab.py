@@ -51,9 +51,6 @@ PAPER_TEXT_MEANS = pd.DataFrame({
 })
 #: Strategy order and colour by the input the final regressor sees (paper Figs 5-6: blue MIR
 #: spectra, cyan latent embeddings, yellow NIR); conversions are hatched to mark NIR-derived inputs.
-INPUT_OF = {"MIR-PLSR": "MIR spectra", "MIR-MLP": "MIR spectra", "MIR-SSL-MLP": "latent embeddings",
-            "NIR-PLSR": "NIR spectra", "NIR-MLP": "NIR spectra", "NIRtoMIR-MLP": "MIR spectra (from NIR)",
-            "NIRtoMIR-SSL-MLP": "latent embeddings (from NIR)"}
 COLORS = {"MIR-PLSR": "#1f4e9c", "MIR-MLP": "#3b75d0", "MIR-SSL-MLP": "#17becf", "NIR-PLSR": "#d4a017",
           "NIR-MLP": "#f2c12e", "NIRtoMIR-MLP": "#6f9be0", "NIRtoMIR-SSL-MLP": "#7fdbe6"}
 SHORT_INPUT = {"MIR-PLSR": "MIR", "MIR-MLP": "MIR", "MIR-SSL-MLP": "MIR latent", "NIR-PLSR": "NIR", "NIR-MLP": "NIR",

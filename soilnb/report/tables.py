@@ -6,7 +6,7 @@ import pandas as pd
 from scipy import stats
 
 from soilnb.core import paths
-from soilnb.core.vocab import PAPER_NAMES, PROPERTIES
+from soilnb.core.vocab import DATASETS, PAPER_NAMES, PROPERTIES
 from soilnb.data.library import World
 
 APPENDIX_A_COLUMNS = ["property", "dataset", "n", "min", "mean", "sd", "max", "skewness", "kurtosis"]
@@ -27,9 +27,8 @@ def summary_statistics(values) -> dict:
 def appendix_a(world: World) -> pd.DataFrame:
     """Appendix A: statistics of the nine properties in the KSSL (complete rows, one per sample),
     Paired and NAPT-like test datasets; 27 rows in the paper's order."""
-    sets = {"KSSL": world.kssl.complete().average_scans().properties,
-            "Paired": world.paired_nir.complete().properties,
-            "NAPT": world.test_nir.complete().properties}
+    sets = dict(zip(DATASETS, (world.kssl.complete().average_scans().properties,
+                               world.paired_nir.complete().properties, world.test_nir.complete().properties)))
     rows = [{"property": PAPER_NAMES[p], "dataset": name, **summary_statistics(df[p])}
             for p in PROPERTIES for name, df in sets.items()]
     return pd.DataFrame(rows, columns=APPENDIX_A_COLUMNS)
