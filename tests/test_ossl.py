@@ -429,6 +429,167 @@ def test_load_test_set_bad_input(tmp_path):
         ossl.load_test_set(tmp_path / "f")
 
 
+# ------------------------------------------------------- messages name the file, the rows and the problem
+def _messages(record):
+    return [str(w.message) for w in record]
+
+
+def test_nan_rows_are_named_and_their_samples_leave_both_spectra_files(tmp_path):
+    # item 1: a NaN row failed the whole set with "1 sample(s) missing from nir.csv" for a sample in the file
+    _write_test_dir(tmp_path / "clean")
+    clean_nir, clean_mir = ossl.load_test_set(tmp_path / "clean")
+    _write_test_dir(tmp_path / "t")
+    nir = pd.read_csv(tmp_path / "t" / "nir.csv")
+    nir.iloc[1, 40] = np.nan                                   # napt1's only NIR row: file row 3
+    nir.to_csv(tmp_path / "t" / "nir.csv", index=False)
+    mir = pd.read_csv(tmp_path / "t" / "mir.csv")
+    mir.iloc[2, 100] = np.inf                                  # napt2's MIR row: file row 4
+    mir.to_csv(tmp_path / "t" / "mir.csv", index=False)
+    with pytest.warns(UserWarning) as record:
+        test_nir, test_mir = ossl.load_test_set(tmp_path / "t")
+    msgs = _messages(record)
+    assert "nir.csv: dropped 1 of 4 rows holding NaN or inf: row 3 (id napt1; the header is row 1)" in msgs
+    assert "mir.csv: dropped 1 of 3 rows holding NaN or inf: row 4 (id napt2; the header is row 1)" in msgs
+    assert any("2 sample(s) ['napt1', 'napt2'] left out of the test set (nir.csv, mir.csv, lab.csv alike): every "
+               "row of theirs holds NaN or inf in nir.csv: napt1 at row(s) 3; mir.csv: napt2 at row(s) 4" in m
+               for m in msgs), msgs
+    assert list(test_nir.sample_id) == ["napt0"] == list(test_mir.sample_id)      # consistently in both
+    np.testing.assert_array_equal(test_nir.X[0], clean_nir.X[0])
+    np.testing.assert_array_equal(test_mir.X[0], clean_mir.X[0])
+    np.testing.assert_array_equal(test_nir.properties.to_numpy(), clean_nir.properties.to_numpy()[:1])
+    # a NaN in one scan repeat (row 5, napt0's second NIR row) drops that row only: the sample stays
+    _write_test_dir(tmp_path / "r")
+    nir = pd.read_csv(tmp_path / "r" / "nir.csv")
+    nir.iloc[3, 40] = np.nan
+    nir.to_csv(tmp_path / "r" / "nir.csv", index=False)
+    with pytest.warns(UserWarning, match=r"nir\.csv: dropped 1 of 4 rows holding NaN or inf: row 5 \(id napt0;") \
+            as record:
+        test_nir, _ = ossl.load_test_set(tmp_path / "r")
+    assert not any("left out" in m for m in _messages(record))
+    assert list(test_nir.sample_id) == ["napt0", "napt1", "napt2"]
+
+
+def test_all_nan_file_is_named(tmp_path):
+    # item 2: scikit-learn's "Found array with 0 sample(s)" named no file
+    _write_test_dir(tmp_path / "t")
+    mir = pd.read_csv(tmp_path / "t" / "mir.csv")
+    mir[mir.columns[1:]] = np.nan
+    mir.to_csv(tmp_path / "t" / "mir.csv", index=False)
+    with pytest.raises(ValueError, match=r"^every spectrum in mir\.csv is NaN/inf: rows 2, 3, 4 "
+                                         r"\(ids napt0, napt1, napt2; the header is row 1\)$"):
+        ossl.load_test_set(tmp_path / "t")
+    table = pd.DataFrame(np.nan, index=range(2), columns=MIR_COLS)
+    table.insert(0, "id.layer_uuid_txt", ["a", "b"])
+    table.to_csv(tmp_path / "nan_table.csv", index=False)
+    with pytest.raises(ValueError, match=r"^every spectrum in nan_table\.csv is NaN/inf: rows 2, 3 \(ids a, b;"):
+        ossl.read_mir_table(tmp_path / "nan_table.csv", use_cache=False)
+
+
+def test_constant_spectra_are_named_as_flat(tmp_path):
+    # item 3: an all-constant MIR set was reported as "these look like reflectance"
+    _write_test_dir(tmp_path / "t")
+    mir = pd.read_csv(tmp_path / "t" / "mir.csv")
+    mir[mir.columns[1:]] = 0.7
+    mir.to_csv(tmp_path / "t" / "mir.csv", index=False)
+    with pytest.raises(ValueError, match=r"^every spectrum in mir\.csv is constant/flat \(sd < 1e-06 over its "
+                                         r"channels\): rows 2, 3, 4 \(ids napt0, napt1, napt2; the header is row 1\)$"):
+        ossl.load_test_set(tmp_path / "t")
+    # one flat row among good ones: named, kept, and not taken for reflectance
+    _write_test_dir(tmp_path / "one")
+    mir = pd.read_csv(tmp_path / "one" / "mir.csv")
+    mir.iloc[1, 1:] = 0.7
+    mir.to_csv(tmp_path / "one" / "mir.csv", index=False)
+    with pytest.warns(UserWarning, match=r"mir\.csv: constant/flat spectra \(sd < 1e-06 over their channels\) in "
+                                         r"row 3 \(id napt1; the header is row 1\)"):
+        _, test_mir = ossl.load_test_set(tmp_path / "one")
+    np.testing.assert_allclose(test_mir.X[1], 0.7, rtol=1e-6)
+
+
+def test_header_without_rows_is_named(tmp_path):
+    # item 4: a header with no rows was reported as "non-numeric values"
+    for name in ("mir.csv", "nir.csv", "lab.csv"):
+        d = tmp_path / name.split(".")[0]
+        _write_test_dir(d)
+        pd.read_csv(d / name).iloc[:0].to_csv(d / name, index=False)
+        with pytest.raises(ValueError, match=rf"^{name.replace('.', '[.]')} has a header but no data rows$"):
+            ossl.load_test_set(d)
+    pd.DataFrame(columns=["id.layer_uuid_txt"] + MIR_COLS).to_csv(tmp_path / "empty_mir.csv", index=False)
+    with pytest.raises(ValueError, match=r"^empty_mir\.csv has a header but no data rows$"):
+        ossl.read_mir_table(tmp_path / "empty_mir.csv", use_cache=False)
+    pd.DataFrame(columns=["id.layer_uuid_txt"] + list(OSSL_COLUMNS.values())).to_csv(tmp_path / "empty_lab.csv",
+                                                                                     index=False)
+    with pytest.raises(ValueError, match=r"^empty_lab\.csv has a header but no data rows$"):
+        ossl.read_soillab(tmp_path / "empty_lab.csv")
+
+
+def test_semicolon_and_tab_separated_files_are_read(tmp_path):
+    # item 5: a ";"-separated file was reported as "missing required id column"
+    _write_test_dir(tmp_path / "comma")
+    ref_nir, ref_mir = ossl.load_test_set(tmp_path / "comma")
+    for label, sep, decimal in (("semi", ";", "."), ("semi_decimal_comma", ";", ","), ("tab", "\t", ".")):
+        d = tmp_path / label
+        _write_test_dir(d)
+        for name in ("nir.csv", "mir.csv", "lab.csv"):
+            df = pd.read_csv(d / name)
+            if decimal == ",":                                   # "4000,1" in the header too
+                df.columns = [c.replace(".", ",") if c[0].isdigit() else c for c in df.columns]
+            df.to_csv(d / name, index=False, sep=sep, decimal=decimal)
+        test_nir, test_mir = ossl.load_test_set(d)
+        np.testing.assert_array_equal(test_nir.X, ref_nir.X, err_msg=label)
+        np.testing.assert_array_equal(test_mir.X, ref_mir.X, err_msg=label)
+        np.testing.assert_array_equal(test_nir.properties.to_numpy(), ref_nir.properties.to_numpy(), err_msg=label)
+    table = pd.DataFrame([mir_row(0), mir_row(1)], columns=MIR_COLS)
+    table.insert(0, "id.layer_uuid_txt", ["a", "b"])
+    table.to_csv(tmp_path / "comma.csv", index=False)
+    table.to_csv(tmp_path / "semi.csv.gz", index=False, sep=";")
+    np.testing.assert_array_equal(ossl.read_mir_table(tmp_path / "semi.csv.gz", use_cache=False).X,
+                                  ossl.read_mir_table(tmp_path / "comma.csv", use_cache=False).X)
+
+
+def test_duplicated_spectral_position_is_named(tmp_path):
+    # item 6: two columns at one wavenumber gave "Resample axis_in must be strictly increasing ..." (no file)
+    _, nm, cm = _write_test_dir(tmp_path / "t")
+    assert f"{cm[10]:g}" == "3983"
+    mir = pd.read_csv(tmp_path / "t" / "mir.csv").rename(columns={f"{cm[9]:g}": "scan_mir.3983_abs"})
+    mir.to_csv(tmp_path / "t" / "mir.csv", index=False)
+    with pytest.raises(ValueError, match=r"^mir\.csv: duplicated spectral column position\(s\) 3983 "
+                                         r"\(columns 11 'scan_mir\.3983_abs', 12 '3983'\)"):
+        ossl.load_test_set(tmp_path / "t")
+    # the same name twice (pandas would silently rename the second "1365" to "1365.1", i.e. 1365.1 nm)
+    _write_test_dir(tmp_path / "u")
+    head, rest = (tmp_path / "u" / "nir.csv").read_text().split("\n", 1)
+    names = head.split(",")
+    assert names[5:7] == ["1360", "1365"]
+    names[5] = "1365"
+    (tmp_path / "u" / "nir.csv").write_text(",".join(names) + "\n" + rest)
+    with pytest.raises(ValueError, match=r"^nir\.csv: duplicated spectral column position\(s\) 1365 "
+                                         r"\(columns 6 '1365', 7 '1365'\)"):
+        ossl.load_test_set(tmp_path / "u")
+    table = pd.DataFrame([mir_row(0)], columns=MIR_COLS).assign(**{"id.layer_uuid_txt": ["a"]})
+    table.columns = [MIR_COLS[0] if c == MIR_COLS[1] else c for c in table.columns]
+    table.to_csv(tmp_path / "dup_table.csv", index=False)
+    with pytest.raises(ValueError, match=r"^dup_table\.csv: duplicated spectral column position\(s\) 600 "
+                                         r"\(columns 1 'scan_mir\.600_abs', 2 'scan_mir\.600_abs'\)"):
+        ossl.read_mir_table(tmp_path / "dup_table.csv", use_cache=False)
+
+
+def test_empty_caco3_column_leaves_ic_missing(ossl_dir, tmp_path):
+    # item 7: an entirely empty CaCO3 column set IC = 0 in every KSSL row (an empty cell still means 0)
+    path = ossl_dir / "ossl_soillab_L0_v1.2.csv.gz"
+    lab = pd.read_csv(path)
+    lab[OSSL_COLUMNS["IC"]] = np.nan
+    lab.to_csv(path, index=False)
+    expected = (r"ossl_soillab_L0_v1\.2\.csv\.gz: column caco3_usda\.a54_w\.pct is empty in all 5 rows \(CaCO3 not "
+                r"measured\): IC and EOC stay missing, not 0, for its 4 KSSL row\(s\)")
+    with pytest.warns(UserWarning, match=expected):
+        out = ossl.read_soillab(path)
+    assert out["IC"].isna().all() and out["EOC"].isna().all()
+    np.testing.assert_allclose(out["TC"].to_numpy()[:3], [1.0, 2.0, 3.0])
+    with pytest.warns(UserWarning, match=expected):
+        lib = ossl.load_kssl(ossl_dir, cache_dir=tmp_path / "c", verbose=False)
+    assert lib.properties["IC"].isna().all() and lib.properties["EOC"].isna().all()
+
+
 # ------------------------------------------------------------------------------- real inputs
 @pytest.mark.real
 def test_official_sample_inputs_resampled(real_dir):

@@ -42,7 +42,11 @@ def _as_monotonic_axis(axis, name: str) -> np.ndarray:
         raise ValueError(f"{name} contains NaN or inf")
     d = np.diff(axis)
     if not (np.all(d > 0) or np.all(d < 0)):
-        raise ValueError(f"{name} must be strictly increasing or strictly decreasing")
+        values, counts = np.unique(axis, return_counts=True)
+        dup = values[counts > 1]
+        what = (f": duplicated position(s) {', '.join(f'{v:g}' for v in dup[:5])}"
+                f"{f' (+{dup.size - 5} more)' if dup.size > 5 else ''}" if dup.size else "")
+        raise ValueError(f"{name} must be strictly increasing or strictly decreasing{what}")
     return axis
 
 
@@ -209,7 +213,9 @@ def drop_nonfinite(X, *others, name: str = "spectra"):
         else:
             out.append(np.asarray(o)[keep])
     if n_dropped:
-        warnings.warn(f"{name}: dropped {n_dropped} of {X.shape[0]} rows holding NaN or inf",
-                      UserWarning, stacklevel=2)
+        bad = np.flatnonzero(~keep)
+        more = f" (+{bad.size - 8} more)" if bad.size > 8 else ""
+        warnings.warn(f"{name}: dropped {n_dropped} of {X.shape[0]} rows holding NaN or inf "
+                      f"(rows {', '.join(map(str, bad[:8]))}{more}, counting from 0)", UserWarning, stacklevel=2)
         X = X[keep]
     return X, tuple(out), n_dropped

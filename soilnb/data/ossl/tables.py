@@ -22,15 +22,20 @@ from soilnb.data.ossl.format import (
     SAMPLE_COL,
     SCAN_COL,
     OSSLFormatError,
+    _csv_options,
+    _drop_nonfinite_rows,
     _header,
+    _no_data_rows,
     _no_duplicates,
     _plan_grid,
+    _raw_header,
+    _read_csv,
     _reflectance,
     _require,
     _spectral_columns,
     _wrap_read,
 )
-from soilnb.spectra.grid import Resample, drop_nonfinite
+from soilnb.spectra.grid import Resample
 
 
 # ----------------------------------------------------------------------------------- MIR table
@@ -63,13 +68,14 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     -------
     SpectralLibrary
         ``unit="cm-1"``, ``quantity="absorbance"``, properties all NaN, one row per file row
-        (rows with NaN/inf are dropped with a warning giving the count; duplicate ids raise).
+        (rows with NaN/inf are dropped with a warning naming their file rows and ids, a file with
+        nothing else raises; duplicate ids and duplicated spectral positions raise).
     """
     path = Path(path)
     axis = np.asarray(axis, dtype=np.float64)
     columns = _header(path)
     _require(columns, [id_col] + ([DATASET_COL] if dataset else []), path)
-    spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR")
+    spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR", raw=_raw_header(path, columns))
 
     def compute():
         return _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
@@ -81,7 +87,8 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     # with its times preserved) must not return the old table; hashing costs about a second per GB
     params = {"sha256": cache.file_sha256(path), "id_col": id_col,
               "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
-                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]]}
+                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]],
+              "code": cache.code_hash("data.ossl", "data.library", "spectra")}   # the reader's own code too
     lib = cache.cached("ossl_mir_table", params, compute, save=lambda obj, p: obj.save(p),
                        load=SpectralLibrary.load, ext="npz", root=cache_dir, verbose=verbose)
     lib.name = name or path.name
@@ -96,13 +103,18 @@ def _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, c
     id_cols = [id_col] + ([DATASET_COL] if dataset else []) + [c for c in extra if c in columns]
     usecols = id_cols + read_names
     dtypes = {c: str for c in id_cols} | {c: np.float32 for c in read_names}
+    n_file_rows = 0
 
     def read():
-        ids, blocks, extras = [], [], {c: [] for c in id_cols[1:]}
-        for chunk in pd.read_csv(path, usecols=usecols, dtype=dtypes, chunksize=chunksize, engine="c"):
+        nonlocal n_file_rows
+        ids, blocks, rows, extras = [], [], [], {c: [] for c in id_cols[1:]}
+        for chunk in pd.read_csv(path, usecols=usecols, dtype=dtypes, chunksize=chunksize, engine="c",
+                                 **_csv_options(path)):
+            n_file_rows += len(chunk)
             if dataset:
                 chunk = chunk[chunk[DATASET_COL] == dataset]
             ids.append(chunk[id_col].to_numpy(dtype=str))
+            rows.append(chunk.index.to_numpy() + 2)          # file rows, the header being row 1
             for c in extras:
                 extras[c].append(chunk[c].to_numpy(dtype=str))
             blocks.append(chunk[read_names].to_numpy(dtype=np.float32))
@@ -110,14 +122,18 @@ def _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, c
         X = np.concatenate(blocks) if blocks else np.empty((0, len(read_names)), np.float32)
         del blocks
         return (np.concatenate(ids) if ids else np.empty(0, str), X,
+                np.concatenate(rows) if rows else np.empty(0, np.int64),
                 {c: (np.concatenate(v) if v else np.empty(0, str)) for c, v in extras.items()})
 
-    ids, X, extras = _wrap_read(path, read)
+    ids, X, rows, extras = _wrap_read(path, read)
+    if n_file_rows == 0:
+        raise OSSLFormatError(f"{path.name} has a header but no data rows")
     if X.shape[0] == 0:
-        raise OSSLFormatError(f"{path.name}: no rows" + (f" with {DATASET_COL} == {dataset!r}" if dataset else ""))
+        raise OSSLFormatError(f"{path.name}: none of its {n_file_rows} rows has {DATASET_COL} == {dataset!r}")
     if mode == "resample":
         X = _resample_rows(X, positions, axis)
-    X, (ids, *ext), n_drop = drop_nonfinite(X, ids, *extras.values(), name=path.name)
+    what = f" (rows with {DATASET_COL} == {dataset!r})" if dataset else ""
+    X, ids, ext, n_drop, _ = _drop_nonfinite_rows(X, rows, ids, path, *extras.values(), what=what)
     extras = dict(zip(extras, ext))
     if quantity == "reflectance":
         X = _reflectance(X, path, percent).astype(np.float32)
@@ -170,7 +186,9 @@ def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
     DataFrame indexed by the id (str), columns :data:`soilnb.core.vocab.PROPERTIES` plus ``kssl``
     (bool). IC is CaCO3 (``caco3_usda.a54_w.pct``); for KSSL rows an empty or negative CaCO3 is
     0 (KSSL measures carbonate only where effervescence shows it; OSSL maps negative KSSL values to
-    empty). EOC = TC - 0.12 IC (:func:`soilnb.data.library.estimated_organic_carbon`, floored at 0).
+    empty), unless the column is empty in every row: then CaCO3 was not measured, IC and EOC stay
+    missing and a warning names the file and column.
+    EOC = TC - 0.12 IC (:func:`soilnb.data.library.estimated_organic_carbon`, floored at 0).
     """
     path = Path(path)
     columns = _header(path)
@@ -179,7 +197,8 @@ def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
     need = [id_col] + list(OSSL_COLUMNS.values())
     _require(columns, need, path)
     extra = [c for c in (DATASET_COL, COUNTRY_COL) if c in columns]
-    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=need + extra, dtype={id_col: str}))
+    df = _wrap_read(path, lambda: _read_csv(path, usecols=need + extra, dtype={id_col: str}))
+    _no_data_rows(df, path)
     _no_duplicates(df[id_col], id_col, path)
     non_numeric = [c for c in OSSL_COLUMNS.values() if not pd.api.types.is_numeric_dtype(df[c])]
     if non_numeric:
@@ -202,6 +221,12 @@ def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
     out = pd.DataFrame({p: df[c].astype(float) for p, c in OSSL_COLUMNS.items()}, index=df.index)
     ic = out["IC"].to_numpy()
     fill = kssl.to_numpy() & (np.isnan(ic) | (ic < 0))
+    if np.isnan(ic).all():       # an empty cell means "no carbonate"; an empty column means "not measured"
+        n_kssl = int(fill.sum())
+        warnings.warn(f"{path.name}: column {OSSL_COLUMNS['IC']} is empty in all {len(ic)} rows (CaCO3 not "
+                      "measured): IC and EOC stay missing" + (f", not 0, for its {n_kssl} KSSL row(s)" if n_kssl
+                                                               else ""), UserWarning, stacklevel=2)
+        fill[:] = False
     out.loc[fill, "IC"] = 0.0
     out["EOC"] = estimated_organic_carbon(out["TC"], out["IC"])
     out.loc[out[["TC", "IC"]].isna().any(axis=1), "EOC"] = np.nan
@@ -216,8 +241,8 @@ def _read_site(path, id_col):
     columns = _header(path)
     _require(columns, [id_col], path)
     use = [c for c in (id_col, DATASET_COL, COUNTRY_COL, "id.layer_local_c") if c in columns]
-    return _wrap_read(path, lambda: pd.read_csv(path, usecols=use, dtype={c: str for c in use
-                                                                          if c != COUNTRY_COL}))
+    return _wrap_read(path, lambda: _read_csv(path, usecols=use, dtype={c: str for c in use
+                                                                       if c != COUNTRY_COL}))
 
 
 def _attach(lib: SpectralLibrary, lab: pd.DataFrame) -> SpectralLibrary:
@@ -239,7 +264,7 @@ def read_nir_table(path, *, axis=NIR_AXIS_NM, id_col: str = SAMPLE_COL, average:
     axis = np.asarray(axis, dtype=np.float64)
     columns = _header(path)
     _require(columns, [id_col], path)
-    spec_names, positions = _spectral_columns(columns, NIR_RE, path, "NIR")
+    spec_names, positions = _spectral_columns(columns, NIR_RE, path, "NIR", raw=_raw_header(path, columns))
     ids, X, extras, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, None, chunksize,
                                            unit="nm", quantity="reflectance", name=name or path.name,
                                            extra=(SCAN_COL,), percent=percent)

@@ -5,6 +5,7 @@ paper's), resampled onto :data:`soilnb.core.vocab.NIR_AXIS_NM` / :data:`~soilnb.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +18,22 @@ from soilnb.data.ossl.format import (
     NIR_RE,
     SAMPLE_COL,
     OSSLFormatError,
+    _csv_options,
+    _drop_nonfinite_rows,
     _header,
+    _no_data_rows,
     _no_duplicates,
+    _raw_header,
+    _read_csv,
     _reflectance,
+    _rows_text,
     _spectral_columns,
     _wrap_read,
 )
 from soilnb.data.ossl.tables import _attach, _library_from
-from soilnb.spectra.grid import Resample, drop_nonfinite
+from soilnb.spectra.grid import Resample
 from soilnb.spectra.orientation import check_orientation
+from soilnb.spectra.quality import FLAT_SD
 from soilnb.spectra.units import ABSORBANCE_MAX
 
 # --------------------------------------------------------------------------- independent test set
@@ -34,13 +42,20 @@ TEST_ID_COLUMNS = ("sample_id", SAMPLE_COL)
 
 
 def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
-    """A small wide CSV (id column + spectral columns, any grid covering ``axis``) -> (ids, X)."""
+    """A small wide CSV (id column + spectral columns, any grid covering ``axis``) -> (ids, X, lost).
+
+    Rows holding NaN/inf are dropped with a warning naming their file rows; ``lost`` maps each sample
+    that lost every row of the file that way to those rows. Constant (flat) spectra are named: all of
+    them raise, a few give a warning (kept, but left out of the absorbance/reflectance judgement).
+    """
     path = Path(path)
     columns = _header(path)
     id_col = next((c for c in TEST_ID_COLUMNS if c in columns), None)
     if id_col is None:
         raise OSSLFormatError(f"{path.name}: missing required id column (one of {list(TEST_ID_COLUMNS)})")
-    names, pos = _spectral_columns([c for c in columns if c != id_col], pattern, bare_numbers=True)
+    # the id column (a name of TEST_ID_COLUMNS) is neither a number nor spectral-like: not picked
+    names, pos = _spectral_columns(columns, pattern, path, bare_numbers=True, raw=_raw_header(path, columns),
+                                   decimal=_csv_options(path).get("decimal", "."), require=False)
     if len(names) < 2:
         raise OSSLFormatError(f"{path.name}: no spectral columns (named like {pattern.pattern} or by their "
                               f"position in {unit})")
@@ -48,13 +63,25 @@ def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
     if pos.min() > lo + tol or pos.max() < hi - tol:
         raise OSSLFormatError(f"{path.name}: spectral grid {pos.min():g}..{pos.max():g} {unit} does not cover "
                               f"the requested range {lo:g}..{hi:g} {unit}")
-    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=[id_col] + names, dtype={id_col: str}))
+    df = _wrap_read(path, lambda: _read_csv(path, usecols=[id_col] + names, dtype={id_col: str}))
+    _no_data_rows(df, path)
     non_numeric = [c for c in names if not pd.api.types.is_numeric_dtype(df[c])]
     if non_numeric:
         raise OSSLFormatError(f"{path.name}: non-numeric values in spectral column(s) {non_numeric[:5]}")
     X = df[names].to_numpy(np.float64)
     ids = df[id_col].to_numpy(dtype=str)
-    X, (ids,), _ = drop_nonfinite(X, ids, name=path.name)
+    rows = df.index.to_numpy() + 2                    # file rows, the header being row 1
+    all_rows, all_ids = rows, ids
+    X, ids, (rows,), _, gone = _drop_nonfinite_rows(X, rows, ids, path, rows)      # rows: also filtered
+    lost = {str(s): [int(r) for r in all_rows[all_ids == s]] for s in sorted(set(gone) - set(ids))}
+    flat = X.std(axis=1) < FLAT_SD
+    if flat.all():
+        raise OSSLFormatError(f"every spectrum in {path.name} is constant/flat (sd < {FLAT_SD:g} over its "
+                              f"channels): {_rows_text(rows, ids)}")
+    if flat.any():
+        warnings.warn(f"{path.name}: constant/flat spectra (sd < {FLAT_SD:g} over their channels) in "
+                      f"{_rows_text(rows[flat], ids[flat])}: kept, but they carry no signal",
+                      UserWarning, stacklevel=3)
     if quantity == "reflectance":
         X = _reflectance(X, path, percent)
     elif (X > ABSORBANCE_MAX).mean() > 0.5:
@@ -63,10 +90,10 @@ def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
     order = np.argsort(pos)
     X = Resample(pos[order], axis, tol=tol).fit_transform(X[:, order]).astype(np.float32)
     try:
-        check_orientation(X, axis, unit, quantity, name=path.name)
+        check_orientation(X[~flat], axis, unit, quantity, name=path.name)
     except ValueError as exc:
         raise OSSLFormatError(str(exc)) from None
-    return ids, X
+    return ids, X, lost
 
 
 def _read_test_lab(path) -> pd.DataFrame:
@@ -87,7 +114,8 @@ def _read_test_lab(path) -> pd.DataFrame:
     if missing:
         raise OSSLFormatError(f"{path.name}: missing required column(s) {missing}")
     use = [id_col] + list(names.values()) + (["EOC"] if "EOC" in columns else [])
-    df = _wrap_read(path, lambda: pd.read_csv(path, usecols=use, dtype={id_col: str}))
+    df = _wrap_read(path, lambda: _read_csv(path, usecols=use, dtype={id_col: str}))
+    _no_data_rows(df, path)
     _no_duplicates(df[id_col], "sample id", path)
     out = pd.DataFrame(index=df[id_col].astype(str))
     for p, c in names.items():
@@ -115,7 +143,10 @@ def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLi
       sand``, optional ``EOC``) or the OSSL column names; one row per sample.
 
     Every sample must appear in all three files (else an error names a few); rows with NaN/inf
-    spectra are dropped with a warning. Returns ``(test_nir, test_mir)`` aligned row by row.
+    spectra are dropped with a warning naming the file and its rows, and a sample left with no finite
+    row in ``nir.csv`` or ``mir.csv`` leaves the whole test set (both spectra and its lab row) with a
+    warning. Files may be comma-, ``;``- or tab-separated (``;`` with decimal commas too).
+    Returns ``(test_nir, test_mir)`` aligned row by row.
     """
     test_dir = Path(test_dir)
     if not test_dir.is_dir():
@@ -128,23 +159,42 @@ def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLi
         raise FileNotFoundError(f"{test_dir}: missing {stem}.csv (needs nir.csv, mir.csv and lab.csv)")
 
     nir_path, mir_path, lab_path = find("nir"), find("mir"), find("lab")
-    nid, Xn = _read_wide(nir_path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=percent)
-    mid, Xm = _read_wide(mir_path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
+    nid, Xn, lost_n = _read_wide(nir_path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=percent)
+    mid, Xm, lost_m = _read_wide(mir_path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
     lab = _read_test_lab(lab_path)
     nir = SpectralLibrary(X=Xn, axis=NIR_AXIS_NM, unit="nm", quantity="reflectance", sample_id=nid,
                           name="test_nir").average_scans()
     mir = SpectralLibrary(X=Xm, axis=MIR_AXIS_CM1, unit="cm-1", quantity="absorbance", sample_id=mid,
                           name="test_mir").average_scans()
-    sets = {"nir.csv": set(nir.sample_id), "mir.csv": set(mir.sample_id), "lab.csv": set(lab.index)}
+    gone = _leave_out_nonfinite({nir_path.name: lost_n, mir_path.name: lost_m}, test_dir,
+                                (nir_path.name, mir_path.name, lab_path.name))
+    sets = {nir_path.name: set(nir.sample_id) - gone, mir_path.name: set(mir.sample_id) - gone,
+            lab_path.name: set(lab.index) - gone}
     union = set().union(*sets.values())
     for fname, have in sets.items():
         lack = sorted(str(x) for x in union - have)
         if lack:
             raise OSSLFormatError(f"{test_dir}: {len(lack)} sample(s) missing from {fname}, e.g. {lack[:5]}")
-    ids = list(nir.sample_id)
+    ids = [s for s in nir.sample_id if s not in gone]
+    if not ids:
+        raise OSSLFormatError(f"{test_dir}: no sample left: every one has only NaN/inf rows in "
+                              f"{nir_path.name} or {mir_path.name}")
     nir, mir = _attach(nir.align_to(ids), lab), _attach(mir.align_to(ids), lab)
     nir.name, mir.name = "test_nir", "test_mir"
     return nir, mir
+
+
+def _leave_out_nonfinite(lost_by_file, test_dir, files) -> set:
+    """Samples whose every row in a spectra file held NaN/inf, left out of the whole test set (a warning)."""
+    gone = set().union(*lost_by_file.values())
+    if gone:
+        where = "; ".join(f"{f}: " + ", ".join(f"{s} at row(s) {', '.join(map(str, lost[s]))}"
+                                               for s in sorted(lost)[:8])
+                          for f, lost in lost_by_file.items() if lost)
+        warnings.warn(f"{test_dir}: {len(gone)} sample(s) {sorted(gone)[:8]} left out of the test set "
+                      f"({', '.join(files)} alike): every row of theirs holds NaN or inf in {where} "
+                      "(the header is row 1)", UserWarning, stacklevel=3)
+    return gone
 
 
 # ------------------------------------------------------------------------ official sample inputs
@@ -155,12 +205,12 @@ def read_ossl_sample_neospectra(path) -> SpectralLibrary:
     percent; returned as fractions resampled linearly onto :data:`NIR_AXIS_NM` (the native end
     points fall within 0.001 nm of 1350/2550, hence ``tol=0.01``).
     """
-    ids, X = _read_wide(path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=True, tol=0.01)
+    ids, X, _ = _read_wide(path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=True, tol=0.01)
     return _library_from(ids, X, NIR_AXIS_NM, "nm", "reflectance", Path(path).name, path=path)
 
 
 def read_ossl_sample_mir(path) -> SpectralLibrary:
     """``sample_mir_data.csv`` of soilspectroscopy/ossl-models: 1,765 native channels 4001.7..599.8 cm-1
     (absorbance), resampled linearly onto :data:`MIR_AXIS_CM1`."""
-    ids, X = _read_wide(path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
+    ids, X, _ = _read_wide(path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
     return _library_from(ids, X, MIR_AXIS_CM1, "cm-1", "absorbance", Path(path).name, path=path)
