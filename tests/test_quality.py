@@ -81,3 +81,12 @@ def test_property_values_are_flagged_not_rescaled():
     assert q.loc[4, "reason"] == "texture sums to 120, not 100 +- 5 %"
     with pytest.warns(UserWarning, match=r"sums to 1\.\.120 in 2 of 3 rows"):   # the transform warns too
         TargetTransformer().fit(df.iloc[[0, 3, 4]])
+
+
+def test_snv_refuses_nan_naming_the_row():
+    from soilnb.spectra.scatter import snv
+
+    X = np.tile(np.linspace(0.1, 1.0, 20), (3, 1))
+    X[2, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf: 1 row\\(s\\), e.g. row 2"):
+        snv(X)

@@ -28,7 +28,7 @@ def snv(X, ddof: int = 0) -> np.ndarray:
     Raises
     ------
     ValueError
-        If a spectrum is constant (std 0), naming its row.
+        If a spectrum is constant (std 0) or holds NaN or inf, naming its rows.
 
     Examples
     --------
@@ -40,6 +40,10 @@ def snv(X, ddof: int = 0) -> np.ndarray:
         raise ValueError(f"snv expects a 2-D array (n_spectra, n_channels), got shape {X.shape}")
     if X.shape[1] < 2:
         raise ValueError(f"SNV needs at least 2 channels, got {X.shape[1]} feature(s)")
+    bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if bad.size:                       # a NaN would turn the whole row into NaN, silently
+        rows = ", ".join(map(str, bad[:5])) + (" ..." if bad.size > 5 else "")
+        raise ValueError(f"SNV undefined for spectra with NaN or inf: {bad.size} row(s), e.g. row {rows}")
     const = np.flatnonzero(np.ptp(X, axis=1) == 0)
     if const.size:
         rows = ", ".join(map(str, const[:5])) + (" ..." if const.size > 5 else "")
