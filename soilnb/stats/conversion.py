@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from soilnb.stats.pls import PLSR
+from soilnb.stats.pls import PLSR, OneOrManyTargets
 
 
 def spectral_correlation(observed, predicted) -> np.ndarray:
@@ -47,7 +47,7 @@ def conversion_table(conv: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", "dataset", "n", "rmse", "mean_corr"])
 
 
-class PLS2Converter(RegressorMixin, BaseEstimator):
+class PLS2Converter(OneOrManyTargets, RegressorMixin, BaseEstimator):
     """Direct cross-range conversion NIR -> MIR by one multi-target PLS regression (PLS2).
 
     The MIR targets are first compressed to their leading ``n_target_components`` principal
@@ -85,22 +85,11 @@ class PLS2Converter(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
     def fit(self, X, Y, groups=None):
         """Fit on NIR spectra ``X`` (n, p) and MIR spectra ``Y`` (n, q) or (n,); ``groups`` (n,) groups the CV."""
         if not (isinstance(self.n_target_components, (int, np.integer)) and self.n_target_components >= 1):
             raise ValueError(f"n_target_components must be a positive int, got {self.n_target_components!r}")
-        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64,
-                             ensure_min_samples=2)
-        Y = np.asarray(Y, np.float64)
-        self.single_target_ = Y.ndim == 1
-        if self.single_target_:
-            Y = Y[:, None]
+        X, Y = self._validate_xy(X, Y)
         self.y_mean_ = Y.mean(0)
         _, _, vt = np.linalg.svd(Y - self.y_mean_, full_matrices=False)
         self.loadings_ = vt[: min(self.n_target_components, len(vt))]
@@ -116,4 +105,4 @@ class PLS2Converter(RegressorMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         scores = self.pls_.predict(X)
         Y = (scores @ self.loadings_ + self.y_mean_).astype(np.float32)
-        return Y[:, 0] if self.single_target_ else Y
+        return self._as_fitted(Y)

@@ -95,7 +95,29 @@ def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n: int |
     return B
 
 
-class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
+class OneOrManyTargets:
+    """scikit-learn plumbing shared by the PLS regressors here and :class:`~soilnb.stats.conversion.PLS2Converter`:
+    tags for one or many target columns, validated ``(X, Y)`` with ``Y`` always 2-D, and predictions returned
+    1-D again when fitted on a 1-D target. Put it left of ``RegressorMixin``."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    def _validate_xy(self, X, Y):
+        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
+        Y = np.asarray(Y, np.float64)
+        self.single_target_ = Y.ndim == 1
+        return X, (Y[:, None] if self.single_target_ else Y)
+
+    def _as_fitted(self, Y):
+        """``Y`` (n, m) as the caller fitted it: 1-D for a 1-D target."""
+        return Y if not self.single_target_ else Y[:, 0]
+
+
+class PLSR(OneOrManyTargets, RegressorMixin, MultiOutputMixin, BaseEstimator):
     """PLS regression with the number of components chosen by K-fold CV (ikpls backend).
 
     Parameters
@@ -140,12 +162,6 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
         self.random_state = random_state
         self.scale = scale
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
     def _ikpls_kwargs(self, n, k, A):
         # IKPLS #1 makes ~2 A matrix-vector passes over X (memory bound), #2 one X^T X product
         # (n k^2 flops, BLAS-3). Measured crossover on 2 cores at ~60 A channels (20 components:
@@ -171,10 +187,7 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
 
     def fit(self, X, y, groups=None) -> "PLSR":
         """Fit on ``X`` (n, K) and ``y`` (n,) or (n, m); ``groups`` (n,) makes the CV grouped."""
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64,
-                             ensure_min_samples=2)
-        self.single_target_ = y.ndim == 1
-        Y = y[:, None] if self.single_target_ else y
+        X, Y = self._validate_xy(X, y)
         n, k = X.shape
         if self.n_components is not None:
             if not (isinstance(self.n_components, (int, np.integer)) and 1 <= self.n_components <= min(n - 1, k)):
@@ -220,10 +233,10 @@ class PLSR(RegressorMixin, MultiOutputMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Y = X @ self.coef_.T + self.intercept_
-        return Y[:, 0] if self.single_target_ else Y
+        return self._as_fitted(Y)
 
 
-class PerTargetPLSR(RegressorMixin, BaseEstimator):
+class PerTargetPLSR(OneOrManyTargets, RegressorMixin, BaseEstimator):
     """One :class:`~soilnb.stats.pls.PLSR` per target column, each with its own CV-chosen components.
 
     Attributes
@@ -239,20 +252,9 @@ class PerTargetPLSR(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
     def fit(self, X, Y, groups=None):
         """Fit on ``X`` (n, K) and ``Y`` (n,) or (n, m); ``groups`` (n,) makes every model's CV grouped."""
-        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64,
-                             ensure_min_samples=2)
-        Y = np.asarray(Y, np.float64)
-        self.single_target_ = Y.ndim == 1
-        if self.single_target_:
-            Y = Y[:, None]
+        X, Y = self._validate_xy(X, Y)
         self.models_ = [PLSR(max_components=self.max_components, cv=self.cv, random_state=self.random_state)
                         .fit(X, Y[:, j], groups=groups) for j in range(Y.shape[1])]
         self.n_components_ = [m.n_components_ for m in self.models_]
@@ -263,4 +265,4 @@ class PerTargetPLSR(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "models_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Y = np.column_stack([np.ravel(m.predict(X)) for m in self.models_])
-        return Y[:, 0] if self.single_target_ else Y
+        return self._as_fitted(Y)
