@@ -64,8 +64,8 @@ def test_strings_from_the_command_line_are_parsed():
 def test_stage_keys_follow_the_field_metadata():
     cfg = get_config("smoke")
     data, vae, regress = cfg.keys("data"), cfg.keys("vae"), cfg.keys("regress")
-    assert set(data) == {"source", "data_dir", "test_dir", "seed", "n_kssl", "n_scans", "n_paired", "n_test",
-                         "nir_repeats"}
+    assert set(data) == {"source", "data_dir", "test_dir", "test_fraction", "properties", "seed", "n_kssl",
+                         "n_scans", "n_paired", "n_test", "nir_repeats"}
     assert set(data) < set(vae) and "vae_beta" in vae and "nir_hidden" not in vae and "mlp_epochs" not in vae
     assert {"nir_hidden", "mlp_epochs", "pls_max_components"} <= set(regress) and "cv_folds" not in regress
     assert set(cfg.keys("cv")) == set(data) | {"cv_folds", "cv_repeats", "pls_max_components"}

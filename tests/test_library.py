@@ -34,8 +34,25 @@ def test_validation_messages():
         SpectralLibrary(np.ones((1, 2)), [1.0, 2.0, 3.0], "nm", "reflectance", ["a"])
     with pytest.raises(ValueError, match="strictly increasing"):
         SpectralLibrary(np.ones((1, 2)), [2.0, 1.0], "nm", "reflectance", ["a"])
-    with pytest.raises(ValueError, match="lack columns"):
-        SpectralLibrary(np.ones((1, 2)), [1.0, 2.0], "nm", "reflectance", ["a"], properties=pd.DataFrame({"TC": [1]}))
+    with pytest.raises(ValueError, match=r"property 'OC' has 1 non-numeric value\(s\), e.g. row 1: 'n.d.'"):
+        SpectralLibrary(np.ones((2, 2)), [1.0, 2.0], "nm", "reflectance", ["a", "b"],
+                        properties=pd.DataFrame({"OC": ["1.5", "n.d."]}))
+    with pytest.raises(ValueError, match=r"no property column\(s\) \['pH'\]"):
+        SpectralLibrary(np.ones((1, 2)), [1.0, 2.0], "nm", "reflectance", ["a"],
+                        properties=pd.DataFrame({"TC": [1]})).complete(["pH"])
+
+
+def test_any_property_set_canonical_first_and_round_trip(tmp_path):
+    """A library carries whatever properties the data has: the paper's names first, in the paper's order,
+    others after them as given; a save/load keeps names and values."""
+    props = pd.DataFrame({"K": [0.2, 0.4], "clay": [10.0, np.nan], "OC": ["1.5", "2"], "TC": [2.0, 3.0]})
+    lib = SpectralLibrary(np.ones((2, 2)), [1.0, 2.0], "nm", "reflectance", ["a", "b"], properties=props)
+    assert lib.property_names == ["TC", "clay", "K", "OC"]
+    np.testing.assert_array_equal(lib.Y, [[2.0, 10.0, 0.2, 1.5], [3.0, np.nan, 0.4, 2.0]])
+    assert lib.complete().n_scans == 1 and lib.complete(["TC", "OC"]).n_scans == 2
+    back = SpectralLibrary.load(lib.save(tmp_path / "lib.npz"))
+    pd.testing.assert_frame_equal(back.properties, lib.properties)
+    assert SpectralLibrary(np.ones((1, 2)), [1.0, 2.0], "nm", "reflectance", ["a"]).property_names == []
 
 
 def test_save_load_round_trip_and_corrupt_file(tmp_path):

@@ -168,8 +168,19 @@ def test_features_say_which_incomplete_rows_they_drop():
     assert len(F.test_Y) == 12 and F.test_nir.shape[0] == F.test_mir.shape[0] == 12
     np.testing.assert_array_equal(F.test_id, w.test_nir.sample_id[8:])
     props.loc[:, "CEC"] = np.nan
-    with pytest.raises(ValueError, match=r"\['CEC'\] are empty for all 20 samples"):
-        pipeline.get_features(get_config("smoke"), replace(w, test_nir=replace(w.test_nir, properties=props)))
+    # an entirely empty column is reported, never filled: not scored on the test set ...
+    with pytest.warns(UserWarning, match=r"test set: column\(s\) \['CEC'\] are empty for all 20 samples: not scored"):
+        F = pipeline.get_features(get_config("smoke"), replace(w, test_nir=replace(w.test_nir, properties=props)))
+    assert "CEC" not in F.test_Y.columns and len(F.test_Y) == 20 and "CEC" in F.properties
+    # ... and not modelled when a training library has no value of it
+    paired = w.paired_nir.properties.copy()
+    paired["CEC"] = np.nan
+    with pytest.warns(UserWarning, match=r"property CEC has no value in the paired_nir library: not modelled"):
+        F = pipeline.get_features(get_config("smoke"), replace(w, paired_nir=replace(w.paired_nir, properties=paired)))
+    assert F.properties == ("TC", "TN", "IC", "EOC", "pH", "clay", "silt", "sand")
+    assert list(F.kssl_Y.columns) == list(F.properties) == list(F.paired_Y.columns)
+    with pytest.raises(ValueError, match=r"property \['Zn'\] not in the data"):
+        pipeline.get_features(get_config("smoke", properties="TC,Zn"), w)
 
 
 def test_real_data_world_is_keyed_by_file_content(tmp_path):

@@ -140,8 +140,10 @@ def test_inverse_clips_and_closes():
 
 def test_transformer_errors():
     df = _props()
-    with pytest.raises(ValueError, match="missing property column"):
-        TargetTransformer().fit(df.drop(columns="CEC"))
+    with pytest.raises(ValueError, match=r"missing property column\(s\): \['CEC'\]"):
+        TargetTransformer().fit(df).transform(df.drop(columns="CEC"))
+    with pytest.raises(ValueError, match="no property columns"):
+        TargetTransformer().fit(df[[]])
     bad = df.copy()
     bad.loc[2, "TN"] = np.nan
     with pytest.raises(ValueError, match="column TN contains NaN"):
@@ -151,3 +153,34 @@ def test_transformer_errors():
     with pytest.raises(ValueError, match=r"expected shape \(n, 8\)"):
         TargetTransformer().fit(df).inverse_transform(np.zeros((3, 9)))
     assert clone(TargetTransformer(texture="none")).get_params()["texture"] == "none"
+
+
+def test_any_property_set_organic_carbon_clay_cec():
+    """Three properties of a real KSSL extract: OC and CEC on the log1p scale (vocabulary), clay alone kept
+    as a percentage (no ILR without silt and sand); outputs in the given order, hand-computed."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"OC": rng.lognormal(0, 1, 50), "clay": rng.uniform(5, 60, 50), "CEC": rng.lognormal(2, .5, 50)})
+    tt = TargetTransformer(standardize=False).fit(df)
+    assert tt.output_names_ == ["OC", "clay", "CEC"] and tt.log_ == ["OC", "CEC"]
+    Z = tt.transform(df)
+    np.testing.assert_allclose(Z, np.column_stack([np.log1p(df.OC), df.clay, np.log1p(df.CEC)]), rtol=1e-15)
+    back = TargetTransformer().fit(df).inverse_transform(TargetTransformer().fit(df).transform(df))
+    assert list(back.columns) == ["OC", "clay", "CEC"]
+    np.testing.assert_allclose(back.to_numpy(), df.to_numpy(), rtol=1e-10)
+
+
+def test_unknown_names_log_only_when_skewed_and_non_negative():
+    rng = np.random.default_rng(4)
+    n = 400
+    df = pd.DataFrame({"Zn": rng.lognormal(0, 1, n),           # skewness ~6: log1p
+                       "moisture": rng.normal(20, 3, n),       # symmetric: as is
+                       "delta": rng.lognormal(0, 1, n) - 1,     # skewed but negative values: as is
+                       "sand": rng.uniform(0, 90, n), "clay": rng.uniform(0, 10, n)})   # texture incomplete
+    tt = TargetTransformer(standardize=False).fit(df)
+    assert tt.log_ == ["Zn"]
+    assert tt.output_names_ == ["Zn", "moisture", "delta", "sand", "clay"]   # no ILR without silt
+    v = df["Zn"].to_numpy()
+    assert ((v - v.mean()) ** 3).mean() / v.std() ** 3 > 1        # the rule's premise, by hand
+    np.testing.assert_allclose(tt.transform(df)[:, 0], np.log1p(v), rtol=1e-15)
+    back = tt.inverse_transform(tt.transform(df))
+    np.testing.assert_allclose(back.to_numpy(), df.to_numpy(), rtol=1e-10, atol=1e-12)

@@ -25,7 +25,7 @@ from soilnb.core import paths
 STAGES = ("data", "vae", "nir", "regress", "cv", "fno")
 STAGE_DEPENDS = {"data": ("data",), "vae": ("data", "vae"), "nir": ("data", "vae", "nir"),
                  "regress": ("data", "vae", "nir", "regress"), "cv": ("data", "cv"), "fno": ("data", "fno")}
-CHOICES = {"source": ("simulated", "ossl"), "vae_repeats": ("independent", "cross", "mean"),
+CHOICES = {"source": ("simulated", "ossl", "files"), "vae_repeats": ("independent", "cross", "mean"),
            "vae_lr_schedule": ("constant", "cosine")}
 
 
@@ -39,9 +39,16 @@ def key(default, *stages: str, low=None, high=None, low_open: bool = False, note
 class Config:
     # --- run
     profile: str = key("smoke")
-    source: str = key("simulated", "data", note='"simulated" (embedded default) or "ossl" (real files in data_dir)')
-    data_dir: str = key("", "data", note="folder with the OSSL v1.2 files (source='ossl')")
-    test_dir: str = key("", "data", note="pluggable independent test set (source='ossl'; soilnb.data.ossl.load_test_set)")
+    source: str = key("simulated", "data", note='"simulated" (embedded default), "ossl" (the OSSL v1.2 files in '
+                      'data_dir) or "files" (any spectra with properties that read_spectra takes, in data_dir)')
+    data_dir: str = key("", "data", note="folder with the OSSL v1.2 files (source='ossl'), or the spectra file(s) "
+                        "or folder (source='files')")
+    test_dir: str = key("", "data", note="independent test set: a folder (source='ossl'; soilnb.data.ossl."
+                        "load_test_set) or spectra file(s)/folder (source='files')")
+    test_fraction: float = key(0.2, "data", low=0.0, high=0.9, low_open=True,
+                               note="source='files' without test_dir: share of samples held out as the test set")
+    properties: str = key("", "data", note="comma-separated properties to model; '' = every property the data has "
+                          "(e.g. 'OC,clay,CEC')")
     seed: int = key(0, "data", "cv", "fno", low=0, high=2**32 - 1)
     device: str = key("auto", note='"auto", "cpu", "cuda" or "cuda:N" (its type keys the trained stages)')
     # --- simulated world sizes
@@ -196,14 +203,18 @@ def validate(cfg: Config) -> Config:
     if cfg.source == "ossl" and not cfg.data_dir:
         raise ValueError("source='ossl' needs data_dir: the folder with the OSSL v1.2 files "
                          "(download them with soilnb.data.ossl.download)")
+    if cfg.source == "files" and not cfg.data_dir:
+        raise ValueError("source='files' needs data_dir: the spectra (a file or a folder) with their properties")
     for name in ("data_dir", "test_dir"):
         if getattr(cfg, name) and cfg.source == "ossl" and not Path(getattr(cfg, name)).is_dir():
             raise ValueError(f"parameter {name!r}: no folder {getattr(cfg, name)}")
+        if getattr(cfg, name) and cfg.source == "files" and not Path(getattr(cfg, name)).exists():
+            raise ValueError(f"parameter {name!r}: no file or folder {getattr(cfg, name)}")
     if cfg.source == "simulated":
         for name in ("data_dir", "test_dir"):
             if getattr(cfg, name):
-                raise ValueError(f"parameter {name!r} is only read with source='ossl' (the simulated world ignores it); "
-                                 f"add -p source ossl or drop it")
+                raise ValueError(f"parameter {name!r} is only read with source='ossl' or 'files' (the simulated "
+                                 f"world ignores it); add -p source ossl (or files) or drop it")
     sizes = cfg.latent_sizes.split(",")
     if not all(s.strip().isdigit() and int(s) > 0 for s in sizes):
         raise ValueError(f"parameter 'latent_sizes' must be positive integers separated by commas, got {cfg.latent_sizes!r}")

@@ -29,6 +29,17 @@ OSSL_COLUMNS: dict[str, str] = {
     "silt": "silt.tot_usda.c62_w.pct",
     "sand": "sand.tot_usda.c60_w.pct",
 }
+#: Other properties a library may carry, under these names, with their OSSL v1.2 columns (any other name is
+#: allowed too and kept as given; the nine above stay the canonical set of the paper).
+EXTRA_OSSL_COLUMNS: dict[str, str] = {
+    "OC": "oc_usda.c729_w.pct",
+    "K": "k.ext_usda.a725_cmolc.kg",
+}
+EXTRA_UNITS: dict[str, str] = {"OC": "wt%", "SOC": "wt%", "SOM": "wt%", "K": "cmolc/kg"}
+#: Properties modelled on the log1p scale (skewed, non-negative contents): the paper's five (Sect. 2.3) and the
+#: common extras. A property of another name is log-transformed when its training values are non-negative and
+#: skewed (see :class:`soilnb.stats.targets.TargetTransformer`).
+LOG_PROPERTIES: tuple[str, ...] = ("TC", "TN", "IC", "EOC", "CEC", "OC", "SOC", "SOM", "K", "N")
 #: Carbon fraction of CaCO3 (12.011 / 100.09), used for EOC = TC - 0.12 IC.
 CARBONATE_C_FRACTION = 0.12
 

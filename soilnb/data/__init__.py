@@ -1,7 +1,8 @@
 """The data layer: the spectral-library container, the simulated soil world, the real OSSL readers,
-read_spectra for vendor files (OPUS, ASD) and spectral tables, and property checks."""
+read_spectra for vendor files (OPUS, ASD) and spectral tables, any spectra files as a world, and property checks."""
 from .readers import ReadResult, read_spectra  # noqa: F401
-from .library import UNITS_AXIS, QUANTITIES, estimated_organic_carbon, SpectralLibrary, World  # noqa: F401
+from .files import MODEL_GRIDS, NOT_PROPERTIES, library_with_properties, load_files_library  # noqa: F401
+from .library import UNITS_AXIS, QUANTITIES, estimated_organic_carbon, SpectralLibrary, property_frame, WORLD_LIBRARIES, World  # noqa: F401
 from .prepare import preprocess_library  # noqa: F401
 from .properties import NON_NEGATIVE, PERCENT, TEXTURE_TOLERANCE, property_quality  # noqa: F401
 from .realism import realism_auc, mean_sd_spectra, load_real_kssl_toy, NIRSOIL_AXIS, NIR_COMMON_NM, NIRSOIL_BANDPASS_NM, load_real_nirsoil, nir_common_footing, nir_realism_auc  # noqa: F401

@@ -2,7 +2,8 @@
 
 A :class:`SpectralLibrary` holds one row per *scan*: the spectra, their axis (wavenumber in
 cm-1 or wavelength in nm), the sample each scan belongs to, the repeat number, the instrument,
-and the nine soil properties of the paper under canonical names.
+and and the soil properties measured on it: any set, the paper's nine under their canonical names
+(:data:`soilnb.core.vocab.PROPERTIES`, first and in the paper's order) and any others (OC, SOM, K, ...) after them.
 """
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ class SpectralLibrary:
         Repeat number within the sample (0 for averaged spectra).
     instrument : ndarray of shape (n_scans,), optional
     properties : DataFrame, optional
-        One row per scan, columns :data:`PROPERTIES` (NaN where not measured).
+        One row per scan, one numeric column per property (NaN where not measured): the paper's nine
+        (:data:`PROPERTIES`) in the paper's order first, any others after them in their given order.
+        None: no properties (a library of spectra only).
     name : str
     """
 
@@ -82,14 +85,11 @@ class SpectralLibrary:
         self.instrument = (np.full(n, "unknown") if self.instrument is None
                            else np.asarray(self.instrument).astype(str))
         if self.properties is None:
-            self.properties = pd.DataFrame(np.nan, index=range(n), columns=list(PROPERTIES))
+            self.properties = pd.DataFrame(index=range(n))
         else:
-            missing = [p for p in PROPERTIES if p not in self.properties.columns]
-            if missing:
-                raise ValueError(f"{self.name or 'library'}: properties lack columns {missing}")
             if len(self.properties) != n:
                 raise ValueError(f"properties has {len(self.properties)} rows, X has {n}")
-            self.properties = self.properties[list(PROPERTIES)].reset_index(drop=True).astype(float)
+            self.properties = property_frame(self.properties, self.name or "library")
         if not np.isfinite(self.X).all():
             bad = int((~np.isfinite(self.X)).any(axis=1).sum())
             raise ValueError(f"{self.name or 'library'}: {bad} spectra contain NaN or inf; "
@@ -105,9 +105,14 @@ class SpectralLibrary:
         return np.unique(self.sample_id).size
 
     @property
+    def property_names(self) -> list[str]:
+        """The properties this library carries (columns of ``properties``), canonical ones first."""
+        return list(self.properties.columns)
+
+    @property
     def Y(self) -> np.ndarray:
-        """Properties as an array of shape (n_scans, 9) in :data:`PROPERTIES` order."""
-        return self.properties[list(PROPERTIES)].to_numpy(dtype=np.float64)
+        """Properties as an array of shape (n_scans, n_properties) in :attr:`property_names` order."""
+        return self.properties.to_numpy(dtype=np.float64)
 
     def subset(self, index) -> "SpectralLibrary":
         """Rows selected by a boolean mask or integer index."""
@@ -137,9 +142,13 @@ class SpectralLibrary:
         X = to_grid(self.X, own, axis, name=self.name or "library", tolerance=tolerance)
         return self.with_spectra(X, axis=np.asarray(axis, dtype=np.float64), unit=unit)
 
-    def complete(self, properties=PROPERTIES) -> "SpectralLibrary":
-        """Rows where every one of ``properties`` is measured (paper Sect. 2.5)."""
-        return self.subset(self.properties[list(properties)].notna().all(axis=1).to_numpy())
+    def complete(self, properties=None) -> "SpectralLibrary":
+        """Rows where every one of ``properties`` (default: all this library carries) is measured (paper Sect. 2.5)."""
+        properties = self.property_names if properties is None else list(properties)
+        missing = [p for p in properties if p not in self.properties.columns]
+        if missing:
+            raise ValueError(f"{self.name or 'library'}: no property column(s) {missing} (has {self.property_names})")
+        return self.subset(self.properties[properties].notna().all(axis=1).to_numpy())
 
     def average_scans(self) -> "SpectralLibrary":
         """One row per sample: the mean of its scan repeats (used for regression, paper Sect. 2.1).
@@ -174,7 +183,8 @@ class SpectralLibrary:
             with open(tmp, "wb") as fh:
                 np.savez(fh, X=self.X, axis=self.axis, unit=self.unit, quantity=self.quantity,
                          sample_id=self.sample_id, scan_id=self.scan_id, instrument=self.instrument,
-                         properties=self.properties.to_numpy(np.float64), name=self.name)
+                         properties=self.properties.to_numpy(np.float64),
+                         property_names=np.asarray(self.property_names, dtype=str), name=self.name)
         return path
 
     @classmethod
@@ -182,15 +192,36 @@ class SpectralLibrary:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:
+                names = [str(c) for c in z["property_names"]] if "property_names" in z else list(PROPERTIES)
                 return cls(X=z["X"], axis=z["axis"], unit=str(z["unit"]), quantity=str(z["quantity"]),
                            sample_id=z["sample_id"], scan_id=z["scan_id"], instrument=z["instrument"],
-                           properties=pd.DataFrame(z["properties"], columns=list(PROPERTIES)), name=str(z["name"]))
+                           properties=pd.DataFrame(z["properties"], columns=names), name=str(z["name"]))
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
             raise ValueError(f"cannot read spectral library {path}: {exc}") from exc
 
     def __repr__(self) -> str:
         return (f"SpectralLibrary({self.name!r}: {self.n_scans} scans of {self.n_samples} samples x "
                 f"{self.X.shape[1]} channels, {self.axis[0]:g}-{self.axis[-1]:g} {self.unit}, {self.quantity})")
+
+
+def property_frame(df: pd.DataFrame, name: str = "library") -> pd.DataFrame:
+    """``df`` as the properties of a library: float columns named as strings, the paper's nine first (in the
+    paper's order), any others after them; a non-numeric value is a ValueError naming column and row."""
+    df = df.reset_index(drop=True)
+    cols = [str(c) for c in df.columns]
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"{name}: property columns repeat: {sorted({c for c in cols if cols.count(c) > 1})}")
+    df.columns = cols
+    out = {}
+    for c in [p for p in PROPERTIES if p in cols] + [c for c in cols if c not in PROPERTIES]:
+        v = pd.to_numeric(df[c], errors="coerce")
+        bad = v.isna() & df[c].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(f"{name}: property {c!r} has {int(bad.sum())} non-numeric value(s), e.g. row {i}: "
+                             f"{df[c].iloc[i]!r}")
+        out[c] = v.astype(float)
+    return pd.DataFrame(out, index=df.index)
 
 
 def _group_codes(ids):
@@ -202,40 +233,69 @@ def _group_codes(ids):
     return rank[inverse], first[order]
 
 
+#: The five libraries of a world, in the paper's order.
+WORLD_LIBRARIES = ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")
+
+
 @dataclass
 class World:
-    """The three datasets of the paper behind one interface (simulated or real).
+    """The three datasets of the paper behind one interface (simulated or real), any of them optional.
 
     kssl : MIR library with scan repeats (pretraining + MIR regressions)
     paired_nir, paired_mir : the Paired set, one averaged row per sample, aligned row by row
     test_nir, test_mir : the independent (NAPT-like) test set, aligned row by row
+
+    A world may hold MIR only (``kssl``, optionally ``test_mir``), NIR only (``paired_nir``, optionally
+    ``test_nir``) or both; the strategies that need a missing library are skipped with a message
+    (:func:`soilnb.stages.strategies.available_strategies`).
     """
 
-    kssl: SpectralLibrary
-    paired_nir: SpectralLibrary
-    paired_mir: SpectralLibrary
-    test_nir: SpectralLibrary
-    test_mir: SpectralLibrary
+    kssl: SpectralLibrary | None = None
+    paired_nir: SpectralLibrary | None = None
+    paired_mir: SpectralLibrary | None = None
+    test_nir: SpectralLibrary | None = None
+    test_mir: SpectralLibrary | None = None
     source: str = "simulated"
 
     def __post_init__(self):
+        if not self.items():
+            raise ValueError("a world needs at least one library (kssl, paired_nir, paired_mir, test_nir, test_mir)")
+        if self.kssl is None and self.paired_nir is None:
+            raise ValueError("a world needs a training library: kssl (MIR) or paired_nir (NIR)")
         for a, b in (("paired_nir", "paired_mir"), ("test_nir", "test_mir")):
-            if not np.array_equal(getattr(self, a).sample_id, getattr(self, b).sample_id):
+            la, lb = getattr(self, a), getattr(self, b)
+            if la is not None and lb is not None and not np.array_equal(la.sample_id, lb.sample_id):
                 raise ValueError(f"{a} and {b} must hold the same samples in the same order")
+        for k, lib in self.items():
+            want = "nm" if k.endswith("nir") else "cm-1"
+            if lib.unit != want:
+                raise ValueError(f"{k} must be on a {'wavelength (nm)' if want == 'nm' else 'wavenumber (cm-1)'} "
+                                 f"axis, got {lib.unit} ({lib.name or 'library'})")
 
     def items(self):
-        return [(k, getattr(self, k)) for k in ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")]
+        """``(name, library)`` of the libraries present, in :data:`WORLD_LIBRARIES` order."""
+        return [(k, getattr(self, k)) for k in WORLD_LIBRARIES if getattr(self, k) is not None]
+
+    @property
+    def ranges(self) -> tuple[str, ...]:
+        """The spectral ranges this world holds: ``("MIR", "NIR")``, ``("MIR",)`` or ``("NIR",)``."""
+        names = {k for k, _ in self.items()}
+        return tuple(r for r in ("MIR", "NIR") if any(n.endswith(r.lower()) or (r == "MIR" and n == "kssl")
+                                                      for n in names))
 
     def summary(self) -> pd.DataFrame:
-        """One row per library: scans, samples, channels, axis range and unit, quantity, instruments."""
+        """One row per library: scans, samples, channels, axis range and unit, quantity, instruments, properties."""
         return pd.DataFrame([{"library": k, "scans": lib.X.shape[0], "samples": len(np.unique(lib.sample_id)),
                               "channels": lib.X.shape[1], "axis": f"{lib.axis.min():g}-{lib.axis.max():g} {lib.unit}",
-                              "quantity": lib.quantity, "instruments": ", ".join(sorted(set(lib.instrument)))}
+                              "quantity": lib.quantity, "instruments": ", ".join(sorted(set(lib.instrument))),
+                              "properties": ", ".join(c for c in lib.property_names if lib.properties[c].notna().any())}
                              for k, lib in self.items()])
 
     def save(self, folder) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        for k in WORLD_LIBRARIES:
+            (folder / f"{k}.npz").unlink(missing_ok=True)
         for k, lib in self.items():
             lib.save(folder / f"{k}.npz")
         (folder / "source.txt").write_text(self.source)
@@ -244,6 +304,5 @@ class World:
     @classmethod
     def load(cls, folder) -> "World":
         folder = Path(folder)
-        libs = {k: SpectralLibrary.load(folder / f"{k}.npz")
-                for k in ("kssl", "paired_nir", "paired_mir", "test_nir", "test_mir")}
+        libs = {k: SpectralLibrary.load(folder / f"{k}.npz") for k in WORLD_LIBRARIES if (folder / f"{k}.npz").is_file()}
         return cls(**libs, source=(folder / "source.txt").read_text().strip())

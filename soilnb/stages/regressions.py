@@ -77,7 +77,7 @@ def get_internal_cv(cfg: Config, F: Features) -> pd.DataFrame:
             cv.insert(0, "dataset", name)
             out.append(cv)
         df = pd.concat(out, ignore_index=True)
-        df["property"] = df["property"].map(PAPER_NAMES)
+        df["property"] = df["property"].map(lambda p: PAPER_NAMES.get(p, p))
         return df
 
     return cached("internal_cv", params, compute)

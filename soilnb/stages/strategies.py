@@ -12,13 +12,14 @@ NIRtoMIR-MLP         = MIR-MLP                             NIR -> predicted MIR 
 NIRtoMIR-SSL-MLP     = MIR-SSL-MLP                         NIR -> latent (NIR encoder)
 ===================  ====================================  ==============================
 
-Targets go through :class:`soilnb.stats.targets.TargetTransformer` (log1p for TC, TN, IC, EOC, CEC;
-ILR for texture) fitted on each training set; every prediction is back-transformed to the
+Targets go through :class:`soilnb.stats.targets.TargetTransformer` (log1p for TC, TN, IC, EOC, CEC and
+skewed extras; ILR for texture when clay, silt and sand are all modelled) fitted on each training set; every prediction is back-transformed to the
 original scale before scoring. MLPs are multi-task (all targets at once); PLSR is fitted per
 target with its number of components chosen by cross-validation.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,6 +73,29 @@ class StrategyResults:
     models: dict = field(default_factory=dict)
     predictions: dict = field(default_factory=dict)   # {dataset: {strategy: DataFrame}}
     observed: dict = field(default_factory=dict)      # {dataset: DataFrame}
+    skipped: dict = field(default_factory=dict)       # {strategy or "strategy on dataset": reason}
+
+
+#: What each strategy trains on (the Features parts it needs) and the range its input comes from.
+NEEDS = {"MIR-PLSR": ("kssl",), "MIR-MLP": ("kssl",), "MIR-SSL-MLP": ("kssl",),
+         "NIR-PLSR": ("paired_nir",), "NIR-MLP": ("paired_nir",),
+         "NIRtoMIR-MLP": ("kssl", "paired_nir", "paired_mir"), "NIRtoMIR-SSL-MLP": ("kssl", "paired_nir", "paired_mir")}
+LIBRARY_NAMES = {"kssl": "MIR library (KSSL)", "paired_nir": "Paired NIR", "paired_mir": "Paired MIR"}
+
+
+def available_strategies(F, strategies=STRATEGIES) -> tuple[list[str], dict[str, str]]:
+    """``(runnable, skipped)``: the ``strategies`` the features can train, and why each other one cannot."""
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
+    ok, skipped = [], {}
+    for s in strategies:
+        missing = [LIBRARY_NAMES[n] for n in NEEDS[s] if getattr(F, n) is None]
+        if missing:
+            skipped[s] = f"needs {' and '.join(missing)} spectra, which this world does not hold"
+        else:
+            ok.append(s)
+    return ok, skipped
 
 
 def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str = "ilr",
@@ -79,19 +103,27 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
     """Fit ``strategies`` and predict the independent test set and the Paired validation split.
 
     ``F`` is a :class:`soilnb.stages.features.Features`, ``vae`` the stage-1 model, ``n2m`` the stage-2
-    model. The Paired split is the same grouped 80/20 split that trained the NIR -> MIR model.
+    model. The Paired split is the same grouped 80/20 split that trained the NIR -> MIR model. A strategy
+    the world cannot train (a MIR-only or NIR-only world), or an evaluation set without the range a
+    strategy's input comes from, is skipped with a warning and recorded in ``skipped``.
     """
 
-    unknown = sorted(set(strategies) - set(STRATEGIES))
-    if unknown:
-        raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
     unknown = sorted(set(eval_sets) - {"test", "validation"})
     if unknown:
         raise ValueError(f"unknown evaluation sets {unknown}; choose from ('test', 'validation')")
-    tr, va = F.paired_split
-    sets = {"test": (F.test_mir, F.test_nir, F.test_Y),
-            "validation": (F.paired_mir[va], F.paired_nir[va], F.paired_Y.iloc[va].reset_index(drop=True))}
-    res = StrategyResults(observed={k: sets[k][2] for k in eval_sets})
+    strategies, skipped = available_strategies(F, strategies)
+    sets = {}
+    if F.test_Y is not None:
+        sets["test"] = (F.test_mir, F.test_nir, F.test_Y)
+    if F.paired_split is not None:
+        va = F.paired_split[1]
+        sets["validation"] = (None if F.paired_mir is None else F.paired_mir[va], F.paired_nir[va],
+                              F.paired_Y.iloc[va].reset_index(drop=True))
+    for name in eval_sets:
+        if name not in sets:
+            skipped[f"all on {name}"] = f"this world has no {'test' if name == 'test' else 'Paired'} set"
+    eval_sets = [k for k in eval_sets if k in sets]
+    res = StrategyResults(observed={k: sets[k][2] for k in eval_sets}, skipped=skipped)
     need = set(strategies)
     m = res.models
     if need & {"MIR-PLSR"}:
@@ -100,13 +132,15 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
         m["MIR-MLP"] = fit_regressor("mlp", F.kssl, F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=1)
     if need & {"MIR-SSL-MLP", "NIRtoMIR-SSL-MLP"}:
         m["MIR-SSL-MLP"] = fit_regressor("mlp", embed(vae, F.kssl), F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=2)
-    Yp = F.paired_Y.iloc[tr].reset_index(drop=True)
-    if need & {"NIR-PLSR"}:
-        m["NIR-PLSR"] = fit_regressor("pls", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture)
-    if need & {"NIR-MLP"}:
-        m["NIR-MLP"] = fit_regressor("mlp", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture, seed_offset=3)
+    if need & {"NIR-PLSR", "NIR-MLP"}:
+        tr = F.paired_split[0]
+        Yp = F.paired_Y.iloc[tr].reset_index(drop=True)
+        if need & {"NIR-PLSR"}:
+            m["NIR-PLSR"] = fit_regressor("pls", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture)
+        if need & {"NIR-MLP"}:
+            m["NIR-MLP"] = fit_regressor("mlp", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture, seed_offset=3)
     for name in eval_sets:
-        mir, nir, _ = sets[name]
+        mir, nir, observed = sets[name]
         inputs = {
             "MIR-PLSR": ("MIR-PLSR", lambda: mir), "MIR-MLP": ("MIR-MLP", lambda: mir),
             "MIR-SSL-MLP": ("MIR-SSL-MLP", lambda: embed(vae, mir)),
@@ -114,7 +148,14 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
             "NIRtoMIR-MLP": ("MIR-MLP", lambda: convert(n2m, nir)),
             "NIRtoMIR-SSL-MLP": ("MIR-SSL-MLP", lambda: embed(n2m, nir)),
         }
-        res.predictions[name] = {s: m[inputs[s][0]].predict(inputs[s][1]()) for s in strategies}
+        res.predictions[name] = {}
+        for s in strategies:
+            if (mir if s.startswith("MIR") else nir) is None:
+                skipped[f"{s} on {name}"] = f"the {name} set has no {'MIR' if s.startswith('MIR') else 'NIR'} spectra"
+                continue
+            res.predictions[name][s] = m[inputs[s][0]].predict(inputs[s][1]())[list(observed.columns)]
+    if skipped:
+        warnings.warn("skipped: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()), stacklevel=2)
     return res
 
 

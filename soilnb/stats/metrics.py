@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import PAPER_NAMES, PROPERTIES
+from soilnb.core.vocab import PAPER_NAMES
 
 METRIC_NAMES: tuple[str, ...] = ("rmse", "me", "r2", "ccc", "rpiq")
 
@@ -120,7 +120,7 @@ def regression_metrics(y, y_pred) -> dict[str, float]:
 
 
 def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
-                  properties: Sequence[str] = PROPERTIES) -> pd.DataFrame:
+                  properties: Sequence[str] | None = None) -> pd.DataFrame:
     """Appendix B style table: one row per property x strategy.
 
     Parameters
@@ -129,15 +129,16 @@ def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
         Observed values, one column per property.
     predictions : dict of str -> DataFrame of shape (n, >= len(properties))
         Predicted values per strategy name (e.g. ``"MIR-PLSR"``), rows aligned with ``y_true``.
-    properties : sequence of str
-        Properties to evaluate (outer loop, in this order); strategies follow dict order.
+    properties : sequence of str, optional
+        Properties to evaluate (outer loop, in this order; default: the columns of ``y_true``); strategies
+        follow dict order.
 
     Returns
     -------
     DataFrame with columns ``property, strategy, rmse, me, r2, ccc, rpiq``.
     """
     rows = []
-    for prop in properties:
+    for prop in (list(y_true.columns) if properties is None else properties):
         if prop not in y_true.columns:
             raise ValueError(f"y_true has no column {prop!r}")
         for strategy, pred in predictions.items():
@@ -157,8 +158,8 @@ def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
     return pd.DataFrame(rows, columns=["property", "strategy", *METRIC_NAMES])
 
 
-def paper_metrics_table(y_true: pd.DataFrame, predictions: dict, properties=PROPERTIES) -> pd.DataFrame:
+def paper_metrics_table(y_true: pd.DataFrame, predictions: dict, properties=None) -> pd.DataFrame:
     """:func:`soilnb.stats.metrics.metrics_table` with the paper's property names (Appendix B layout)."""
     table = metrics_table(y_true, predictions, properties=properties)
-    table["property"] = table["property"].map(PAPER_NAMES)
+    table["property"] = table["property"].map(lambda p: PAPER_NAMES.get(p, p))
     return table

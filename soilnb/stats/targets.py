@@ -5,7 +5,7 @@
   doi:10.1023/A:1023818214614 (paper Eqs. 8-9).
 * :func:`replace_zeros`: multiplicative zero replacement (Martin-Fernandez et al. 2003,
   doi:10.1023/A:1023866030544), applied before taking logs.
-* :class:`TargetTransformer`: the nine properties <-> model outputs, sklearn style.
+* :class:`TargetTransformer`: soil properties (the nine of the paper or any others) <-> model outputs, sklearn style.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
-from soilnb.core.vocab import PROPERTIES, TEXTURE
+from soilnb.core.vocab import LOG_PROPERTIES, PROPERTIES, TEXTURE
 from soilnb.data.properties import TEXTURE_TOLERANCE
 
 #: Default replacement value for zero parts, as a fraction of the total (0.05 %).
@@ -116,12 +116,20 @@ def ilr_inverse(coords, total: float = 100.0) -> np.ndarray:
     return total * e / e.sum(axis=1, keepdims=True)
 
 
-class TargetTransformer(BaseEstimator):
-    """The nine soil properties <-> model outputs (paper Sect. 2.3).
+#: Skewness above which a non-negative property of a name outside the vocabulary is modelled on the log1p scale.
+SKEW_LIMIT = 1.0
 
-    ``log1p`` for ``log_properties``; pH as is; texture (clay, silt, sand) to two ILR
-    coordinates (``texture="ilr"``) or kept as three raw fractions (``texture="none"``).
-    With ``standardize=True`` each output is then centred and scaled by its training mean and
+
+class TargetTransformer(BaseEstimator):
+    """Soil properties <-> model outputs (paper Sect. 2.3), for any set of properties.
+
+    Each column of the DataFrame given to :meth:`fit` is one property. ``log1p`` for the properties in
+    ``log_properties`` (the paper's TC, TN, IC, EOC, CEC and the common extras, :data:`LOG_PROPERTIES`); a
+    property of another name (not pH, not texture) is log-transformed when its training values are
+    non-negative and skewed (sample skewness > :data:`SKEW_LIMIT`, decided in :meth:`fit`, so inside the
+    training data only); the rest as is. Texture (clay, silt, sand) becomes two ILR coordinates
+    (``texture="ilr"``) only when all three parts are present; otherwise the parts present are kept as
+    percentages. With ``standardize=True`` each output is then centred and scaled by its training mean and
     standard deviation (ddof=0) so multi-task losses are balanced.
 
     Parameters
@@ -134,13 +142,17 @@ class TargetTransformer(BaseEstimator):
 
     Attributes
     ----------
+    properties_ : list of str
+        The property columns seen in :meth:`fit`, in order (:meth:`inverse_transform` returns them so).
+    log_ : list of str
+        The properties modelled on the log1p scale.
     output_names_ : list of str
         Names of the output columns, e.g. ``[..., "CEC", "ilr1", "ilr2"]``.
     mean_, scale_ : ndarray of shape (n_outputs,)
         Standardisation (zeros / ones when ``standardize=False``).
     """
 
-    def __init__(self, log_properties: Sequence[str] = ("TC", "TN", "IC", "EOC", "CEC"),
+    def __init__(self, log_properties: Sequence[str] = LOG_PROPERTIES,
                  texture: str = "ilr", standardize: bool = True, total: float = 100.0):
         self.log_properties = log_properties
         self.texture = texture
@@ -150,59 +162,66 @@ class TargetTransformer(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # a transformer (fit/transform/inverse_transform) without TransformerMixin: its input is a
-        # DataFrame of the nine PROPERTIES columns, its output always float64
+        # DataFrame of property columns, its output always float64
         tags.transformer_tags = TransformerTags()
         return tags
 
     def _validate_params(self):
         if self.texture not in ("ilr", "none"):
             raise ValueError(f"texture must be 'ilr' or 'none', got {self.texture!r}")
-        unknown = set(self.log_properties) - set(PROPERTIES)
-        if unknown:
-            raise ValueError(f"unknown log_properties: {sorted(unknown)}")
         if set(self.log_properties) & set(TEXTURE):
             raise ValueError("texture fractions cannot be log-transformed; use texture='ilr'")
 
-    def _raw_outputs(self, df: pd.DataFrame) -> np.ndarray:
+    def _columns(self, df) -> dict[str, np.ndarray]:
         if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"expected a DataFrame with columns {PROPERTIES}, got {type(df).__name__}")
-        missing = [p for p in PROPERTIES if p not in df.columns]
+            raise TypeError(f"expected a DataFrame with one column per property, got {type(df).__name__}")
+        return {str(c): pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) if df[c].dtype == object
+                else df[c].to_numpy(dtype=float) for c in df.columns}
+
+    def _raw_outputs(self, df: pd.DataFrame) -> np.ndarray:
+        values = self._columns(df)
+        missing = [p for p in self.properties_ if p not in values]
         if missing:
             raise ValueError(f"missing property column(s): {missing}")
         cols = []
-        for p in PROPERTIES:
-            if p in TEXTURE:
-                continue
-            v = df[p].to_numpy(dtype=float)
+        for p in self.properties_:
+            v = values[p]
             if np.isnan(v).any():
-                raise ValueError(f"column {p} contains NaN")
-            if p in self.log_properties:
+                raise ValueError(f"column {p} contains NaN ({int(np.isnan(v).sum())} of {v.size} rows)")
+            if p in self._ilr_parts:
+                continue
+            if p in self.log_:
                 if (v < 0).any():
                     raise ValueError(f"column {p} has negative values; log1p needs >= 0")
                 v = np.log1p(v)
             cols.append(v)
-        tex = df[list(TEXTURE)].to_numpy(dtype=float)
-        if np.isnan(tex).any():
-            raise ValueError("texture columns contain NaN")
-        out = np.column_stack(cols)
-        if self.texture == "ilr":
-            return np.hstack([out, ilr(tex)])
-        return np.hstack([out, tex])
+        if self._ilr_parts:
+            cols.extend(ilr(np.column_stack([values[t] for t in TEXTURE])).T)
+        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
 
     def fit(self, df: pd.DataFrame, y=None) -> "TargetTransformer":
-        """Learn the output names and (optionally) the standardisation from ``df``."""
+        """Learn the properties, their transforms, the output names and (optionally) the standardisation."""
         self._validate_params()
-        total = df[list(TEXTURE)].to_numpy(dtype=float).sum(axis=1)
-        off = np.abs(total - 100) > TEXTURE_TOLERANCE
-        if off.any():   # the ILR closure would silently rescale these to 100: say so, never hide it
-            warnings.warn(f"texture (clay + silt + sand) sums to {np.nanmin(total[off]):.4g}..{np.nanmax(total[off]):.4g} "
-                          f"in {int(off.sum())} of {len(total)} rows, not 100 +- {TEXTURE_TOLERANCE:g} %; the "
-                          f"transform closes each to 100 (check with soilnb.data.properties.property_quality)",
-                          stacklevel=2)
+        values = self._columns(df)
+        if not values:
+            raise ValueError("no property columns to transform")
+        self.properties_ = list(values)
+        self._ilr_parts = tuple(TEXTURE) if self.texture == "ilr" and all(t in values for t in TEXTURE) else ()
+        self.log_ = [p for p in self.properties_ if p in self.log_properties or _skewed_positive(p, values[p])]
+        # clipped at 0 on the way back: contents of the vocabulary, and any other property never negative in training
+        self._clip = [p for p in self.properties_ if p not in SIGNED
+                      and (p in PROPERTIES or p in self.log_ or np.nanmin(values[p], initial=0.0) >= 0)]
+        if self._ilr_parts:
+            total = sum(values[t] for t in TEXTURE)
+            off = np.abs(total - 100) > TEXTURE_TOLERANCE
+            if off.any():   # the ILR closure would silently rescale these to 100: say so, never hide it
+                warnings.warn(f"texture (clay + silt + sand) sums to {np.nanmin(total[off]):.4g}.."
+                              f"{np.nanmax(total[off]):.4g} in {int(off.sum())} of {len(total)} rows, not 100 +- "
+                              f"{TEXTURE_TOLERANCE:g} %; the transform closes each to 100 (check with "
+                              "soilnb.data.properties.property_quality)", stacklevel=2)
+        names = [p for p in self.properties_ if p not in self._ilr_parts]
+        self.output_names_ = names + (["ilr1", "ilr2"] if self._ilr_parts else [])
         Z = self._raw_outputs(df)
-        names = [p for p in PROPERTIES if p not in TEXTURE]
-        names += ["ilr1", "ilr2"] if self.texture == "ilr" else list(TEXTURE)
-        self.output_names_ = names
         if self.standardize:
             self.mean_ = Z.mean(axis=0)
             sd = Z.std(axis=0)
@@ -212,7 +231,7 @@ class TargetTransformer(BaseEstimator):
         return self
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """Properties DataFrame (n, 9) -> outputs ndarray (n, len(output_names_))."""
+        """Properties DataFrame (n, n_properties) -> outputs ndarray (n, len(output_names_))."""
         check_is_fitted(self, "output_names_")
         return (self._raw_outputs(df) - self.mean_) / self.scale_
 
@@ -220,10 +239,10 @@ class TargetTransformer(BaseEstimator):
         return self.fit(df).transform(df)
 
     def inverse_transform(self, Z) -> pd.DataFrame:
-        """Outputs (n, n_outputs) -> DataFrame with the nine :data:`PROPERTIES` in order.
+        """Outputs (n, n_outputs) -> DataFrame with the properties of :meth:`fit`, in order.
 
-        ``expm1`` undoes ``log1p`` and non-negative quantities are clipped at 0; ILR texture is
-        mapped back with :func:`ilr_inverse` (positive, summing to ``total``).
+        ``expm1`` undoes ``log1p``; every property but pH and those seen negative in training is clipped
+        at 0; ILR texture is mapped back with :func:`ilr_inverse` (positive, summing to ``total``).
         """
         check_is_fitted(self, "output_names_")
         Z = np.asarray(Z, dtype=float)
@@ -231,19 +250,25 @@ class TargetTransformer(BaseEstimator):
             raise ValueError(f"expected shape (n, {len(self.output_names_)}), got {Z.shape}")
         Z = Z * self.scale_ + self.mean_
         out = {}
-        j = 0
-        for p in PROPERTIES:
-            if p in TEXTURE:
-                continue
+        for j, p in enumerate(n for n in self.output_names_ if n not in ("ilr1", "ilr2")):
             v = Z[:, j]
-            j += 1
-            if p in self.log_properties:
+            if p in self.log_:
                 v = np.expm1(v)
-            out[p] = v if p == "pH" else np.clip(v, 0.0, None)
-        if self.texture == "ilr":
-            tex = ilr_inverse(Z[:, j:j + 2], total=self.total)
-        else:
-            tex = np.clip(Z[:, j:j + 3], 0.0, None)
-        for k, p in enumerate(TEXTURE):
-            out[p] = tex[:, k]
-        return pd.DataFrame(out, columns=list(PROPERTIES))
+            out[p] = np.clip(v, 0.0, None) if p in self._clip else v
+        if self._ilr_parts:
+            tex = ilr_inverse(Z[:, -2:], total=self.total)
+            for k, p in enumerate(TEXTURE):
+                out[p] = tex[:, k]
+        return pd.DataFrame({p: out[p] for p in self.properties_}, columns=list(self.properties_))
+
+
+#: Properties that may be negative or are not contents (never clipped at 0 on the way back).
+SIGNED = ("pH",)
+
+
+def _skewed_positive(name: str, v: np.ndarray) -> bool:
+    """Log1p for a property outside the vocabulary: non-negative and skewed training values (never pH or texture)."""
+    if name in SIGNED or name in TEXTURE or name in PROPERTIES or v.size < 3 or np.nanmin(v) < 0:
+        return False
+    sd = np.nanstd(v)
+    return bool(sd > 0 and np.nanmean(((v - np.nanmean(v)) / sd) ** 3) > SKEW_LIMIT)
