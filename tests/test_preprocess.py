@@ -15,11 +15,13 @@ from soilnb.data.prepare import preprocess_library
 from soilnb.spectra.grid import Resample, Trim, check_grid, drop_nonfinite
 from soilnb.spectra.pipeline import spectral_pipeline
 from soilnb.spectra.scatter import SNV, snv
+from soilnb.spectra.orientation import check_orientation, orientation_rows
 from soilnb.spectra.units import (
     ReflectanceToAbsorbance,
     cm1_to_nm,
     nm_to_cm1,
     reflectance_fraction,
+    reflectance_rows,
 )
 
 
@@ -128,8 +130,12 @@ def test_reflectance_rejects_absorbance_zero_and_out_of_range():
         ReflectanceToAbsorbance().fit_transform([[0.5, 0.6], [-0.2, 0.9]])
     with pytest.raises(ValueError, match=r"log10\(1/0\) is infinite"):
         ReflectanceToAbsorbance().fit_transform([[0.0, 0.5]])
-    with pytest.raises(ValueError, match="neither a fraction"):
-        ReflectanceToAbsorbance().fit_transform([[50.0, 150.0]])
+    with pytest.raises(ValueError, match=r"neither a fraction \(<= 1.5\) nor a percentage \(<= 150\)"):
+        ReflectanceToAbsorbance().fit_transform([[50.0, 151.0]])
+    # per spectrum, up to 150 % is percent and kept above 1 (real scans outshine the white reference)
+    with pytest.warns(UserWarning, match="looks like percent"):
+        np.testing.assert_allclose(ReflectanceToAbsorbance().fit_transform([[50.0, 150.0]]),
+                                   [[np.log10(2.0), -np.log10(1.5)]], rtol=1e-14)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         ReflectanceToAbsorbance().fit_transform([[np.nan, 0.5]])
 
@@ -140,6 +146,41 @@ def test_reflectance_fraction_ignores_nonfinite_and_names_source():
     np.testing.assert_allclose(out, [[np.nan, 0.5, 0.2]])
     with pytest.raises(ValueError, match="lib: input looks like absorbance"):
         reflectance_fraction([[0.3, 3.0]], name="lib")
+
+
+def test_reflectance_rows_decide_each_spectrum_and_name_the_odd_ones():
+    r = reflectance_rows([[0.2, 0.5], [0.3, 0.6], [30.0, 60.0], [0.25, 0.4]])
+    assert r.percent.tolist() == [False, False, True, False] and r.minority.tolist() == [False, False, True, False]
+    np.testing.assert_allclose(r.X[2], [0.3, 0.6])                       # only that row divided by 100
+    assert r.named == {2: "read as percent (maximum 60 > 1.5) among 3 spectra read as fractions: divided by 100"}
+    r = reflectance_rows([[30.0, 60.0], [20.0, 40.0], [0.3, 0.6]])      # a fraction among percent rows
+    assert r.percent.tolist() == [True, True, False] and list(r.named) == [2]
+    assert r.named[2].startswith("read as a fraction (maximum 0.6) among 2 spectra in percent")
+    r = reflectance_rows([[2.0, 4.0], [30.0, 60.0]])                     # max <= 5 %: absorbance-like, named
+    assert r.percent.all() and r.dark.tolist() == [True, False] and list(r.named) == [0]
+    assert not reflectance_rows([[0.2, 0.5], [30.0, 60.0]], percent=True).percent[0]
+    assert sorted(reflectance_rows([[0.2, 0.5], [30.0, 60.0]], percent=True).rejected) == [0]
+    assert sorted(reflectance_rows([[0.2, 0.5], [30.0, 60.0]], percent=False).rejected) == [1]
+    assert reflectance_rows([[np.nan, np.nan]]).rejected == {}          # no finite value: not judged
+
+
+def test_reflectance_fraction_per_spectrum_warns_naming_rows():
+    X = [[0.2, 0.5], [0.3, 0.6], [30.0, 60.0], [0.25, 0.4]]
+    with pytest.warns(UserWarning, match=r"f.csv: reflectance up to 60 looks like percent; dividing by 100 \(1 of 4 "
+                                         r"spectra, e.g. row 12, .*; row 12 read as percent \(maximum 60"):
+        out = reflectance_fraction(X, name="f.csv", labels=[10, 11, 12, 13])
+    np.testing.assert_allclose(out, [[0.2, 0.5], [0.3, 0.6], [0.3, 0.6], [0.25, 0.4]])
+    with pytest.warns(UserWarning, match="looks like percent"):
+        A = ReflectanceToAbsorbance().fit_transform(X)
+    np.testing.assert_allclose(A[2], A[1], rtol=1e-14)                  # the same spectrum, whatever its unit
+    with pytest.raises(ValueError, match=r"percent=True but the maximum is 0.5: .* \(1 of 2 spectra, e.g. row 1\)"):
+        ReflectanceToAbsorbance(percent=True).fit_transform([[30.0, 60.0], [0.2, 0.5]])
+    with pytest.raises(ValueError, match=r"looks like percent, not a fraction.* \(1 of 2 spectra, e.g. row 1\)"):
+        ReflectanceToAbsorbance(percent=False).fit_transform([[0.2, 0.5], [30.0, 60.0]])
+    with pytest.raises(ValueError, match="input looks like absorbance"):  # every row in the log10(1/R) range
+        reflectance_fraction([[0.5, 2.2], [0.4, 3.0]])
+    with pytest.warns(UserWarning, match=r"row 0 read as percent but its maximum 2.2 lies in the usual log10"):
+        reflectance_fraction([[0.5, 2.2], [30.0, 60.0]])                # one such row among percent rows: named
 
 
 # ----------------------------------------------------------------------------------------- Trim
@@ -275,6 +316,46 @@ def test_check_orientation_on_simulated_and_real_shapes():
     check_orientation(X, w.kssl.axis, "cm-1", "absorbance")
     # an axis that does not reach the band is not judged
     check_orientation(np.log10(1 / w.paired_nir.X[:, :100]), w.paired_nir.axis[:100], "nm", "reflectance")
+
+
+def test_orientation_rows_judge_each_spectrum():
+    from soilnb.data.simulate.world import simulate_world
+
+    w = simulate_world(n_kssl=30, n_scans=1, n_paired=30, n_test=20, seed=1)
+    X = w.kssl.X.astype(np.float64)
+    turned = [2, 5, 11]
+    X[turned] = 10.0 ** -X[turned]
+    X[7] = 0.8                                                           # flat: no band shape
+    X[9] = np.nan                                                        # no finite value in the windows
+    agree = orientation_rows(X, w.kssl.axis, "cm-1", "absorbance")
+    assert np.flatnonzero(agree == -1).tolist() == turned and np.flatnonzero(agree == 0).tolist() == [7, 9]
+    np.testing.assert_array_equal(orientation_rows(X, w.kssl.axis, "cm-1", "reflectance")[[2, 7, 0]], [1, 0, -1])
+    assert not orientation_rows(X[:, :100], w.kssl.axis[:100], "cm-1", "absorbance").any()   # band not covered
+    assert not orientation_rows(X, w.kssl.axis, "um", "absorbance").any()
+    check_orientation(X, w.kssl.axis, "cm-1", "absorbance", every_row=True)   # 3 of 28 judged rows disagree
+    with pytest.raises(ValueError, match="minimum in 100% of the spectra"):
+        check_orientation(X[turned + [7]], w.kssl.axis, "cm-1", "absorbance", every_row=True)
+    X[:20] = 10.0 ** -w.kssl.X[:20]                                     # a majority, not all: only the default raises
+    check_orientation(X, w.kssl.axis, "cm-1", "absorbance", every_row=True)
+    with pytest.raises(ValueError, match="look like reflectance, not absorbance"):
+        check_orientation(X, w.kssl.axis, "cm-1", "absorbance")
+
+
+@pytest.mark.real
+def test_orientation_rows_on_real_spectra(real_dir):
+    from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil
+
+    X, axis = load_real_kssl_toy(real_dir)
+    assert (orientation_rows(X, axis, "cm-1", "absorbance") == 1).all()            # 500 of 500
+    mixed = X[:60].copy()
+    mixed[20:40] = 10.0 ** -mixed[20:40]
+    assert np.flatnonzero(orientation_rows(mixed, axis, "cm-1", "absorbance") < 0).tolist() == list(range(20, 40))
+    pytest.importorskip("rdata", reason="reading the real NIRsoil.RData needs the PyPI package rdata")
+    A, nm = load_real_nirsoil(real_dir)
+    assert (orientation_rows(10.0 ** -A, nm, "nm", "reflectance") == 1).all()     # 825 of 825
+    R = 10.0 ** -A[:60]
+    R[::3] = A[:60:3]
+    assert np.flatnonzero(orientation_rows(R, nm, "nm", "reflectance") < 0).tolist() == list(range(0, 60, 3))
 
 
 @pytest.mark.real

@@ -38,6 +38,19 @@ def test_each_bad_spectrum_is_named(kssl):
     assert q.loc[3, "reason"] == f"noisy: noise ratio {d2:.3g} above {NOISE_MAX:g}"
 
 
+def test_band_shape_against_the_quantity_is_flagged_per_spectrum(kssl):
+    X, axis = kssl
+    X = X[:8].copy()
+    X[[1, 4]] = 10.0 ** -X[[1, 4]]                       # reflectance among absorbance
+    X[6] = 0.7                                           # flat: no band shape, not judged
+    q = spectrum_quality(X, axis=axis, unit="cm-1")
+    assert np.flatnonzero(q["orientation"]).tolist() == [1, 4]
+    assert q.loc[1, "reason"] == ("band shape looks like reflectance, file says absorbance (the water/O-H band at "
+                                  "3300-3500 cm-1 is a minimum)")
+    assert q.loc[6, "reason"].startswith("flat:") and not q.loc[6, "orientation"]
+    assert not spectrum_quality(X)["orientation"].any()             # without the axis: not judged
+
+
 def test_reflectance_out_of_range_and_floor():
     R = np.vstack([np.linspace(0.1, 0.6, 100), np.linspace(-0.1, 0.6, 100), np.r_[np.full(10, 1e-3), np.linspace(0.1, 0.5, 90)]])
     q = spectrum_quality(R, quantity="reflectance")

@@ -15,10 +15,11 @@ from soilnb.data.readers import (
     detect_unit,
     read_asd,
     read_spectra,
-    reflectance_rows,
 )
 from soilnb.data.readers import opus as opus_module
+from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil
 from soilnb.spectra.grid import Resample
+from soilnb.spectra.units import reflectance_rows
 
 SAMPLES = "ossl_sample_inputs"
 
@@ -319,10 +320,11 @@ def test_percent_or_fraction_decided_per_spectrum(tmp_path):
 
 
 def test_reflectance_rows_rule():
-    out, pct, bad, over = reflectance_rows([[0.2, 1.4], [1.6, 40.0], [90.0, 120.0], [50.0, 151.0], [0.0, 0.5]])
-    assert pct.tolist() == [False, True, True, False, False]
-    assert sorted(bad) == [3, 4] and over == 1
-    np.testing.assert_allclose(out[2], [0.9, 1.2])
+    r = reflectance_rows([[0.2, 1.4], [1.6, 40.0], [90.0, 120.0], [50.0, 151.0], [0.0, 0.5]])
+    assert r.percent.tolist() == [False, True, True, False, False]
+    assert sorted(r.rejected) == [3, 4] and r.over_100.tolist() == [False, False, True, False, False]
+    np.testing.assert_allclose(r.X[2], [0.9, 1.2])
+    assert r.minority.tolist() == [True, False, False, False, False] and list(r.named) == [0]
 
 
 def test_a_bad_file_among_good_ones_is_reported_not_fatal(tmp_path):
@@ -425,3 +427,94 @@ def test_fraction_rows_among_percent_rows_are_named(tmp_path):
     notes = " | ".join(i.message for i in res.notes)
     assert "3 of 4 spectra in percent" in notes
     assert "1 spectra read as fractions among 3 in percent (rows 4)" in notes
+
+
+# ------------------------------------------------- per-spectrum percent and band shape (issue 13, item 3)
+BAND_SAYS_R = "band shape looks like reflectance, file says absorbance (the water/O-H band at 3300-3500 cm-1 is a minimum)"
+BAND_SAYS_A = "band shape looks like absorbance, file says reflectance (the water/O-H band at 1900-1950 nm is a maximum)"
+
+
+def mir_absorbance_60(request, source):
+    """60 MIR absorbance spectra: the first 60 real KSSL toy spectra, or the synthetic fixture."""
+    if source == "synthetic":
+        return np.vstack([mir_abs(MIR_AXIS) + 0.01 * k for k in range(60)]), MIR_AXIS
+    X, axis = load_real_kssl_toy(request.getfixturevalue("real_dir"))
+    return X[:60], axis
+
+
+def nir_reflectance_60(request, source):
+    """60 NIR reflectance fractions: 10**-A of the first 60 real NIRsoil spectra, or the synthetic fixture."""
+    if source == "synthetic":
+        return np.vstack([nir_ref(NIR_AXIS) + 0.002 * k for k in range(60)]), NIR_AXIS
+    pytest.importorskip("rdata", reason="reading the real NIRsoil.RData needs the PyPI package rdata")
+    A, nm = load_real_nirsoil(request.getfixturevalue("real_dir"))
+    return 10.0 ** -A[:60], nm
+
+
+@pytest.mark.parametrize("source", ["real", "synthetic"])
+def test_one_percent_row_among_fractions_is_the_only_one_divided_and_named(tmp_path, request, source):
+    R, nm = nir_reflectance_60(request, source)
+    X = R.copy()
+    X[17] *= 100                                                   # one spectrum exported in percent
+    res = read(wide(tmp_path / "nir.csv", nm, X, ids=[f"s{i}" for i in range(60)]), quantity="reflectance")
+    lib = res.library
+    assert np.flatnonzero(lib.meta["percent"]).tolist() == [17]
+    np.testing.assert_allclose(lib.X, R, rtol=1e-6)                # only that row divided by 100 (float32)
+    named = [n.message for n in res.notes if "read as percent among" in n.message]
+    assert named == ["1 spectra read as percent among 59 read as fractions (rows 18): only these divided by 100"]
+    assert not res.problems and lib.meta["quality_ok"].all()
+
+
+@pytest.mark.parametrize("wrong", [np.arange(0, 60, 3), np.arange(1, 60, 2)], ids=["20of60", "30of60"])
+@pytest.mark.parametrize("source", ["real", "synthetic"])
+def test_mir_reflectance_rows_among_absorbance_are_flagged(tmp_path, request, source, wrong):
+    A, cm1 = mir_absorbance_60(request, source)
+    X = A.copy()
+    X[wrong] = 10.0 ** -A[wrong]                                   # these rows given as reflectance
+    X[58] = 0.8                                                    # a flat row: no band shape, not judged
+    res = read(wide(tmp_path / "mir.csv", cm1, X, ids=[f"s{i}" for i in range(60)]), quantity="absorbance")
+    lib = res.library                                              # read, not refused as a whole file
+    assert not res.problems and lib.n_scans == 60
+    q = lib.meta["quality"]
+    assert [i for i in range(60) if BAND_SAYS_R in q[i]] == wrong.tolist()
+    assert all(q[i] == BAND_SAYS_R for i in wrong)
+    assert q[58].startswith("flat:") and BAND_SAYS_R not in q[58]
+    assert np.flatnonzero(~lib.meta["quality_ok"]).tolist() == sorted([*wrong, 58])
+    first = ", ".join(str(i + 1) for i in wrong[:10])
+    assert [n.message for n in res.notes if "band shape" in n.message] == [
+        f"{wrong.size} of 60 spectra: {BAND_SAYS_R} (rows {first} (+{wrong.size - 10} more)): kept, flagged in "
+        "meta['quality']"]
+
+
+@pytest.mark.parametrize("source", ["real", "synthetic"])
+def test_nir_absorbance_rows_among_reflectance_are_flagged(tmp_path, request, source):
+    R, nm = nir_reflectance_60(request, source)
+    wrong = np.arange(2, 60, 3)                                    # 20 rows given as absorbance log10(1/R)
+    X = R.copy()
+    X[wrong] = np.log10(1.0 / R[wrong])
+    res = read(wide(tmp_path / "nir.csv", nm, X, ids=[f"s{i}" for i in range(60)]), quantity="reflectance")
+    lib = res.library
+    assert not res.problems and lib.n_scans == 60 and not lib.meta["percent"].any()
+    assert np.flatnonzero(~lib.meta["quality_ok"]).tolist() == wrong.tolist()
+    assert set(lib.meta["quality"][wrong]) == {BAND_SAYS_A} and set(np.delete(lib.meta["quality"], wrong)) == {""}
+    assert sum("20 of 60 spectra: " + BAND_SAYS_A in n.message for n in res.notes) == 1
+
+
+@pytest.mark.parametrize("source", ["real", "synthetic"])
+def test_reflectance_slightly_over_100_percent_is_kept(tmp_path, request, source):
+    if source == "real":                                           # 10 real NeoSpectra scans in percent
+        df = pd.read_csv(request.getfixturevalue("real_dir") / SAMPLES / "sample_neospectra_data.csv")
+        ids, X, nm = df["sample_id"].astype(str), df.drop(columns="sample_id").to_numpy(float), df.columns[1:]
+        nm = nm.astype(float)
+    else:
+        nm = NIR_AXIS
+        X = np.vstack([100 * nir_ref(nm, k) for k in range(10)])
+        ids = [f"s{i}" for i in range(10)]
+    X[3] *= 103.0 / X[3].max()                                     # a scan that outshone its white reference
+    res = read(wide(tmp_path / "neo.csv", nm, X, ids=ids), quantity="reflectance")
+    lib = res.library
+    assert not res.problems and lib.n_scans == 10 and lib.meta["percent"].all()
+    assert lib.X[3].max() == pytest.approx(1.03, rel=1e-6)         # kept above 1, not clipped or refused
+    assert lib.meta["quality_ok"].all()
+    assert [n.message for n in res.notes if "exceed 100 %" in n.message] == [
+        "1 spectra exceed 100 % reflectance: kept above 1 (real samples can outshine the white reference)"]

@@ -1,4 +1,7 @@
-"""Reflectance vs absorbance judged by shape: the 1.9 um water band and the O-H band near 3400 cm-1 are maxima in absorbance."""
+"""Reflectance vs absorbance judged by shape: the 1.9 um water band and the O-H band near 3400 cm-1 are maxima in absorbance.
+
+:func:`orientation_rows` judges each spectrum; :func:`check_orientation` judges a set (a majority, or every row).
+"""
 from __future__ import annotations
 
 import warnings
@@ -11,39 +14,72 @@ import numpy as np
 #: Clays Clay Miner. 42:702); MIR: the broad O-H stretch near 3400 cm-1 against the 3850-3950 cm-1 baseline.
 ORIENTATION_BANDS = {"nm": ((1900.0, 1950.0), ((1800.0, 1850.0), (2050.0, 2100.0))),
                      "cm-1": ((3300.0, 3500.0), ((3850.0, 3950.0),))}
+#: Smallest sd of a live spectrum: a flatter row has no band shape (also the ``flat`` flag of
+#: :func:`soilnb.spectra.quality.spectrum_quality`).
+FLAT_SD = 1e-6
+_OTHER = {"absorbance": "reflectance", "reflectance": "absorbance"}
 
 
-def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra") -> None:
-    """Raise ``ValueError`` when spectra labelled ``quantity`` have the other one's shape.
+def orientation_rows(X, axis, unit: str, quantity: str) -> np.ndarray:
+    """Per spectrum, whether the water/O-H band shape agrees with the declared ``quantity``.
 
-    In more than half of the rows, the water/O-H band of :data:`ORIENTATION_BANDS` must be a maximum
-    against its shoulders for ``"absorbance"`` and a minimum for ``"reflectance"``. Axes that do not
-    cover the band and its shoulders are not checked. This catches reflectance passed as absorbance
-    (and the reverse) when the value ranges alone cannot: e.g. MIR reflectance fractions 0.05-0.6 look
-    like small absorbances, NIR absorbance 0.2-0.9 like reflectance fractions.
+    The band of :data:`ORIENTATION_BANDS` minus the mean of its shoulders is > 0 (a maximum) in
+    absorbance and < 0 (a minimum) in reflectance.
+
+    Returns
+    -------
+    ndarray of int8, shape (n_spectra,)
+        ``1`` agrees, ``-1`` disagrees (the shape of the other quantity), ``0`` not judged: a unit or
+        quantity without a band, an axis not covering the band and its shoulders, a window without
+        finite values, a flat row (sd < :data:`FLAT_SD`) or a band depth of exactly 0.
     """
-    if unit not in ORIENTATION_BANDS or quantity not in ("absorbance", "reflectance"):
-        return
+    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    out = np.zeros(X.shape[0], np.int8)
+    if unit not in ORIENTATION_BANDS or quantity not in _OTHER or X.shape[0] == 0:
+        return out
     band, shoulders = ORIENTATION_BANDS[unit]
     axis = np.asarray(axis, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    windows = [band, *shoulders]
-    masks = [(axis >= lo) & (axis <= hi) for lo, hi in windows]
-    if len(X) == 0 or not all(m.any() for m in masks):
-        return
-    with warnings.catch_warnings():               # rows that are all NaN in a window give NaN, judged below
+    masks = [(axis >= lo) & (axis <= hi) for lo, hi in (band, *shoulders)]
+    if not all(m.any() for m in masks):
+        return out
+    with warnings.catch_warnings():               # rows that are all NaN in a window give NaN: not judged
         warnings.simplefilter("ignore", RuntimeWarning)
         depth = np.nanmean(X[:, masks[0]], 1) - np.mean([np.nanmean(X[:, m], 1) for m in masks[1:]], 0)
-    depth = depth[np.isfinite(depth)]
-    if depth.size == 0:
+        live = np.nanstd(X, axis=1) >= FLAT_SD
+    sign = np.where(live & np.isfinite(depth), np.sign(depth), 0.0)
+    return (sign if quantity == "absorbance" else -sign).astype(np.int8)
+
+
+def orientation_reason(unit: str, quantity: str) -> str:
+    """Why a row that :func:`orientation_rows` gives ``-1`` is flagged ("band shape looks like ..., file says ...")."""
+    (lo, hi), _ = ORIENTATION_BANDS[unit]
+    kind = "minimum" if quantity == "absorbance" else "maximum"
+    return (f"band shape looks like {_OTHER[quantity]}, file says {quantity} (the water/O-H band at "
+            f"{lo:g}-{hi:g} {unit} is a {kind})")
+
+
+def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", every_row: bool = False) -> None:
+    """Raise ``ValueError`` when spectra labelled ``quantity`` have the other one's shape.
+
+    Judged per spectrum by :func:`orientation_rows`; rows not judged (flat, NaN windows) are not
+    counted, and axes that do not cover the band and its shoulders are not checked. Raises when more
+    than half of the judged rows disagree, or with ``every_row=True`` only when all of them do (for
+    callers that flag the others one by one). This catches reflectance passed as absorbance (and the
+    reverse) when the value ranges alone cannot: e.g. MIR reflectance fractions 0.05-0.6 look like small
+    absorbances, NIR absorbance 0.2-0.9 like reflectance fractions.
+    """
+    agree = orientation_rows(X, axis, unit, quantity)
+    judged = agree[agree != 0]
+    if judged.size == 0:
         return
-    share_max = float(np.mean(depth > 0))
-    lo, hi = band
-    if quantity == "absorbance" and share_max < 0.5:
+    wrong = float(np.mean(judged < 0))
+    if (wrong < 1.0) if every_row else (wrong <= 0.5):
+        return
+    (lo, hi), _ = ORIENTATION_BANDS[unit]
+    if quantity == "absorbance":
         raise ValueError(f"{name}: these look like reflectance, not absorbance: the water/O-H band at {lo:g}-{hi:g} "
-                         f"{unit} is a minimum in {1 - share_max:.0%} of the spectra (absorbance has a maximum "
+                         f"{unit} is a minimum in {wrong:.0%} of the spectra (absorbance has a maximum "
                          f"there); convert with log10(1/R) or declare them as reflectance")
-    if quantity == "reflectance" and share_max > 0.5:
-        raise ValueError(f"{name}: these look like absorbance, not reflectance: the water/O-H band at {lo:g}-{hi:g} "
-                         f"{unit} is a maximum in {share_max:.0%} of the spectra (reflectance has a minimum "
-                         f"there); declare them as absorbance")
+    raise ValueError(f"{name}: these look like absorbance, not reflectance: the water/O-H band at {lo:g}-{hi:g} "
+                     f"{unit} is a maximum in {wrong:.0%} of the spectra (reflectance has a minimum "
+                     f"there); declare them as absorbance")

@@ -17,6 +17,8 @@ flag                      rule
                           0.0021 (500 KSSL MIR), 0.0047 (825 NIRsoil NIR) and 0.0073 (NeoSpectra at its native
                           257 channels); KSSL MIR plus Gaussian noise of sd 0.01 gives 0.031-0.060
 ``out_of_range``          reflectance (as a fraction) <= 0 or above :data:`REFLECTANCE_MAX`
+``orientation``           (given the axis) the water/O-H band has the other quantity's shape
+                          (:func:`soilnb.spectra.orientation.orientation_rows`; flat rows are not judged)
 ========================  =====================================================================================
 """
 from __future__ import annotations
@@ -24,20 +26,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from soilnb.spectra.orientation import FLAT_SD, orientation_reason, orientation_rows
 from soilnb.spectra.units import ABSORBANCE_MAX
 
 #: Plateau length (channels) that counts as a detector cap.
 SATURATION_RUN = 5
 #: Smallest absorbance at which a plateau counts as saturation (real KSSL MIR peaks near 2.5-3).
 SATURATION_MIN_ABSORBANCE = 2.5
-#: Smallest sd of a live spectrum.
-FLAT_SD = 1e-6
 #: Largest plausible noise ratio (see the module table).
 NOISE_MAX = 0.025
 #: Largest plausible reflectance fraction (real samples can outshine the white reference a little).
 REFLECTANCE_MAX = 1.5
 
-FLAGS = ("nonfinite", "saturated", "flat", "noisy", "out_of_range")
+FLAGS = ("nonfinite", "saturated", "flat", "noisy", "out_of_range", "orientation")
 
 
 def _longest_run_at(x: np.ndarray, value: float, atol: float = 1e-9) -> int:
@@ -50,14 +51,16 @@ def _longest_run_at(x: np.ndarray, value: float, atol: float = 1e-9) -> int:
     return best
 
 
-def spectrum_quality(X, quantity: str = "absorbance") -> pd.DataFrame:
+def spectrum_quality(X, quantity: str = "absorbance", axis=None, unit: str | None = None) -> pd.DataFrame:
     """One row per spectrum: a boolean column per flag of :data:`FLAGS`, ``ok`` and a ``reason`` text.
 
     Parameters
     ----------
     X : array of shape (n_spectra, n_channels)
     quantity : {"absorbance", "reflectance"}
-        Reflectance as a fraction (see :func:`soilnb.spectra.units.reflectance_fraction`).
+        Reflectance as a fraction (see :func:`soilnb.spectra.units.reflectance_rows`).
+    axis, unit : optional
+        Channel positions and their unit ("nm" or "cm-1"): with them the ``orientation`` flag is judged.
 
     Examples
     --------
@@ -68,8 +71,10 @@ def spectrum_quality(X, quantity: str = "absorbance") -> pd.DataFrame:
     if quantity not in ("absorbance", "reflectance"):
         raise ValueError(f"quantity must be 'absorbance' or 'reflectance', got {quantity!r}")
     X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    wrong = (orientation_rows(X, axis, unit, quantity) < 0 if axis is not None and unit is not None
+             else np.zeros(X.shape[0], bool))
     rows = []
-    for x in X:
+    for x, turned in zip(X, wrong):
         finite = np.isfinite(x)
         flags, reasons = dict.fromkeys(FLAGS, False), []
         if not finite.all():
@@ -102,5 +107,8 @@ def spectrum_quality(X, quantity: str = "absorbance") -> pd.DataFrame:
                 if ratio > NOISE_MAX:
                     flags["noisy"] = True
                     reasons.append(f"noisy: noise ratio {ratio:.3g} above {NOISE_MAX:g}")
+        if turned:
+            flags["orientation"] = True
+            reasons.append(orientation_reason(unit, quantity))
         rows.append({**flags, "ok": not any(flags.values()), "reason": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=[*FLAGS, "ok", "reason"])

@@ -244,8 +244,10 @@ def _wrap_read(path, fn):
         raise OSSLFormatError(f"cannot parse {path}: {exc}") from exc
 
 
-def _reflectance(X, path, percent):
+def _reflectance(X, path, percent, rows=None):
+    """Reflectance as fractions, percent decided per spectrum (:func:`soilnb.spectra.units.reflectance_rows`);
+    messages name ``rows`` (file rows) when given, else 0-based row indices."""
     try:
-        return reflectance_fraction(X, percent=percent, name=Path(path).name)
+        return reflectance_fraction(X, percent=percent, name=Path(path).name, labels=rows)
     except ValueError as exc:
         raise OSSLFormatError(str(exc)) from None

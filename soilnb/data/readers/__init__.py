@@ -7,11 +7,12 @@ tables) and notes (conversions, assumptions). One bad file never loses the other
 Modules: :mod:`.opus` (brukeropus; AB block or converted), :mod:`.asd` (own reader of the ASD binary
 format; reflectance = target / white reference), :mod:`.table` (wide tables: unit, orientation,
 quantity, id and properties detected; full OSSL tables through :mod:`soilnb.data.ossl`),
-:mod:`.base` (the per-block record and the per-spectrum percent rule), :mod:`.result` (grouping),
-:mod:`.collect` (:func:`read_spectra`).
+:mod:`.base` (the per-block record), :mod:`.result` (grouping), :mod:`.collect` (:func:`read_spectra`).
+The per-spectrum rules they apply live in :mod:`soilnb.spectra`: percent or fraction
+(:func:`soilnb.spectra.units.reflectance_rows`) and band shape (:func:`soilnb.spectra.orientation.orientation_rows`).
 """
 from .asd import read_asd, read_asd_header  # noqa: F401
-from .base import PERCENT_LIMIT, FileSpectra, ReadIssue, SpectraReadError, reflectance_rows  # noqa: F401
+from .base import FileSpectra, ReadIssue, SpectraReadError  # noqa: F401
 from .collect import file_kind, list_files, read_spectra  # noqa: F401
 from .opus import read_opus  # noqa: F401
 from .result import GRID_TOL, ReadResult  # noqa: F401

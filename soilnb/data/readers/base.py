@@ -1,5 +1,4 @@
-"""What every reader returns (:class:`FileSpectra`), how problems are named (:class:`ReadIssue`) and the
-per-spectrum percent/fraction rule shared by the readers (:func:`reflectance_rows`).
+"""What every reader returns (:class:`FileSpectra`) and how problems are named (:class:`ReadIssue`).
 
 A reader turns one file into one or more :class:`FileSpectra` blocks (spectra on the file's own grid, in
 the file's own channel order) or raises :class:`SpectraReadError` with a message naming what is wrong.
@@ -15,12 +14,6 @@ import numpy as np
 import pandas as pd
 
 from soilnb.data.library import QUANTITIES, UNITS_AXIS, SpectralLibrary
-from soilnb.spectra.units import FRACTION_MAX, PERCENT_MAX
-
-#: A spectrum whose maximum exceeds this is neither a fraction nor a percentage (dropped, named as a
-#: problem). Percent spectra between 100 and 150 % are kept: real scanners exceed their white reference
-#: a little (specular glints, a reference panel that has aged), and clipping would hide it.
-PERCENT_LIMIT = 1.5 * PERCENT_MAX
 
 
 class SpectraReadError(ValueError):
@@ -56,7 +49,8 @@ class FileSpectra:
     Parameters
     ----------
     X : ndarray of shape (n_spectra, n_channels)
-        Values as in the file (reflectance may be percent or fraction, decided per spectrum later).
+        Values as in the file (reflectance may be percent or fraction, decided per spectrum later by
+        :func:`soilnb.spectra.units.reflectance_rows`).
     axis : ndarray of shape (n_channels,)
         Channel positions in the file's order (increasing or decreasing).
     unit : {"cm-1", "nm"}
@@ -117,56 +111,6 @@ class FileSpectra:
                            sample_id=self.sample_id[idx], rows=self.rows[idx], instrument=self.instrument[idx],
                            properties=sub(self.properties), extra=sub(self.extra), source=self.source,
                            notes=list(self.notes), meta=dict(self.meta))
-
-
-def reflectance_rows(X):
-    """Decide per spectrum whether reflectance is a fraction or a percentage, and return fractions.
-
-    The rule (per row, on its finite values; thresholds from :mod:`soilnb.spectra.units`):
-
-    * min <= 0: not reflectance (log10(1/R) is undefined): the row is rejected.
-    * max <= :data:`~soilnb.spectra.units.FRACTION_MAX` (1.5): a fraction, kept as is (values a little
-      above 1 are real: the sample outshone the white reference).
-    * max <= :data:`PERCENT_LIMIT` (150): percent, divided by 100. Values between 100 and 150 % are kept
-      above 1 rather than clipped, for the same reason; their count is returned so it can be reported.
-    * max > 150: neither: the row is rejected.
-
-    Deciding per spectrum, not per file, keeps a table that mixes percent and fraction rows (e.g. two
-    exports pasted together) right, and one bad row does not condemn the file.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_spectra, n_channels), finite
-
-    Returns
-    -------
-    fractions : ndarray of shape (n_spectra, n_channels)
-        Rejected rows are left unchanged (callers drop them).
-    percent : ndarray of bool, shape (n_spectra,)
-        Rows that were divided by 100.
-    reasons : dict
-        Row index -> why it was rejected.
-    n_over_100 : int
-        Number of percent rows with values above 100 % (kept).
-
-    Examples
-    --------
-    >>> out, pct, bad, over = reflectance_rows([[0.2, 0.5], [20.0, 50.0], [-1.0, 0.3]])
-    >>> out[:2].tolist(), pct.tolist(), sorted(bad)
-    ([[0.2, 0.5], [0.2, 0.5]], [False, True, False], [2])
-    """
-    X = np.array(X, dtype=np.float64, ndmin=2)
-    lo, hi = X.min(axis=1), X.max(axis=1)
-    percent = (lo > 0) & (hi > FRACTION_MAX) & (hi <= PERCENT_LIMIT)
-    reasons = {}
-    for i in np.flatnonzero(lo <= 0):
-        reasons[int(i)] = f"reflectance must be > 0, min {lo[i]:.4g} (looks like absorbance, or a dead channel)"
-    for i in np.flatnonzero((lo > 0) & (hi > PERCENT_LIMIT)):
-        reasons[int(i)] = (f"reflectance up to {hi[i]:.4g} is neither a fraction (<= {FRACTION_MAX}) "
-                           f"nor a percentage (<= {PERCENT_LIMIT:g})")
-    X[percent] /= 100.0
-    n_over_100 = int((percent & (hi > PERCENT_MAX)).sum())
-    return X, percent, reasons, n_over_100
 
 
 def library_to_block(lib: SpectralLibrary, source: str) -> FileSpectra:

@@ -11,11 +11,12 @@ from tqdm.auto import tqdm
 from soilnb.data.library import QUANTITIES, UNITS_AXIS
 from soilnb.data.readers.asd import VERSIONS as ASD_VERSIONS
 from soilnb.data.readers.asd import read_asd
-from soilnb.data.readers.base import FileSpectra, ReadIssue, reflectance_rows
+from soilnb.data.readers.base import FileSpectra, ReadIssue
 from soilnb.data.readers.opus import OPUS_MAGIC, read_opus
 from soilnb.data.readers.result import ReadResult, build_library, group_blocks, shared_id_notes
 from soilnb.data.readers.table import read_table
-from soilnb.spectra.orientation import check_orientation
+from soilnb.spectra.orientation import check_orientation, orientation_reason, orientation_rows
+from soilnb.spectra.units import ABSORBANCE_MAX, FRACTION_MAX, reflectance_rows
 
 #: File-name endings read as tables (CSV, optionally gzipped, and Parquet).
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".parquet", ".pq")
@@ -102,10 +103,12 @@ def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, re
     :mod:`~soilnb.data.readers.opus`), ASD files reflectance = target / white reference
     (:mod:`~soilnb.data.readers.asd`), tables as described in :mod:`~soilnb.data.readers.table`.
     Then per spectrum: rows with NaN, inf or text are dropped (a problem naming the row); reflectance
-    is a fraction or a percentage decided per spectrum (:func:`~soilnb.data.readers.base.reflectance_rows`:
-    maximum above 1.5 means percent; 100-150 % is kept above 1; above 150 % or <= 0 is dropped). Then
-    per file: the water/O-H band must have the shape of the quantity
-    (:func:`~soilnb.spectra.orientation.check_orientation`), else the file is reported whole.
+    is a fraction or a percentage decided per spectrum (:func:`~soilnb.spectra.units.reflectance_rows`:
+    maximum above 1.5 means percent; 100-150 % is kept above 1; above 150 % or <= 0 is dropped; rows of
+    the smaller kind in a mixed file are named in a note, never converted with the majority). The
+    water/O-H band shape is judged per spectrum (:func:`~soilnb.spectra.orientation.orientation_rows`):
+    rows with the other quantity's shape are kept, named in a note and flagged in ``meta["quality"]``;
+    a file where every judged row disagrees is reported whole.
     Any error while reading a file is reported with the file's name and the others are still read.
 
     Examples
@@ -169,6 +172,10 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
     def row_of(i):
         return int(b.rows[i]) if b.rows[i] > 0 else None
 
+    def rows_text(idx):
+        shown = ", ".join(str(row_of(i) or i + 1) for i in idx[:10])
+        return f"rows {shown}" + (f" (+{len(idx) - 10} more)" if len(idx) > 10 else "")
+
     keep = np.isfinite(b.X).all(axis=1)
     for i in np.flatnonzero(~keep):
         k = int((~np.isfinite(b.X[i])).sum())
@@ -176,36 +183,45 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
                                          row_of(i)))
     percent = np.zeros(b.X.shape[0], bool)
     if b.quantity == "reflectance" and keep.any():
-        X, pct, reasons, over = reflectance_rows(b.X[keep])
         idx = np.flatnonzero(keep)
-        b.X[idx] = X
-        percent[idx] = pct
-        for j, why in reasons.items():
+        r = reflectance_rows(b.X[idx])
+        b.X[idx] = r.X
+        percent[idx] = r.percent
+        for j, why in r.rejected.items():
             keep[idx[j]] = False
             result.problems.append(ReadIssue(name, f"{why}: spectrum dropped", row_of(idx[j])))
-        if pct.any():
-            result.notes.append(ReadIssue(name, f"{int(pct.sum())} of {pct.size} spectra in percent (maximum "
-                                                f"above 1.5): divided by 100"))
-        fractions = [j for j in np.flatnonzero(~pct) if j not in reasons]
-        if fractions and pct.sum() > len(fractions):
-            # a very dark spectrum given in percent (maximum <= 1.5 %) would read as a fraction: name the rows
-            rows = ", ".join(str(row_of(idx[j]) or idx[j]) for j in fractions[:10])
-            result.notes.append(ReadIssue(name, f"{len(fractions)} spectra read as fractions among {int(pct.sum())} "
-                                                f"in percent (rows {rows}): check that they are not very dark "
-                                                f"spectra in percent"))
-        if over:
-            result.notes.append(ReadIssue(name, f"{over} spectra exceed 100 % reflectance: kept above 1 (real "
-                                                "samples can outshine the white reference)"))
+        n_pct, n_frac = int(r.percent.sum()), int((~r.percent).sum()) - len(r.rejected)
+        if n_pct:
+            result.notes.append(ReadIssue(name, f"{n_pct} of {r.percent.size} spectra in percent (maximum above "
+                                                f"{FRACTION_MAX}): divided by 100, decided per spectrum"))
+        if (few := idx[r.minority & ~r.percent]).size:   # a very dark spectrum in percent would read as a fraction
+            result.notes.append(ReadIssue(name, f"{few.size} spectra read as fractions among {n_pct} in percent "
+                                                f"({rows_text(few)}): check that they are not very dark spectra "
+                                                "in percent"))
+        if (few := idx[r.minority & r.percent]).size:
+            result.notes.append(ReadIssue(name, f"{few.size} spectra read as percent among {n_frac} read as "
+                                                f"fractions ({rows_text(few)}): only these divided by 100"))
+        if (few := idx[r.dark]).size:
+            result.notes.append(ReadIssue(name, f"{few.size} spectra read as percent have a maximum <= "
+                                                f"{ABSORBANCE_MAX:g} % ({rows_text(few)}), the usual log10(1/R) "
+                                                "range: check that they are reflectance"))
+        if r.over_100.any():
+            result.notes.append(ReadIssue(name, f"{int(r.over_100.sum())} spectra exceed 100 % reflectance: kept "
+                                                "above 1 (real samples can outshine the white reference)"))
     if not keep.any():
         if b.X.shape[0]:
             result.problems.append(ReadIssue(name, "no usable spectrum left"))
         return None
     b, percent = b.take(keep), percent[keep]
-    try:
-        check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name)
+    try:       # a whole file of the other shape is refused; single rows are flagged in meta["quality"]
+        check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name, every_row=True)
     except ValueError as exc:
         result.problems.append(ReadIssue(name, f"not read: {exc}"))
         return None
+    if (wrong := np.flatnonzero(orientation_rows(b.X, b.axis, b.unit, b.quantity) < 0)).size:
+        result.notes.append(ReadIssue(name, f"{wrong.size} of {b.X.shape[0]} spectra: "
+                                            f"{orientation_reason(b.unit, b.quantity)} ({rows_text(wrong)}): "
+                                            "kept, flagged in meta['quality']"))
     if b.axis.size > 1 and b.axis[0] > b.axis[-1]:       # libraries need an increasing axis
         b.axis, b.X = b.axis[::-1].copy(), b.X[:, ::-1].copy()
     if b.axis.size > 1 and not np.all(np.diff(b.axis) > 0):

@@ -7,7 +7,7 @@ KSSL work in absorbance log10(1/R), so this reader returns absorbance:
 
 1. the ``AB`` block when present (the instrument software computed it: taken as is);
 2. else ``R`` or ``TR`` converted with A = log10(1/R) (percent or fraction decided per spectrum by
-   :func:`~soilnb.data.readers.base.reflectance_rows`);
+   :func:`soilnb.spectra.units.reflectance_rows`);
 3. else the ratio of the single channels, A = log10(ScRf / ScSm), after interpolating the reference onto
    the sample's grid (the two are often a few points apart). This is exactly how OPUS computes ``AB``:
    on the KSSL file ``235157XS01.0`` it matches the stored ``AB`` block to 1e-7.
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from soilnb.data.readers.base import FileSpectra, SpectraReadError, file_stem, reflectance_rows
+from soilnb.data.readers.base import FileSpectra, SpectraReadError, file_stem
+from soilnb.spectra.units import reflectance_rows
 
 try:   # optional: only needed for OPUS files
     import brukeropus
@@ -128,9 +129,10 @@ def _interp(x_to, x_from, y):
 def _log_inverse(V, what, percent_rule=True):
     """A = log10(1/V) of reflectance or transmittance rows (percent or fraction decided per row)."""
     if percent_rule:
-        V, _, reasons, _ = reflectance_rows(V)
-        if reasons:
-            raise SpectraReadError(f"{what}: {next(iter(reasons.values()))}")
+        rows = reflectance_rows(V)
+        if rows.rejected:
+            raise SpectraReadError(f"{what}: {next(iter(rows.rejected.values()))}")
+        V = rows.X
     elif not (V > 0).all():
         raise SpectraReadError(f"{what}: values <= 0 (min {np.min(V):.4g}), log10(1/V) is undefined")
     return np.log10(1.0 / V)

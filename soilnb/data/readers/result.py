@@ -33,7 +33,9 @@ class ReadResult:
         ``"absorbance 599.766-7498.04 cm-1 (3578 channels)"``. Row-aligned ``meta`` entries (kept by
         ``subset`` and ``average_scans``): ``source_file``, ``source_row`` (1-based table row, 0 for
         binary files), ``source`` (how the values were obtained, e.g. the OPUS block), ``percent``
-        (reflectance divided by 100) and, when tables had other columns, ``extra`` (a record array:
+        (reflectance divided by 100), ``quality`` / ``quality_ok`` (the reasons of
+        :func:`soilnb.spectra.quality.spectrum_quality`, band shape against the quantity included; "" when
+        fine) and, when tables had other columns, ``extra`` (a record array:
         ``pandas.DataFrame(lib.meta["extra"])``). ``meta["files"]`` holds each file's details.
     problems : list of ReadIssue
         What was not read: a whole file (``row`` is None) or one row of a table.
@@ -116,7 +118,7 @@ def build_library(group) -> SpectralLibrary:
         meta["files"][key] = dict(b.meta)
     X = np.concatenate([b.X for b in blocks])
     # per-spectrum quality travels with the library: "" when the spectrum is fine, else the reasons
-    quality = spectrum_quality(X, first.quantity)
+    quality = spectrum_quality(X, first.quantity, axis=first.axis, unit=first.unit)   # incl. the band shape
     meta["quality"] = quality["reason"].to_numpy(dtype=object)
     meta["quality_ok"] = quality["ok"].to_numpy()
     lo, hi = first.axis[0], first.axis[-1]
