@@ -376,12 +376,20 @@ def test_load_test_set_bad_input(tmp_path):
         ossl.load_test_set(tmp_path / "none")
     _write_test_dir(tmp_path / "a")
     (tmp_path / "a" / "mir.csv").unlink()
-    with pytest.raises(FileNotFoundError, match="missing mir.csv"):
+    nir, mir = ossl.load_test_set(tmp_path / "a")          # a NIR-only test set
+    assert mir is None and nir.n_scans == 3
+    (tmp_path / "a" / "nir.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="missing nir.csv and mir.csv"):
         ossl.load_test_set(tmp_path / "a")
     _write_test_dir(tmp_path / "b")
     lab = pd.read_csv(tmp_path / "b" / "lab.csv").drop(columns=["CEC"])
+    lab["K"] = [0.1, 0.2, 0.3]
     lab.to_csv(tmp_path / "b" / "lab.csv", index=False)
-    with pytest.raises(ValueError, match=r"lab.csv: missing required column\(s\) \['CEC \(or cec_usda"):
+    nir, mir = ossl.load_test_set(tmp_path / "b")          # any set of properties: no CEC, an extra K
+    assert "CEC" not in nir.property_names and nir.property_names[-1] == "K"
+    np.testing.assert_allclose(mir.properties["K"], [0.1, 0.2, 0.3])
+    lab[["sample_id"]].to_csv(tmp_path / "b" / "lab.csv", index=False)
+    with pytest.raises(ValueError, match=r"lab.csv: no property column besides sample_id"):
         ossl.load_test_set(tmp_path / "b")
     _write_test_dir(tmp_path / "c")
     lab = pd.read_csv(tmp_path / "c" / "lab.csv")

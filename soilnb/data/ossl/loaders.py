@@ -137,7 +137,8 @@ def load_world(data_dir, test_dir: str = "", seed: int = 0, holdout: float = 0.1
     uuid = nir.meta.get("kssl_uuid", np.full(nir.n_scans, ""))
     if test_dir:
         test_nir, test_mir = load_test_set(test_dir)
-        is_test = np.isin(nir.sample_id, test_nir.sample_id)   # a test sample also in Paired leaves Paired
+        test_ids = (test_nir if test_nir is not None else test_mir).sample_id
+        is_test = np.isin(nir.sample_id, test_ids)   # a test sample also in Paired leaves Paired
     else:
         pool = np.flatnonzero(nir.properties.notna().all(axis=1).to_numpy())
         n_test = max(1, int(round(holdout * pool.size)))
@@ -154,7 +155,7 @@ def load_world(data_dir, test_dir: str = "", seed: int = 0, holdout: float = 0.1
     paired_nir, paired_mir = nir.subset(~is_test), mir.subset(~is_test)
     paired_nir.name, paired_mir.name, kssl.name = "paired_nir", "paired_mir", "kssl"
     if verbose:
-        print(f"[ossl] test: {test_nir.n_scans} samples ({'from ' + str(test_dir) if test_dir else 'held out'}); "
+        print(f"[ossl] test: {test_ids.size if test_dir else test_nir.n_scans} samples ({'from ' + str(test_dir) if test_dir else 'held out'}); "
               f"removed {int(leak.sum())} KSSL rows of test samples")
     world = World(kssl=kssl, paired_nir=paired_nir, paired_mir=paired_mir, test_nir=test_nir, test_mir=test_mir,
                   source="ossl")

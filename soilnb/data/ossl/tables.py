@@ -10,7 +10,7 @@ import pandas as pd
 
 from soilnb.core import cache
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
-from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
+from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -246,7 +246,7 @@ def _read_site(path, id_col):
 
 
 def _attach(lib: SpectralLibrary, lab: pd.DataFrame) -> SpectralLibrary:
-    lib.properties = lab[list(PROPERTIES)].reindex(lib.sample_id).reset_index(drop=True).astype(float)
+    lib.properties = property_frame(lab.reindex(lib.sample_id), lib.name or "library")
     return lib
 
 

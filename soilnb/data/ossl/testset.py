@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
+from soilnb.core.vocab import EXTRA_OSSL_COLUMNS, MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
 from soilnb.data.ossl.format import (
     MIR_RE,
@@ -32,7 +32,7 @@ from soilnb.data.ossl.format import (
 )
 from soilnb.data.ossl.tables import _attach, _library_from
 from soilnb.spectra.grid import Resample
-from soilnb.spectra.orientation import check_orientation
+from soilnb.spectra.orientation import check_orientation, orientation_reason, orientation_rows
 from soilnb.spectra.quality import FLAT_SD
 from soilnb.spectra.units import ABSORBANCE_MAX
 
@@ -89,10 +89,14 @@ def _read_wide(path, pattern, axis, unit, quantity, percent="auto", tol=0.0):
                               "not absorbance")
     order = np.argsort(pos)
     X = Resample(pos[order], axis, tol=tol).fit_transform(X[:, order]).astype(np.float32)
-    try:
-        check_orientation(X[~flat], axis, unit, quantity, name=path.name)
+    try:    # a whole file of the other shape is refused; flat rows are not judged (check_orientation skips them)
+        check_orientation(X, axis, unit, quantity, name=path.name, every_row=True)
     except ValueError as exc:
         raise OSSLFormatError(str(exc)) from None
+    wrong = orientation_rows(X, axis, unit, quantity) < 0
+    if wrong.any():     # judged per spectrum: named, kept (the quality flag of read_spectra says the same)
+        warnings.warn(f"{path.name}: {orientation_reason(unit, quantity)} in {_rows_text(rows[wrong], ids[wrong])}: "
+                      "kept", UserWarning, stacklevel=3)
     return ids, X, lost
 
 
@@ -103,16 +107,16 @@ def _read_test_lab(path) -> pd.DataFrame:
     if id_col is None:
         raise OSSLFormatError(f"{path.name}: missing required id column (one of {list(TEST_ID_COLUMNS)})")
     names = {}
-    missing = []
-    for p, ossl in OSSL_COLUMNS.items():
+    for p, ossl in (OSSL_COLUMNS | EXTRA_OSSL_COLUMNS).items():
         if p in columns:
             names[p] = p
         elif ossl in columns:
             names[p] = ossl
-        else:
-            missing.append(f"{p} (or {ossl})")
-    if missing:
-        raise OSSLFormatError(f"{path.name}: missing required column(s) {missing}")
+    # any other column is a property under its own name (a library may carry any set of properties)
+    names |= {c: c for c in columns if c != id_col and c not in names.values() and c != "EOC"}
+    if not names:
+        raise OSSLFormatError(f"{path.name}: no property column besides {id_col} (the nine of the paper by name "
+                              f"or OSSL name, e.g. TC or {OSSL_COLUMNS['TC']}, or any other)")
     use = [id_col] + list(names.values()) + (["EOC"] if "EOC" in columns else [])
     df = _wrap_read(path, lambda: _read_csv(path, usecols=use, dtype={id_col: str}))
     _no_data_rows(df, path)
@@ -122,13 +126,15 @@ def _read_test_lab(path) -> pd.DataFrame:
         if not pd.api.types.is_numeric_dtype(df[c]):
             raise OSSLFormatError(f"{path.name}: non-numeric values in column {c}")
         out[p] = df[c].to_numpy(float)
-    out["EOC"] = (df["EOC"].to_numpy(float) if "EOC" in df
-                  else np.where(out[["TC", "IC"]].isna().any(axis=1), np.nan,
-                                estimated_organic_carbon(out["TC"], out["IC"])))
-    return out[list(PROPERTIES)]
+    if "EOC" in df:
+        out["EOC"] = df["EOC"].to_numpy(float)
+    elif "TC" in out and "IC" in out:
+        out["EOC"] = np.where(out[["TC", "IC"]].isna().any(axis=1), np.nan,
+                              estimated_organic_carbon(out["TC"], out["IC"]))
+    return out[[p for p in PROPERTIES if p in out] + [c for c in out.columns if c not in PROPERTIES]]
 
 
-def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLibrary]:
+def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary | None, SpectralLibrary | None]:
     """The pluggable independent test set (the paper's NAPT spectra are not public).
 
     Folder format (CSV, ``.csv`` or ``.csv.gz``; documented in ``data/README.md``):
@@ -140,9 +146,11 @@ def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLi
     * ``mir.csv``: same id column + MIR absorbance columns ``scan_mir.<cm-1>_abs`` or ``<cm-1>``,
       any grid covering 600-4000 cm-1 (resampled onto :data:`MIR_AXIS_CM1`); repeats averaged.
     * ``lab.csv``: same id column + the properties under our names (``TC TN IC pH CEC clay silt
-      sand``, optional ``EOC``) or the OSSL column names; one row per sample.
+      sand``, optional ``EOC``, derived from TC and IC when absent) or the OSSL column names, and any other
+      property under its own name (``OC``, ``K``, ...); one row per sample.
 
-    Every sample must appear in all three files (else an error names a few); rows with NaN/inf
+    ``nir.csv`` or ``mir.csv`` may be absent (a MIR-only or NIR-only test set; its library is None).
+    Every sample must appear in all files given (else an error names a few); rows with NaN/inf
     spectra are dropped with a warning naming the file and its rows, and a sample left with no finite
     row in ``nir.csv`` or ``mir.csv`` leaves the whole test set (both spectra and its lab row) with a
     warning. Files may be comma-, ``;``- or tab-separated (``;`` with decimal commas too).
@@ -152,36 +160,44 @@ def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary, SpectralLi
     if not test_dir.is_dir():
         raise FileNotFoundError(f"test set folder {test_dir} not found")
 
-    def find(stem):
+    def find(stem, required=True):
         for ext in (".csv", ".csv.gz"):
             if (test_dir / f"{stem}{ext}").exists():
                 return test_dir / f"{stem}{ext}"
-        raise FileNotFoundError(f"{test_dir}: missing {stem}.csv (needs nir.csv, mir.csv and lab.csv)")
+        if required:
+            raise FileNotFoundError(f"{test_dir}: missing {stem}.csv (needs lab.csv and nir.csv, mir.csv or both)")
+        return None
 
-    nir_path, mir_path, lab_path = find("nir"), find("mir"), find("lab")
-    nid, Xn, lost_n = _read_wide(nir_path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance", percent=percent)
-    mid, Xm, lost_m = _read_wide(mir_path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")
+    nir_path, mir_path, lab_path = find("nir", False), find("mir", False), find("lab")
+    if nir_path is None and mir_path is None:
+        raise FileNotFoundError(f"{test_dir}: missing nir.csv and mir.csv (needs lab.csv and nir.csv, mir.csv or both)")
+    libs, lost = {}, {}
+    for key, path, pattern, axis, unit, quantity in (
+            ("nir", nir_path, NIR_RE, NIR_AXIS_NM, "nm", "reflectance"),
+            ("mir", mir_path, MIR_RE, MIR_AXIS_CM1, "cm-1", "absorbance")):
+        if path is not None:
+            ids_, X_, lost[path.name] = _read_wide(path, pattern, axis, unit, quantity, percent=percent)
+            libs[path.name] = SpectralLibrary(X=X_, axis=axis, unit=unit, quantity=quantity, sample_id=ids_,
+                                              name=f"test_{key}").average_scans()
     lab = _read_test_lab(lab_path)
-    nir = SpectralLibrary(X=Xn, axis=NIR_AXIS_NM, unit="nm", quantity="reflectance", sample_id=nid,
-                          name="test_nir").average_scans()
-    mir = SpectralLibrary(X=Xm, axis=MIR_AXIS_CM1, unit="cm-1", quantity="absorbance", sample_id=mid,
-                          name="test_mir").average_scans()
-    gone = _leave_out_nonfinite({nir_path.name: lost_n, mir_path.name: lost_m}, test_dir,
-                                (nir_path.name, mir_path.name, lab_path.name))
-    sets = {nir_path.name: set(nir.sample_id) - gone, mir_path.name: set(mir.sample_id) - gone,
-            lab_path.name: set(lab.index) - gone}
+    gone = _leave_out_nonfinite(lost, test_dir, (*libs, lab_path.name))
+    sets = {name: set(lib.sample_id) - gone for name, lib in libs.items()} | {lab_path.name: set(lab.index) - gone}
     union = set().union(*sets.values())
     for fname, have in sets.items():
         lack = sorted(str(x) for x in union - have)
         if lack:
             raise OSSLFormatError(f"{test_dir}: {len(lack)} sample(s) missing from {fname}, e.g. {lack[:5]}")
-    ids = [s for s in nir.sample_id if s not in gone]
+    ids = [s for s in next(iter(libs.values())).sample_id if s not in gone]
     if not ids:
         raise OSSLFormatError(f"{test_dir}: no sample left: every one has only NaN/inf rows in "
-                              f"{nir_path.name} or {mir_path.name}")
-    nir, mir = _attach(nir.align_to(ids), lab), _attach(mir.align_to(ids), lab)
-    nir.name, mir.name = "test_nir", "test_mir"
-    return nir, mir
+                              f"{' or '.join(libs)}")
+    out = []
+    for key, path in (("nir", nir_path), ("mir", mir_path)):
+        lib = _attach(libs[path.name].align_to(ids), lab) if path is not None else None
+        if lib is not None:
+            lib.name = f"test_{key}"
+        out.append(lib)
+    return tuple(out)
 
 
 def _leave_out_nonfinite(lost_by_file, test_dir, files) -> set:
