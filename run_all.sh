@@ -7,6 +7,7 @@
 #   ./run_all.sh --only 02,03             # some notebooks only (by number)
 #   ./run_all.sh -p seed 1 -p vae_epochs 5
 #   ./run_all.sh -p source ossl -p data_dir /path/to/ossl   # real OSSL v1.2 files (see soilnb.data.ossl.download)
+#   ./run_all.sh -p source files -p data_dir my_mir.csv -p properties OC,clay,CEC   # any spectra with properties
 #
 # Executed notebooks go to build/notebooks/<profile>/, figures (PNG + PDF) and tables (CSV) to figures/
 # (default profile) or figures/<profile>/ (the others), each folder with a manifest.json of the runs that wrote it.
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     -p|--parameter)
       if [ $# -lt 3 ]; then echo "run_all.sh: $1 needs a NAME and a VALUE (e.g. -p seed 1)" >&2; exit 2; fi
       params+=(-p "$2" "$3"); pairs+=("$2" "$3"); shift 3 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +37,8 @@ export MPLBACKEND=Agg PYTHONHASHSEED=0
 # every parameter is validated (name, type, range, combinations) before any notebook starts, and Python
 # says where the outputs go (soilnb.core.config.Config.figures_dir)
 figs="$("$PY" -m soilnb.core --profile "$profile" ${pairs[@]+"${pairs[@]}"})" || exit 2
+# the notebooks this run's world cannot run (a MIR-only or NIR-only world), one "NN<TAB>reason" line each
+plan="$("$PY" -m soilnb.stages --profile "$profile" ${pairs[@]+"${pairs[@]}"})" || exit 2
 
 if [ -n "$only" ]; then                      # --only 2,3 means 02,03
   norm=""
@@ -64,6 +67,8 @@ total_start=$(date +%s)
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
+  why="$(printf '%s\n' "$plan" | awk -F'\t' -v n="${base%%_*}" '$1 == n {print $2}')"
+  if [ -n "$why" ]; then printf '%-28s skipped: %s\n' "$base" "$why"; continue; fi
   start=$(date +%s.%N)
   if ! "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$out/${base%.ipynb}.log" 2>&1; then

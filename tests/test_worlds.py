@@ -119,3 +119,19 @@ def test_real_kssl_mir_with_oc_clay_cec_end_to_end(real_dir, tmp_path, monkeypat
     ccc = table.set_index(["property", "strategy"])["ccc"]
     # MIR predicts soil organic carbon and clay well (e.g. Ng et al. 2022 report R2 > 0.9 for OC on KSSL MIR)
     assert ccc[("OC", "MIR-PLSR")] > 0.9 and ccc[("Clay", "MIR-PLSR")] > 0.75
+
+
+def test_plan_skips_the_notebooks_a_mir_only_world_cannot_run(real_dir, tmp_path, monkeypatch):
+    """run_all.sh asks soilnb.stages.plan which notebooks to skip; a MIR-only world skips 03, 05, 06 with the
+    libraries they need, and trains a VAE but no NIR encoder."""
+    from soilnb.stages.plan import get_models, notebook_plan
+
+    monkeypatch.setattr(paths, "CACHE", tmp_path)
+    cfg = get_config("smoke", source="files", data_dir=str(real_dir / "kssl_mir_toy" / "toy_kssl_mir.csv.gz"),
+                     properties="OC,clay,CEC", **SMALL)
+    plan = notebook_plan(cfg)
+    assert sorted(plan) == ["03", "05", "06"]
+    assert plan["03"] == ("needs Paired NIR, Paired MIR spectra; this world holds a MIR library (KSSL), test MIR")
+    assert notebook_plan(get_config("smoke")) == {}
+    vae, n2m = get_models(cfg, stages.get_features(cfg), progress=False)
+    assert vae is not None and vae.cfg.latent_dim == 8 and n2m is None

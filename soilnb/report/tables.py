@@ -6,7 +6,7 @@ import pandas as pd
 from scipy import stats
 
 from soilnb.core import paths
-from soilnb.core.vocab import DATASETS, PAPER_NAMES, PROPERTIES
+from soilnb.core.vocab import DATASETS, PAPER_NAMES
 from soilnb.data.library import World
 
 APPENDIX_A_COLUMNS = ["property", "dataset", "n", "min", "mean", "sd", "max", "skewness", "kurtosis"]
@@ -24,14 +24,25 @@ def summary_statistics(values) -> dict:
             "skewness": stats.skew(v), "kurtosis": stats.kurtosis(v, fisher=False)}
 
 
-def appendix_a(world: World) -> pd.DataFrame:
-    """Appendix A: statistics of the nine properties in the KSSL (complete rows, one per sample),
-    Paired and NAPT-like test datasets; 27 rows in the paper's order."""
-    sets = dict(zip(DATASETS, (world.kssl.complete().average_scans().properties,
-                               world.paired_nir.complete().properties, world.test_nir.complete().properties)))
-    rows = [{"property": PAPER_NAMES[p], "dataset": name, **summary_statistics(df[p])}
-            for p in PROPERTIES for name, df in sets.items()]
+def appendix_a(world: World, properties=None) -> pd.DataFrame:
+    """Appendix A: statistics of each property in the KSSL (complete rows, one per sample), Paired and
+    NAPT-like test datasets the world holds; for the paper's world, 27 rows (nine properties x three sets)
+    in the paper's order. Complete rows: every one of ``properties`` (default: all a library carries)
+    measured. A property with no value in a set has no row for it."""
+    test = world.test_nir if world.test_nir is not None else world.test_mir
+    paired = world.paired_nir if world.paired_nir is not None else world.paired_mir
+    sets = {name: lib for name, lib in zip(DATASETS, (world.kssl, paired, test)) if lib is not None}
+    sets = {name: _complete(lib, properties, name == "KSSL") for name, lib in sets.items()}
+    names = list(dict.fromkeys(c for df in sets.values() for c in df.columns))
+    rows = [{"property": PAPER_NAMES.get(p, p), "dataset": name, **summary_statistics(df[p])}
+            for p in names for name, df in sets.items() if p in df.columns and df[p].notna().any()]
     return pd.DataFrame(rows, columns=APPENDIX_A_COLUMNS)
+
+
+def _complete(lib, properties, average: bool) -> pd.DataFrame:
+    keep = lib.property_names if properties is None else [p for p in properties if p in lib.property_names]
+    lib = lib.complete(keep)
+    return (lib.average_scans() if average else lib).properties[keep]
 
 
 def read_reference(name: str) -> pd.DataFrame | None:

@@ -39,6 +39,8 @@ class RealismCheck:
 def mir_realism(world: World, cfg: Config) -> RealismCheck:
     """Real KSSL MIR (the toy file in shared/data/real) vs the world's averaged KSSL MIR."""
     name = f"{world.source} KSSL MIR"
+    if world.kssl is None:
+        return RealismCheck(name, skipped="this world holds no MIR library")
     try:
         real_X, real_axis = load_real_kssl_toy()
     except FileNotFoundError as exc:
@@ -51,6 +53,8 @@ def mir_realism(world: World, cfg: Config) -> RealismCheck:
 def nir_realism(world: World, cfg: Config) -> RealismCheck:
     """Real NIR (prospectr's NIRsoil) vs the world's Paired NIR, at the Neospectra's resolution."""
     name = f"{world.source} Paired NIR"
+    if world.paired_nir is None:
+        return RealismCheck(name, skipped="this world holds no Paired NIR set", unit="nm")
     try:
         nir_A, nir_axis = load_real_nirsoil()
     except (FileNotFoundError, ImportError) as exc:

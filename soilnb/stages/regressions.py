@@ -51,7 +51,7 @@ def get_regressions(cfg: Config, F: Features, vae, n2m, strategies=None, texture
     """Stage 3: the seven strategies fitted and evaluated (test set and Paired validation), cached."""
 
     strategies = tuple(strategies or STRATEGIES)
-    params = {**cfg.keys("regress"), **vae_params(cfg, vae.cfg.latent_dim),
+    params = {**cfg.keys("regress"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None),
               "strategies": strategies,
               "texture": texture, "code": code_hash(*REG_CODE)}
     return cached("regressions", params, lambda: fit_strategies(cfg, F, vae, n2m, strategies, texture))
