@@ -145,7 +145,7 @@ def modelled_properties(world: World, wanted=()) -> tuple[str, ...]:
     reported and left out, never filled; a wanted name no training library has is a ValueError."""
     train = [(k, lib) for k, lib in world.items() if k in ("kssl", "paired_nir")]
     names = list(dict.fromkeys(c for _, lib in train for c in lib.property_names))
-    wanted = [w for w in wanted if w]
+    wanted = [w.strip() for w in wanted if w.strip()]
     if wanted:
         unknown = [w for w in wanted if w not in names]
         if unknown:
@@ -199,7 +199,7 @@ def get_features(cfg: Config, world: World | None = None) -> Features:
     """Preprocess the world as the paper does: MIR log10(1/R) + SNV; NIR trimmed to 1400-2500 nm,
     log10(1/R) + SNV (paper Sect. 2.5). Any library may be absent (a MIR-only or NIR-only world)."""
     world = world or get_world(cfg)
-    props = modelled_properties(world, [p.strip() for p in cfg.properties.split(",")])
+    props = modelled_properties(world, cfg.properties.split(","))
     out = dict(properties=props)
     # Paired and test sets: samples with every modelled property (paper Sect. 2.5: 2,016 Paired rows)
     paired_nir = paired_mir = None
