@@ -88,12 +88,12 @@ def _predict(args) -> int:
                 pred = bundle.predict(read, coverage=args.coverage, strategy=args.strategy,
                                       normalized=args.normalized, convert_mir=args.convert_mir)
             except ValueError as exc:
-                failed.append(f"{f}: {str(exc).removeprefix('nothing predicted: ')}")
+                failed.append(_named(f, str(exc).removeprefix("nothing predicted: ")))
                 _say(failed[-1])
                 continue
         for problem in pred.attrs.get("problems", []):
             partial = True
-            _say(problem if problem.startswith(str(f)) else f"{f}: {problem}")
+            _say(_named(f, problem))
         frames.append(pred)
     if not frames:
         _say(f"nothing predicted ({len(failed)} of {len(files) + len(missing)} inputs failed); no CSV written")
@@ -110,6 +110,11 @@ def _predict(args) -> int:
         _say(f"wrote {len(table)} predictions of {len(frames)} file(s) to {out} (coverage {args.coverage:g}); "
              f"{len(failed)} input(s) not predicted")
     return EXIT_PARTIAL if failed or partial else EXIT_OK
+
+
+def _named(path, message: str) -> str:
+    """``message`` beginning with the file's name (once)."""
+    return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
 def _info(args) -> int:

@@ -35,6 +35,10 @@ from soilnb.stats.targets import TargetTransformer
 
 #: Nominal coverage of the intervals unless asked otherwise.
 COVERAGE = 0.9
+#: crepes picks the ``int((1 - c)(n + 1))``-th largest score; 1 - 0.9 is 0.09999999999999998 in floating point,
+#: which drops that rank by one whenever ``(n + 1) / 10`` is whole (a one-rank wider interval than the textbook
+#: ``ceil((n + 1) c)``-th smallest). Asking for ``c - NUDGE`` restores the exact rank and changes nothing else.
+NUDGE = 1e-9
 #: Physical bounds of properties not covered by NON_NEGATIVE / PERCENT.
 BOUNDS = {"pH": (0.0, 14.0)}
 
@@ -128,10 +132,10 @@ class Calibration:
             y_max = _forward(self.upper[j], s) if np.isfinite(self.upper[j]) else np.inf
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")          # crepes' warning is replaced by ours, once
-                iv = self._regressor(j, normalized).predict_int(y_hat, sigmas=sig, confidence=coverage,
+                iv = self._regressor(j, normalized).predict_int(y_hat, sigmas=sig, confidence=coverage - NUDGE,
                                                                 y_min=y_min, y_max=y_max)
             lower[p], upper[p] = _inverse(iv[:, 0], s), _inverse(iv[:, 1], s)
-        if int((1 - coverage) * (self.n + 1)) < 1:
+        if int((1 - coverage + NUDGE) * (self.n + 1)) < 1:
             warnings.warn(f"{self.n} calibration samples are too few for {coverage:.0%} intervals: they span the "
                           "physical range", stacklevel=2)
         return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
