@@ -33,6 +33,7 @@ import time
 import numpy as np
 import pandas as pd
 import torch
+from threadpoolctl import threadpool_limits
 
 from soilnb import __version__
 from soilnb.apply.bundle import Bundle
@@ -76,9 +77,10 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
     heads = tuple(h for h in MIR_HEADS if h in heads)
     if not heads:
         return {}
-    params = {**cfg.keys("regress"), "world": world_key(cfg), "heads": heads, "texture": texture,
-              "cal_fraction": CAL_FRACTION, "code": code_hash(*APPLY_CODE),
-              **(vae_params(cfg, vae.cfg.latent_dim) if vae is not None else {})}
+    # the VAE's key first: its own "code" entry must not replace this step's
+    params = {**(vae_params(cfg, vae.cfg.latent_dim) if vae is not None else {}), **cfg.keys("regress"),
+              "world": world_key(cfg), "heads": heads, "texture": texture, "cal_fraction": CAL_FRACTION,
+              "cal_seed": cfg.seed + CAL_SEED_OFFSET, "code": code_hash(*APPLY_CODE)}
 
     def compute():
         proper, _ = calibration_split(cfg, F)
@@ -96,13 +98,15 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
 
 @contextlib.contextmanager
 def one_torch_thread():
-    """Run a block with one torch thread (restoring the caller's setting). The small MLPs train 5-20 times faster
-    so on a shared 2-core machine (MIR-SSL-MLP on 3,000 default-profile samples: 5 s instead of 103 s, the two
-    threads spinning at every tiny operation), and the refit does not depend on the machine's thread count."""
+    """Run a block with one torch thread and one BLAS thread (restoring the caller's settings). The small
+    networks and PLS fits here run 5-20 times faster so on a shared 2-core machine (MIR-SSL-MLP on 3,000
+    default-profile samples: 5 s instead of 103 s, two threads spinning at every small operation), and the refit
+    does not depend on the machine's thread count."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(1):
+            yield
     finally:
         torch.set_num_threads(before)
 

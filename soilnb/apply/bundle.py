@@ -46,6 +46,8 @@ from soilnb.models.checkpoints import build_nir_to_mir, model_config
 from soilnb.models.nets import VAE, VAEConfig
 from soilnb.stats.shift import RobustMahalanobis, ShiftDetector
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 FORMAT = "soilnb-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -162,6 +164,8 @@ class Bundle:
                 if model is not None:
                     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
                     safetensors.torch.save_file(state, str(tmp / f"{name}.safetensors"))
+            for p in tmp.iterdir():                # safetensors writes 0600; give every file the mode open() gives
+                os.chmod(p, 0o666 & ~_UMASK)
             files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(tmp.iterdir())}
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "soilnb_version": __version__,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files}

@@ -32,31 +32,33 @@ def fig_coverage(summary: pd.DataFrame, limesoda: pd.DataFrame | None = None, no
     s = summary[summary["interval"] == interval]
     strategies = list(dict.fromkeys(s["strategy"]))
     panels = 3 if limesoda is not None and len(limesoda) else 2
-    fig, axes = plt.subplots(1, panels, figsize=(6 * CM * panels, 8 * CM), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * CM * panels, 8 * CM), squeeze=False)
     ax = axes[0, 0]
     y = np.arange(len(strategies))
     conds = list(dict.fromkeys(s["condition"]))
     for k, cond in enumerate(conds):
         g = s[s["condition"] == cond].set_index("strategy").reindex(strategies)
         off = (k - (len(conds) - 1) / 2) * 0.22
-        ax.errorbar(g["coverage"], y + off, xerr=[g["coverage"] - g["coverage_min"], g["coverage_max"] - g["coverage"]],
+        xerr = np.clip([g["coverage"] - g["coverage_min"], g["coverage_max"] - g["coverage"]], 0, None)
+        ax.errorbar(g["coverage"], y + off, xerr=xerr,
                     fmt="o", ms=3.5, lw=0.8, color=CONDITION_COLORS.get(cond, "0.4"), label=cond)
     _nominal(ax, nominal, band, horizontal=False)
     ax.set(yticks=y, yticklabels=strategies, xlabel=f"coverage of {nominal:.0%} intervals", xlim=(0, 1.02),
-           title="coverage by condition")
+           title="by condition")
     ax.invert_yaxis()
     ax.legend(frameon=False, fontsize=6, loc="lower left")
     ax = axes[0, 1]
     t = s[s["condition"] == "independent test"].set_index("strategy").reindex(strategies)
+    labels = []
     if "coverage_flagged" in t:
         ax.scatter(t["coverage_unflagged"], y, marker="o", s=16, color="#264653", label="not flagged", zorder=3)
         ax.scatter(t["coverage_flagged"], y, marker="x", s=22, color="#e76f51", label="flagged", zorder=3)
-        for yi, (_, r) in zip(y, t.iterrows()):
-            if np.isfinite(r.get("n_flagged", np.nan)):
-                ax.annotate(f"{int(r['n_flagged'])}/{int(r['n'])}", (1.0, yi), fontsize=5.5, va="center", ha="right")
+        labels = [f"{int(r['n_flagged'])}/{int(r['n'])}" if np.isfinite(r.get("n_flagged", np.nan)) else ""
+                  for _, r in t.iterrows()]
     _nominal(ax, nominal, band, horizontal=False)
-    ax.set(yticks=y, yticklabels=[], xlabel="coverage on the independent test set", xlim=(0, 1.02),
-           title="flagged (shift or novelty) vs not")
+    ax.set(yticks=y, yticklabels=labels or [], xlabel="coverage on the independent test set", xlim=(0, 1.02),
+           title="test set: flagged or not")
+    ax.set_ylabel("samples flagged", fontsize=6)
     ax.invert_yaxis()
     ax.legend(frameon=False, fontsize=6, loc="lower left")
     if panels == 3:
@@ -65,11 +67,12 @@ def fig_coverage(summary: pd.DataFrame, limesoda: pd.DataFrame | None = None, no
         g = g.reset_index()
         yy = np.arange(len(g))
         colors = np.where(g["spectral_range"] == "MIR", "#1f4e9c", "#d4a017")
-        ax.errorbar(g["mean"], yy, xerr=[g["mean"] - g["min"], g["max"] - g["mean"]], fmt="none", lw=0.8, ecolor="0.5")
+        ax.errorbar(g["mean"], yy, xerr=np.clip([g["mean"] - g["min"], g["max"] - g["mean"]], 0, None), fmt="none",
+                    lw=0.8, ecolor="0.5")
         ax.scatter(g["mean"], yy, c=colors, s=16, zorder=3)
         _nominal(ax, nominal, band, horizontal=False)
-        ax.set(yticks=yy, yticklabels=g["dataset"], xlabel="PLSR CV+ coverage (pooled folds)", xlim=(0.5, 1.02),
-               title="LimeSoDa (blue MIR, yellow vis-NIR)")
+        ax.set(yticks=yy, yticklabels=g["dataset"], xlabel="coverage (blue MIR, yellow vis-NIR)", xlim=(0.5, 1.02),
+               title="LimeSoDa, PLSR CV+")
         ax.invert_yaxis()
     fig.tight_layout()
     return fig
