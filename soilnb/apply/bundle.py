@@ -199,7 +199,9 @@ class Bundle:
             if r in self.novelty:
                 ref = self.novelty[r]
                 lines.append(f"  novelty flag: reconstruction error above {ref.limit:.4g} (conformal limit at alpha "
-                             f"{ref.alpha}, {ref.scores.size} held-out spectra)")
+                             f"{ref.alpha}, {ref.scores.size} held-out spectra)" if np.isfinite(ref.limit) else
+                             f"  novelty flag: never raised: {ref.scores.size} held-out spectra are too few for a limit "
+                             f"at alpha {ref.alpha} (p-values are still given)")
         lines.append("intervals: split-conformal (crepes), calibrated on held-out samples: " +
                      ", ".join(f"{s} n={c.n}" for s, c in self.calibration.items()))
         for k, v in i.get("training", {}).items():
