@@ -264,6 +264,23 @@ def test_grid_policy_names_the_gap_and_finds_the_range(tiny):
     assert set(out["range"]) == {"NIR"} and len(out) == 2
 
 
+def test_scans_of_one_sample_are_averaged(tiny):
+    """Two scans of sample "a" and one of "b": two rows; "a" is predicted from the mean of its scans (as the
+    training spectra were averaged), its quality names both scans' reasons once; per spectrum on request."""
+    F, b = tiny["F"], tiny["loaded"]
+    raw = F.test_mir[:3] + 3.0           # SNV spectra shifted: positive absorbances, same shape
+    lib = SpectralLibrary(X=raw, axis=F.mir_axis, unit="cm-1", quantity="absorbance", sample_id=["a", "b", "a"],
+                          name="three", meta={"quality": np.array(["noisy", "", "noisy"], dtype=object),
+                                              "quality_ok": np.array([False, True, False])})
+    out = b.predict(lib, strategy="MIR-PLSR")
+    assert list(out["sample_id"]) == ["a", "b"] and list(out["n_spectra"]) == [2, 1]
+    assert list(out["quality"]) == ["noisy", ""] and list(out["quality_ok"]) == [False, True]
+    mean = SpectralLibrary(X=raw[[0, 2]].mean(0, keepdims=True), axis=F.mir_axis, unit="cm-1", quantity="absorbance",
+                           sample_id=["a"], name="mean")
+    assert out.loc[0, "pH"] == pytest.approx(b.predict(mean, strategy="MIR-PLSR").loc[0, "pH"], rel=1e-6)
+    assert len(b.predict(lib, strategy="MIR-PLSR", average_scans=False)) == 3
+
+
 # ------------------------------------------------------------------------------------------ coverage
 def test_split_conformal_coverage_on_simulated_exchangeable_data():
     """1,000 calibration and 5,000 test samples from one heteroscedastic model: plain and normalised intervals

@@ -84,8 +84,8 @@ class Bundle:
         return tuple(self.grids)
 
     def predict(self, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
-                convert_mir: bool = False) -> pd.DataFrame:
-        """Predict soil properties of ``spectra``: one row per spectrum (and strategy).
+                convert_mir: bool = False, average_scans: bool = True) -> pd.DataFrame:
+        """Predict soil properties of ``spectra``: one row per sample (and strategy).
 
         Parameters
         ----------
@@ -101,17 +101,20 @@ class Bundle:
             Intervals scaled by the latent Mahalanobis distance (wider far from the training data).
         convert_mir : bool
             For NIR input, add the converted MIR spectrum (SNV) as columns ``mir_<cm-1>``.
+        average_scans : bool
+            Average the spectra of one sample id (scan repeats in a library) before predicting, as the training
+            spectra were averaged (``n_spectra`` says how many); False predicts every spectrum.
 
         Returns
         -------
         DataFrame
-            ``sample_id``, ``file``, ``row``, ``range``, ``strategy``; per property ``P``, ``P_lower``,
+            ``sample_id``, ``file``, ``row``, ``n_spectra``, ``range``, ``strategy``; per property ``P``, ``P_lower``,
             ``P_upper``; ``shift_distance``, ``shift_flag`` (Pomerantsev limit), ``recon_error``, ``novelty_p``,
-            ``novelty_flag``; ``quality``, ``quality_ok`` (the reading checks). ``attrs["problems"]`` names
+            ``novelty_flag``; ``quality``, ``quality_ok`` (the reading checks of every spectrum of the sample). ``attrs["problems"]`` names
             what could not be predicted (a ValueError when nothing could).
         """
         return predict_spectra(self, spectra, coverage=coverage, strategy=strategy, normalized=normalized,
-                               convert_mir=convert_mir)
+                               convert_mir=convert_mir, average_scans=average_scans)
 
     # ------------------------------------------------------------------------------------------ writing
     def to_json(self) -> tuple[dict, dict, dict]:

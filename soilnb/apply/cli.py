@@ -3,7 +3,7 @@
 ::
 
     soilnb predict --model DIR FILES... [-o predictions.csv] [--coverage 0.9] [--strategy NAME|all]
-                   [--normalized] [--convert-mir] [--quiet]
+                   [--normalized] [--convert-mir] [--per-spectrum] [--quiet]
     soilnb info DIR [--json]
     soilnb --help | --version
 
@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("predict", help="predict the spectra in FILES (OPUS, ASD, CSV/Parquet tables, folders)",
-                       description="Predict every spectrum in FILES; one CSV row per spectrum: predictions, "
+                       description="Predict every sample in FILES; one CSV row per sample (its scans in a file averaged): predictions, "
                        "intervals, shift and novelty flags, reading-quality flags.")
     p.add_argument("--model", "-m", required=True, metavar="DIR", help="the bundle folder")
     p.add_argument("files", nargs="+", metavar="FILE", help="spectrum files or folders")
@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="a strategy name, or 'all'; default: the bundle's default strategy for each range")
     p.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
     p.add_argument("--convert-mir", action="store_true", help="for NIR input, add the converted MIR spectrum")
+    p.add_argument("--per-spectrum", action="store_true",
+                   help="one row per spectrum (default: the scans of one sample id in a file are averaged)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
     i = sub.add_parser("info", help="what a bundle holds and was trained on",
                        description="Check a bundle (format, version, sha256 of every file) and describe it.")
@@ -86,7 +88,8 @@ def _predict(args) -> int:
             warnings.simplefilter("ignore")
             try:
                 pred = bundle.predict(read, coverage=args.coverage, strategy=args.strategy,
-                                      normalized=args.normalized, convert_mir=args.convert_mir)
+                                      normalized=args.normalized, convert_mir=args.convert_mir,
+                                      average_scans=not args.per_spectrum)
             except ValueError as exc:
                 failed.append(_named(f, str(exc).removeprefix("nothing predicted: ")))
                 _say(failed[-1])

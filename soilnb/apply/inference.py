@@ -182,12 +182,38 @@ def _grids_text(b) -> str:
     return ", ".join(f"{r} {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]}" for r, g in b.grids.items()) or "none"
 
 
+def per_sample(lib: SpectralLibrary) -> tuple[SpectralLibrary, pd.DataFrame]:
+    """``(library, rows)``: one spectrum per sample (the mean of a sample's scans, as the training spectra were
+    averaged) and per sample its ``file`` (all files of its scans), ``row`` (of its first scan), ``n_spectra``,
+    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine)."""
+    quality, ok = _quality(lib)
+    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object)
+    rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files.astype(str),
+                         "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
+                         "quality": quality, "quality_ok": ok})
+    if len(np.unique(lib.sample_id)) == lib.n_scans:
+        return lib, rows
+    g = rows.groupby("sample_id", sort=False)
+    joined = g.agg(file=("file", lambda f: ", ".join(dict.fromkeys(f))), row=("row", "first"),
+                   n_spectra=("n_spectra", "size"), quality_ok=("quality_ok", "all"),
+                   quality=("quality", lambda q: "; ".join(dict.fromkeys(r for r in q if r))))
+    avg = lib.average_scans()
+    return avg, joined.reindex(avg.sample_id).reset_index()
+
+
 def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
-                    convert_mir: bool = False) -> pd.DataFrame:
+                    convert_mir: bool = False, average_scans: bool = True) -> pd.DataFrame:
     """Predict ``spectra`` (see :meth:`soilnb.apply.bundle.Bundle.predict`)."""
     problems: list[str] = []
     frames = []
     for lib, label in _libraries(spectra, problems):
+        if average_scans:
+            lib, info = per_sample(lib)
+        else:
+            quality, ok = _quality(lib)
+            info = pd.DataFrame({"sample_id": lib.sample_id, "file": lib.meta.get("source_file", lib.name or ""),
+                                 "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
+                                 "quality": quality, "quality_ok": ok})
         try:
             rng, X = prepare(b, lib)
             names = strategies_for(b, rng, strategy)
@@ -195,10 +221,8 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
         except ValueError as exc:
             problems.append(f"{label}: {exc}")
             continue
-        quality, ok = _quality(lib)
-        base = pd.DataFrame({"sample_id": lib.sample_id,
-                             "file": lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")),
-                             "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "range": rng})
+        quality, ok = info["quality"].to_numpy(), info["quality_ok"].to_numpy()
+        base = info[["sample_id", "file", "row", "n_spectra"]].assign(range=rng)
         for s in names:
             pred, lower, upper = per[s]
             cols = {"strategy": s}
