@@ -117,6 +117,18 @@ def test_a_changed_file_is_refused_by_name(tiny, tmp_path, name):
         apply.load_bundle(folder)
 
 
+def test_save_replaces_a_bundle_but_nothing_else(tiny, tmp_path):
+    other = tmp_path / "figures"
+    other.mkdir()
+    (other / "keep.csv").write_text("x")
+    with pytest.raises(BundleError, match="exists and is not a soilnb bundle; not replaced"):
+        tiny["bundle"].save(other)
+    assert (other / "keep.csv").read_text() == "x"
+    first = tiny["bundle"].save(tmp_path / "b")
+    assert tiny["bundle"].save(first) == first and apply.read_manifest(first)["format"] == "soilnb-bundle"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "figures"]      # no temporary folder left
+
+
 def test_missing_and_foreign_folders_are_refused(tiny, tmp_path):
     folder = _copy(tiny["folder"], tmp_path)
     (folder / "vae.safetensors").unlink()

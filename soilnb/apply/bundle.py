@@ -152,8 +152,11 @@ class Bundle:
         return doc, arrays, tensors
 
     def save(self, folder) -> Path:
-        """Write the bundle into ``folder`` (replaced if it exists; written beside it, then moved into place)."""
+        """Write the bundle into ``folder`` (written beside it, then moved into place). An existing bundle there is
+        replaced; any other existing file or folder is refused (a BundleError), never deleted."""
         folder = Path(folder)
+        if folder.exists() and not _is_bundle(folder):
+            raise BundleError(f"{folder}: exists and is not a soilnb bundle; not replaced (choose a new folder)")
         doc, arrays, tensors = self.to_json()
         tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -210,6 +213,14 @@ class Bundle:
         for k, v in i.get("training", {}).items():
             lines.append(f"training set {k}: {v}")
         return "\n".join(lines)
+
+
+def _is_bundle(folder: Path) -> bool:
+    """Whether ``folder`` holds a bundle (a manifest of this format), i.e. may be replaced by a new one."""
+    try:
+        return json.loads((folder / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _jsonable(obj):
