@@ -182,16 +182,17 @@ def _grids_text(b) -> str:
     return ", ".join(f"{r} {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]}" for r, g in b.grids.items()) or "none"
 
 
-def per_sample(lib: SpectralLibrary) -> tuple[SpectralLibrary, pd.DataFrame]:
+def per_sample(lib: SpectralLibrary, average: bool = True) -> tuple[SpectralLibrary, pd.DataFrame]:
     """``(library, rows)``: one spectrum per sample (the mean of a sample's scans, as the training spectra were
     averaged) and per sample its ``file`` (all files of its scans), ``row`` (of its first scan), ``n_spectra``,
-    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine)."""
+    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine). ``average=False``: every
+    spectrum as it is."""
     quality, ok = _quality(lib)
     files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object)
     rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files.astype(str),
                          "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
                          "quality": quality, "quality_ok": ok})
-    if len(np.unique(lib.sample_id)) == lib.n_scans:
+    if not average or len(np.unique(lib.sample_id)) == lib.n_scans:
         return lib, rows
     g = rows.groupby("sample_id", sort=False)
     joined = g.agg(file=("file", lambda f: ", ".join(dict.fromkeys(f))), row=("row", "first"),
@@ -207,13 +208,7 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
     problems: list[str] = []
     frames = []
     for lib, label in _libraries(spectra, problems):
-        if average_scans:
-            lib, info = per_sample(lib)
-        else:
-            quality, ok = _quality(lib)
-            info = pd.DataFrame({"sample_id": lib.sample_id, "file": lib.meta.get("source_file", lib.name or ""),
-                                 "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
-                                 "quality": quality, "quality_ok": ok})
+        lib, info = per_sample(lib, average_scans)
         try:
             rng, X = prepare(b, lib)
             names = strategies_for(b, rng, strategy)
