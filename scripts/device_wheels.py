@@ -1,7 +1,7 @@
 """Fetch the wheels the lent GPU machine lacks, so that `scripts/device_paper.sh` can run there.
 
 The device image (see /work/.library/device/KINDS.md) has Python 3.12, torch, numpy, pandas, scikit-learn,
-seaborn, matplotlib, pytest and tqdm, but not papermill, nbval, xicor, ikpls, pooch, rdata, brukeropus, limesoda or the Jupyter kernel
+seaborn, matplotlib, pytest and tqdm, but not papermill, nbval, xicor, ikpls, pooch, rdata, brukeropus, limesoda, safetensors, crepes, mapie or the Jupyter kernel
 stack, and it cannot reach PyPI. This script (run here, where PyPI is reachable) resolves soilnb's
 notebook and test dependencies for CPython 3.12 on manylinux x86-64 with ``pip install --dry-run
 --report``, drops the packages the image already holds, and downloads the rest, without their
@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WANTED = ["papermill>=2.5", "ipykernel>=6.29", "nbformat>=5.9", "nbval>=0.11", "xicor>=1.0", "ikpls>=6.0",
           "pooch>=1.8", "rdata>=1.0",   # rdata: the NIR realism check of notebook 01
-          "brukeropus>=1.4", "limesoda>=0.1.5"]   # read_spectra; the LimeSoDa benchmark of notebook 07
+          "brukeropus>=1.4", "limesoda>=0.1.5",   # read_spectra; the LimeSoDa benchmark of notebook 07
+          "safetensors>=0.4", "crepes>=0.7", "mapie>=1.0"]   # model bundles and intervals (notebook 08)
 #: Packages of the device image (KINDS.md, "Python packages already there", read 2026-11-17) that the
 #: resolution above also names: these are not carried.
 ON_DEVICE = {"numpy", "scipy", "scikit-learn", "pandas", "pytest", "requests", "tqdm", "click", "pyyaml", "coverage",

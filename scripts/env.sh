@@ -2,7 +2,7 @@
 # creating or reusing the local virtual environment .venv when they are missing.
 # Override with SOILNB_PYTHON=/path/to/python (e.g. a conda env built from environment.yml).
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_check='import soilnb, torch, numpy, pandas, sklearn, scipy, papermill, ipykernel, ikpls, xicor, pooch, tqdm, seaborn, nbval, brukeropus, LimeSoDa, importlinter, ruff'
+_check='import soilnb, torch, numpy, pandas, sklearn, scipy, papermill, ipykernel, ikpls, xicor, pooch, tqdm, seaborn, nbval, brukeropus, LimeSoDa, safetensors, crepes, mapie, importlinter, ruff'
 # Where a Python imports soilnb from, asked from / so that the current directory cannot stand in for
 # the installed package (notebook kernels and scripts elsewhere see only the install).
 _soilnb_at() { (cd / && "$1" -W ignore -c 'import os, soilnb; print(os.path.realpath(soilnb.__file__))') 2>/dev/null; }

@@ -4,6 +4,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are files (notebooks display them)
 
 from .figures_data import spectra_overlay, spectra_examples, fig_mir_repeats, fig_nir_examples, fig_realism, fig1, fig1_bands, fig2_strategies  # noqa: F401
+from .figures_apply import CONDITION_COLORS, fig_coverage  # noqa: F401
 from .figures_limesoda import RANGE_COLORS, TARGET_MARKERS, fig_limesoda_r2  # noqa: F401
 from .figures_models import training_curves, fig3_latent, fig4_conversion, error_by_wavenumber, fig_reconstruction, fig_conversion_errors  # noqa: F401
 from .figures_results import fig5_ccc, fig6_rpiq, fig_metric_bars, fig_variant_bars, fig7_reliability, fig_shift, fig8, figC9  # noqa: F401

@@ -1,0 +1,363 @@
+"""The model bundle: everything a run learned that predicting new spectra needs, in one folder, without pickle.
+
+Layout of a bundle folder (``Bundle.save``)::
+
+    manifest.json            format name and version, soilnb version, creation time, and the sha256 and size of
+                             every other file
+    bundle.json              properties and units, grids' units, preprocessing, strategies (range, features, head),
+                             default strategy per range, each head's kind and target transform, the VAE and NIR
+                             encoder configurations, shift and novelty limits, calibration sizes and scheme, the
+                             training data's fingerprint and the run's configuration
+    arrays.npz               grids, target transform means/scales, shift references (median, IQR, covariance,
+                             precision), novelty reference errors, calibration residuals and difficulties
+                             (read with ``allow_pickle=False``)
+    heads.safetensors        the regressors: PLS coefficients, MLP weights and standardisation
+    vae.safetensors          the MIR VAE (encoder and decoder), when the run has one
+    nir_to_mir.safetensors   the NIR encoder with its frozen MIR decoder, when the run has one
+
+Loading (:func:`load_bundle`) runs no code from the folder: JSON, NumPy arrays without pickle and safetensors.
+It checks the format version and the soilnb version (same major version, and same minor version before 1.0)
+and every file's sha256 against the manifest before reading anything else; any failure is a
+:class:`BundleError` naming the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import safetensors
+import safetensors.numpy
+import safetensors.torch
+
+from soilnb import __version__
+from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
+from soilnb.apply.inference import GRID_UNITS, predict_spectra
+from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
+from soilnb.core.cache import file_sha256
+from soilnb.models.checkpoints import build_nir_to_mir, model_config
+from soilnb.models.nets import VAE, VAEConfig
+from soilnb.stats.shift import RobustMahalanobis, ShiftDetector
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FORMAT = "soilnb-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+REQUIRED = ("bundle.json", "arrays.npz", "heads.safetensors")
+
+
+@dataclass
+class Bundle:
+    """A fitted run, ready to predict (see the module docstring for what it holds and how it is stored).
+
+    ``strategies[name] = (range, features, head)``; ``heads[head]`` a :class:`~soilnb.apply.heads.PLSHead` or
+    :class:`~soilnb.apply.heads.MLPHead`; ``calibration[name]`` a :class:`~soilnb.apply.intervals.Calibration`;
+    ``shift[range]`` a fitted :class:`~soilnb.stats.shift.ShiftDetector`; ``novelty[range]`` a
+    :class:`~soilnb.apply.intervals.NoveltyReference`; ``vae`` / ``n2m`` the torch models (or None).
+    """
+
+    info: dict
+    grids: dict
+    strategies: dict
+    default_strategy: dict
+    heads: dict
+    calibration: dict
+    shift: dict = field(default_factory=dict)
+    novelty: dict = field(default_factory=dict)
+    vae: VAE | None = None
+    n2m: object | None = None
+
+    @property
+    def properties(self) -> list:
+        return list(self.info["properties"])
+
+    @property
+    def ranges(self) -> tuple:
+        return tuple(self.grids)
+
+    def predict(self, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
+                convert_mir: bool = False, average_scans: bool = True) -> pd.DataFrame:
+        """Predict soil properties of ``spectra``: one row per sample (and strategy).
+
+        Parameters
+        ----------
+        spectra : path, folder, list of paths, ReadResult or SpectralLibrary
+            Anything :func:`soilnb.data.read_spectra` reads, MIR or NIR (each library is resampled onto the grid
+            of the range it covers; input that does not cover it is refused with the gap named).
+        coverage : float
+            Nominal coverage of the conformal intervals (default 0.9).
+        strategy : None, "all", str or list
+            None: the bundle's default strategy per range (``default_strategy``); "all": every strategy that
+            reads the input's range; or names.
+        normalized : bool
+            Intervals scaled by the latent Mahalanobis distance (wider far from the training data).
+        convert_mir : bool
+            For NIR input, add the converted MIR spectrum (SNV) as columns ``mir_<cm-1>``.
+        average_scans : bool
+            Average the spectra of one sample id (scan repeats in a library) before predicting, as the training
+            spectra were averaged (``n_spectra`` says how many); False predicts every spectrum.
+
+        Returns
+        -------
+        DataFrame
+            ``sample_id``, ``file``, ``row``, ``n_spectra``, ``range``, ``strategy``; per property ``P``, ``P_lower``,
+            ``P_upper``; ``shift_distance``, ``shift_flag`` (Pomerantsev limit), ``recon_error``, ``novelty_p``,
+            ``novelty_flag``; ``quality``, ``quality_ok`` (the reading checks of every spectrum of the sample). ``attrs["problems"]`` names
+            what could not be predicted (a ValueError when nothing could).
+        """
+        return predict_spectra(self, spectra, coverage=coverage, strategy=strategy, normalized=normalized,
+                               convert_mir=convert_mir, average_scans=average_scans)
+
+    # ------------------------------------------------------------------------------------------ writing
+    def to_json(self) -> tuple[dict, dict, dict]:
+        """``(bundle_json, arrays, head_tensors)``: the bundle as JSON, NumPy arrays and head tensors."""
+        arrays = {f"grid/{r}": np.asarray(g, np.float64) for r, g in self.grids.items()}
+        tensors, heads = {}, {}
+        for name, h in self.heads.items():
+            t_json, t_arrays = targets_state(h.targets)
+            heads[name] = {**h.spec(), "targets": t_json}
+            arrays.update({f"targets/{name}/{k}": v for k, v in t_arrays.items()})
+            tensors.update({f"{name}/{k}": np.ascontiguousarray(v) for k, v in h.arrays().items()})
+        calib = {}
+        for s, c in self.calibration.items():
+            calib[s] = c.spec()
+            arrays.update({f"calibration/{s}/{k}": v for k, v in c.arrays().items()})
+        shift = {}
+        for r, det in self.shift.items():
+            m = det.mahalanobis_
+            shift[r] = {"alpha": det.alpha, "squared": det.squared, "d0": det.d0_, "Fd": int(det.Fd_),
+                        "limit": det.limit_, "train_flag_rate": det.train_flag_rate_}
+            arrays.update({f"shift/{r}/{k}": getattr(m, k) for k in ("median_", "iqr_", "covariance_", "precision_")})
+        novelty = {}
+        for r, ref in self.novelty.items():
+            novelty[r] = {"alpha": ref.alpha, "limit": ref.limit, "n_reference": int(ref.scores.size)}
+            arrays[f"novelty/{r}/scores"] = ref.scores
+        models = {}
+        if self.vae is not None:
+            models["vae"] = model_config(self.vae)
+        if self.n2m is not None:
+            models["nir_to_mir"] = model_config(self.n2m)
+        doc = {"info": self.info, "grid_units": {r: GRID_UNITS[r] for r in self.grids},
+               "strategies": {s: dict(zip(("range", "features", "head"), v)) for s, v in self.strategies.items()},
+               "default_strategy": self.default_strategy, "heads": heads, "calibration": calib, "shift": shift,
+               "novelty": novelty, "models": models}
+        return doc, arrays, tensors
+
+    def save(self, folder) -> Path:
+        """Write the bundle into ``folder`` (written beside it, then moved into place). An existing bundle there is
+        replaced; any other existing file or folder is refused (a BundleError), never deleted."""
+        folder = Path(folder)
+        if folder.exists() and not _is_bundle(folder):
+            raise BundleError(f"{folder}: exists and is not a soilnb bundle; not replaced (choose a new folder)")
+        doc, arrays, tensors = self.to_json()
+        tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            (tmp / "bundle.json").write_text(json.dumps(doc, indent=1, default=_jsonable))
+            with open(tmp / "arrays.npz", "wb") as fh:
+                np.savez(fh, **arrays)
+            safetensors.numpy.save_file(tensors, str(tmp / "heads.safetensors"))
+            for name, model in (("vae", self.vae), ("nir_to_mir", self.n2m)):
+                if model is not None:
+                    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+                    safetensors.torch.save_file(state, str(tmp / f"{name}.safetensors"))
+            for p in tmp.iterdir():                # safetensors writes 0600; give every file the mode open() gives
+                os.chmod(p, 0o666 & ~_UMASK)
+            files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(tmp.iterdir())}
+            manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "soilnb_version": __version__,
+                        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+            old = folder.with_name(f".{folder.name}.old{os.getpid()}")
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
+    def describe(self) -> str:
+        """What the bundle holds and was trained on, as text (``soilnb info``)."""
+        i = self.info
+        lines = [f"soilnb model bundle (format {FORMAT_VERSION}, soilnb {i.get('soilnb_version')}, "
+                 f"created {i.get('created')})",
+                 f"trained on: {i.get('source')} data, profile {i.get('profile')}, seed {i.get('seed')}; "
+                 f"fingerprint {i['fingerprint']['sha256'][:16]}",
+                 "properties: " + ", ".join(f"{p} [{i['units'].get(p, '?')}]" for p in self.properties)]
+        for r, g in self.grids.items():
+            own = [s for s, v in self.strategies.items() if v[0] == r]
+            lines.append(f"{r}: grid {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]} ({g.size} channels), input covering it "
+                         f"within 5 {GRID_UNITS[r]} is resampled; strategies {', '.join(own)} "
+                         f"(default {self.default_strategy.get(r)})")
+            if r in self.shift:
+                d = self.shift[r]
+                lines.append(f"  shift flag: robust Mahalanobis distance of the latent embedding, Pomerantsev limit "
+                             f"{d.limit_:.3g} (d0 {d.d0_:.3g}, Fd {d.Fd_}, alpha {d.alpha})")
+            if r in self.novelty:
+                ref = self.novelty[r]
+                lines.append(f"  novelty flag: reconstruction error above {ref.limit:.4g} (conformal limit at alpha "
+                             f"{ref.alpha}, {ref.scores.size} held-out spectra)" if np.isfinite(ref.limit) else
+                             f"  novelty flag: never raised: {ref.scores.size} held-out spectra are too few for a limit "
+                             f"at alpha {ref.alpha} (p-values are still given)")
+        lines.append("intervals: split-conformal (crepes), calibrated on held-out samples: " +
+                     ", ".join(f"{s} n={c.n}" for s, c in self.calibration.items()))
+        for k, v in i.get("training", {}).items():
+            lines.append(f"training set {k}: {v}")
+        return "\n".join(lines)
+
+
+def _is_bundle(folder: Path) -> bool:
+    """Whether ``folder`` holds a bundle (a manifest of this format), i.e. may be replaced by a new one."""
+    try:
+        return json.loads((folder / MANIFEST).read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _jsonable(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+# ------------------------------------------------------------------------------------------ reading
+def compatible(version: str, ours: str = __version__) -> bool:
+    """A bundle written by soilnb ``version`` is read by ``ours``: same major version (and minor, before 1.0)."""
+    try:
+        a, b = [tuple(int(x) for x in v.split(".")[:2]) for v in (version, ours)]
+    except (ValueError, AttributeError):
+        return False
+    return a[0] == b[0] and (a[0] > 0 or a[1] == b[1])
+
+
+def read_manifest(folder) -> dict:
+    """The checked manifest of a bundle folder: format, versions, every listed file present with its sha256."""
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise BundleError(f"{folder}: no bundle folder there")
+    if not path.is_file():
+        raise BundleError(f"{path}: missing; {folder} is not a soilnb bundle")
+    try:
+        man = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(man, dict) or man.get("format") != FORMAT:
+        raise BundleError(f"{path}: not a soilnb bundle manifest (format {man.get('format') if isinstance(man, dict) else None!r})")
+    if man.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: bundle format version {man.get('format_version')!r}; this soilnb ({__version__}) "
+                          f"reads version {FORMAT_VERSION}: re-export the bundle with a matching soilnb")
+    if not compatible(str(man.get("soilnb_version"))):
+        raise BundleError(f"{path}: written by soilnb {man.get('soilnb_version')}, incompatible with this soilnb "
+                          f"{__version__} (a bundle is read by the same major version, and the same minor before 1.0)")
+    files = man.get("files")
+    if not isinstance(files, dict):
+        raise BundleError(f"{path}: no file list")
+    for name in REQUIRED:
+        if name not in files:
+            raise BundleError(f"{path}: does not list {name}")
+    for name, entry in files.items():
+        f = folder / name
+        if Path(name).name != name:
+            raise BundleError(f"{path}: file name {name!r} is not a plain name")
+        if not f.is_file():
+            raise BundleError(f"{f}: missing (listed in {MANIFEST})")
+        if file_sha256(f) != entry.get("sha256"):
+            raise BundleError(f"{f}: sha256 differs from the one in {MANIFEST} (the file was changed or corrupted)")
+    return man
+
+
+def load_bundle(folder) -> Bundle:
+    """Read a bundle written by :meth:`Bundle.save`, checking it first (see the module docstring)."""
+    folder = Path(folder)
+    man = read_manifest(folder)
+    try:
+        doc = json.loads((folder / "bundle.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{folder / 'bundle.json'}: not valid JSON ({exc})") from None
+    try:
+        with np.load(folder / "arrays.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise BundleError(f"{folder / 'arrays.npz'}: cannot be read without pickle ({exc})") from None
+    tensors = _safetensors(folder / "heads.safetensors", safetensors.numpy.load_file)
+    try:
+        return _assemble(folder, doc, arrays, tensors, man)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        if isinstance(exc, BundleError):
+            raise
+        raise BundleError(f"{folder / 'bundle.json'}: incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
+
+
+def _safetensors(path: Path, loader):
+    try:
+        return loader(str(path))
+    except (OSError, ValueError, safetensors.SafetensorError) as exc:
+        raise BundleError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def _prefixed(arrays: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -> Bundle:
+    grids = {r: arrays[f"grid/{r}"] for r in doc["grid_units"]}
+    heads = {}
+    for name, spec in doc["heads"].items():
+        tt = targets_from_state(spec["targets"], _prefixed(arrays, f"targets/{name}/"))
+        heads[name] = head_from_arrays(spec, _prefixed(tensors, f"{name}/"), tt)
+    calibration = {s: Calibration.from_arrays(spec, _prefixed(arrays, f"calibration/{s}/"))
+                   for s, spec in doc["calibration"].items()}
+    shift = {}
+    for r, d in doc["shift"].items():
+        m = RobustMahalanobis()
+        for k in ("median_", "iqr_", "covariance_", "precision_"):
+            setattr(m, k, arrays[f"shift/{r}/{k}"])
+        m.n_features_in_ = m.median_.size
+        det = ShiftDetector(alpha=d["alpha"], squared=d["squared"])
+        det.mahalanobis_, det.n_features_in_ = m, m.median_.size
+        det.d0_, det.Fd_, det.limit_, det.train_flag_rate_ = d["d0"], int(d["Fd"]), d["limit"], d["train_flag_rate"]
+        shift[r] = det
+    novelty = {r: NoveltyReference(arrays[f"novelty/{r}/scores"], d["alpha"]) for r, d in doc["novelty"].items()}
+    vae = n2m = None
+    if "vae" in doc["models"]:
+        c = doc["models"]["vae"]
+        vae = _with_weights(VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"})), folder / "vae.safetensors")
+    if "nir_to_mir" in doc["models"]:
+        c = doc["models"]["nir_to_mir"]
+        n2m = _with_weights(build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"]),
+                            folder / "nir_to_mir.safetensors")
+    strategies = {s: (v["range"], v["features"], v["head"]) for s, v in doc["strategies"].items()}
+    for s, (_, _, head) in strategies.items():
+        if head not in heads or s not in calibration:
+            raise BundleError(f"{folder / 'bundle.json'}: strategy {s} lacks its head or its calibration")
+    info = {**doc["info"], "manifest": {k: man[k] for k in ("soilnb_version", "created")}}
+    return Bundle(info, grids, strategies, doc["default_strategy"], heads, calibration, shift, novelty, vae, n2m)
+
+
+def _with_weights(model, path: Path):
+    if not path.is_file():
+        raise BundleError(f"{path}: missing (bundle.json describes this model)")
+    state = _safetensors(path, safetensors.torch.load_file)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BundleError(f"{path}: weights do not fit the model in bundle.json ({str(exc).splitlines()[0]})") from None
+    return model.eval()
+
+
+def bundle_sha256(folder) -> str:
+    """One hash of a bundle: sha256 of its manifest's file list (names and hashes)."""
+    files = read_manifest(folder)["files"]
+    return hashlib.sha256(json.dumps({k: v["sha256"] for k, v in sorted(files.items())}).encode()).hexdigest()

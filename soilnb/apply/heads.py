@@ -1,0 +1,191 @@
+"""The fitted regressors of a run as plain arrays: inference-only heads that a bundle stores without pickle.
+
+A strategy's regressor (:class:`soilnb.stages.strategies.Regressor`: a PLSR or MLP on transformed targets plus
+its :class:`~soilnb.stats.targets.TargetTransformer`) becomes a *head*:
+
+* :class:`PLSHead`: one row of coefficients and an intercept per output (``Y = X @ coef.T + intercept`` in
+  float64, the computation of :class:`~soilnb.stats.pls.PLSR`);
+* :class:`MLPHead`: the input/output standardisation and the weights of each ``Linear`` layer, SiLU between them
+  (the network of :class:`~soilnb.models.mlp.MLPRegressor`, evaluated in float64 NumPy as its ``predict`` does in
+  float64 torch).
+
+Each head keeps the target transformer (its constructor parameters and fitted attributes, see
+:func:`targets_state`) and maps outputs back to properties with the transformer's own ``inverse_transform``.
+``tests/test_bundle.py`` checks every head against the regressor it came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from soilnb.models.mlp import MLPRegressor
+from soilnb.stats.pls import PLSR, PerTargetPLSR
+from soilnb.stats.targets import TargetTransformer
+
+
+class BundleError(ValueError):
+    """A bundle cannot be written or read: the message names the file (or the part) and what is wrong."""
+
+
+# ------------------------------------------------------------------------------------------ target transforms
+def targets_state(tt: TargetTransformer) -> tuple[dict, dict]:
+    """``(json_part, arrays)``: a fitted TargetTransformer's constructor parameters and fitted attributes.
+
+    Every instance attribute that is not a constructor parameter counts as fitted state (``properties_``,
+    ``log_``, ``mean_``, ``scale_`` and the private ones); arrays go to ``arrays``, the rest must be JSON
+    (str, int, float, bool, lists or tuples of them), else a BundleError names the attribute.
+    """
+    params = tt.get_params()
+    out, arrays = {"params": {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}, "fitted": {}}, {}
+    for k, v in vars(tt).items():
+        if k in params:
+            continue
+        if isinstance(v, np.ndarray):
+            arrays[k] = np.asarray(v, dtype=np.float64)
+        elif isinstance(v, (str, int, float, bool)) or (isinstance(v, (list, tuple))
+                                                        and all(isinstance(x, (str, int, float)) for x in v)):
+            out["fitted"][k] = list(v) if isinstance(v, tuple) else v
+        else:
+            raise BundleError(f"target transformer attribute {k!r} ({type(v).__name__}) cannot be stored without pickle")
+    return out, arrays
+
+
+def targets_from_state(state: dict, arrays: dict) -> TargetTransformer:
+    """The TargetTransformer of :func:`targets_state`, ready for ``inverse_transform``."""
+    tt = TargetTransformer(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()})
+    for k, v in state["fitted"].items():
+        setattr(tt, k, v)
+    for k, v in arrays.items():
+        setattr(tt, k, np.asarray(v, dtype=np.float64))
+    return tt
+
+
+# ------------------------------------------------------------------------------------------ heads
+@dataclass
+class PLSHead:
+    """Per-target PLSR as coefficients: ``coef`` (n_outputs, n_features), ``intercept`` (n_outputs,)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    targets: TargetTransformer
+    n_components: list
+
+    kind = "pls"
+
+    def outputs(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        return X @ self.coef.T + self.intercept
+
+    def predict(self, X) -> pd.DataFrame:
+        """Properties on their original scale (the columns the targets were fitted on)."""
+        return self.targets.inverse_transform(self.outputs(X))
+
+    @property
+    def n_features(self) -> int:
+        return self.coef.shape[1]
+
+    def arrays(self) -> dict:
+        return {"coef": self.coef, "intercept": self.intercept}
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "n_components": [int(a) for a in self.n_components]}
+
+
+@dataclass
+class MLPHead:
+    """The MLP as arrays: ``weights``/``biases`` of each Linear layer (SiLU between them) and the standardisation."""
+
+    weights: list
+    biases: list
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: np.ndarray
+    y_scale: np.ndarray
+    targets: TargetTransformer
+
+    kind = "mlp"
+
+    def outputs(self, X) -> np.ndarray:
+        h = (np.asarray(X, dtype=np.float64) - self.x_mean) / self.x_scale
+        last = len(self.weights) - 1
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            h = h @ W.T + b
+            if i < last:
+                h = h / (1.0 + np.exp(-h))              # SiLU: x * sigmoid(x)
+        return h * self.y_scale + self.y_mean
+
+    def predict(self, X) -> pd.DataFrame:
+        return self.targets.inverse_transform(self.outputs(X))
+
+    @property
+    def n_features(self) -> int:
+        return self.weights[0].shape[1]
+
+    def arrays(self) -> dict:
+        out = {"x_mean": self.x_mean, "x_scale": self.x_scale, "y_mean": self.y_mean, "y_scale": self.y_scale}
+        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
+            out[f"weight{i}"], out[f"bias{i}"] = W, b
+        return out
+
+    def spec(self) -> dict:
+        return {"kind": self.kind, "layers": len(self.weights), "activation": "silu"}
+
+
+def _f64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def _mlp_layers(net: nn.Module) -> tuple[list, list]:
+    """Weights and biases of an MLP built as Linear, SiLU[, Dropout], ..., Linear; anything else is refused."""
+    weights, biases, expect_linear = [], [], True
+    for layer in net.modules():
+        if any(True for _ in layer.children()):          # containers (the MLP, its Sequential)
+            continue
+        if isinstance(layer, nn.Linear):
+            if not expect_linear:
+                raise BundleError("MLP head: two Linear layers without a SiLU between them; cannot store it as arrays")
+            weights.append(_f64(layer.weight.detach().cpu().numpy()))
+            biases.append(_f64(layer.bias.detach().cpu().numpy()))
+            expect_linear = False
+        elif isinstance(layer, nn.SiLU):
+            expect_linear = True
+        elif not isinstance(layer, nn.Dropout):             # dropout is the identity at prediction time
+            raise BundleError(f"MLP head: layer {type(layer).__name__} is not supported (Linear, SiLU, Dropout)")
+    if not weights or expect_linear:
+        raise BundleError("MLP head: the network must end with a Linear layer")
+    return weights, biases
+
+
+def head_from_regressor(reg) -> PLSHead | MLPHead:
+    """The head of a fitted :class:`soilnb.stages.strategies.Regressor` (``.model``, ``.targets``)."""
+    model, tt = reg.model, reg.targets
+    if isinstance(model, PerTargetPLSR):
+        coef = np.vstack([np.atleast_2d(m.coef_) for m in model.models_])
+        intercept = np.concatenate([np.ravel(m.intercept_) for m in model.models_])
+        return PLSHead(_f64(coef), _f64(intercept), tt, list(model.n_components_))
+    if isinstance(model, PLSR):
+        return PLSHead(_f64(np.atleast_2d(model.coef_)), _f64(np.ravel(model.intercept_)), tt,
+                       [model.n_components_] * np.atleast_2d(model.coef_).shape[0])
+    if isinstance(model, MLPRegressor):
+        weights, biases = _mlp_layers(model.model_)
+        return MLPHead(weights, biases, _f64(model.x_mean_), _f64(model.x_scale_), _f64(model.y_mean_),
+                       _f64(model.y_scale_), tt)
+    raise BundleError(f"no bundle head for a {type(model).__name__} regressor (PLSR or MLPRegressor)")
+
+
+def head_from_arrays(spec: dict, arrays: dict, targets: TargetTransformer) -> PLSHead | MLPHead:
+    """Rebuild a head from :meth:`spec` and :meth:`arrays` (a BundleError when something is missing)."""
+    try:
+        if spec["kind"] == "pls":
+            return PLSHead(_f64(arrays["coef"]), _f64(arrays["intercept"]), targets, list(spec["n_components"]))
+        if spec["kind"] == "mlp":
+            n = int(spec["layers"])
+            return MLPHead([_f64(arrays[f"weight{i}"]) for i in range(n)], [_f64(arrays[f"bias{i}"]) for i in range(n)],
+                           _f64(arrays["x_mean"]), _f64(arrays["x_scale"]), _f64(arrays["y_mean"]),
+                           _f64(arrays["y_scale"]), targets)
+    except KeyError as exc:
+        raise BundleError(f"head arrays incomplete: no {exc.args[0]!r}") from None
+    raise BundleError(f"unknown head kind {spec.get('kind')!r}")

@@ -1,0 +1,240 @@
+"""Predictions from a bundle: spectra in (files, a ReadResult or a SpectralLibrary), one row per spectrum out.
+
+The path of a spectrum: its library is put on the bundle's grid of its range with
+:meth:`SpectralLibrary.on_grid <soilnb.data.library.SpectralLibrary.on_grid>` (resampled only where the input
+covers the grid within 5 units, never extrapolated; otherwise the gap is named), preprocessed as the training
+spectra were (:func:`soilnb.data.prepare.preprocess_library`: NIR trimmed, reflectance -> log10(1/R), SNV), then
+each requested strategy predicts (:func:`predict_arrays`), with a conformal interval per property
+(:class:`soilnb.apply.intervals.Calibration`), the latent shift flag (robust Mahalanobis distance, Pomerantsev
+limit) and the reconstruction novelty flag. This module works on any object with the attributes of
+:class:`soilnb.apply.bundle.Bundle`.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.apply.intervals import COVERAGE
+from soilnb.data.library import SpectralLibrary
+from soilnb.data.prepare import preprocess_library
+from soilnb.data.readers import ReadResult, read_spectra
+from soilnb.models.inference import convert, embed, predict_in_batches
+from soilnb.spectra.coverage import coverage_gap, in_unit
+from soilnb.spectra.quality import spectrum_quality
+
+#: The range a unit belongs to, and the unit of each range's grid.
+RANGE_OF_UNIT = {"cm-1": "MIR", "nm": "NIR"}
+GRID_UNITS = {"MIR": "cm-1", "NIR": "nm"}
+#: Per strategy: its range, the features its head reads ("spectra", "latent" or "converted") and its head.
+STRATEGY_INPUTS = {"MIR-PLSR": ("MIR", "spectra", "MIR-PLSR"), "MIR-MLP": ("MIR", "spectra", "MIR-MLP"),
+                   "MIR-SSL-MLP": ("MIR", "latent", "MIR-SSL-MLP"), "NIR-PLSR": ("NIR", "spectra", "NIR-PLSR"),
+                   "NIR-MLP": ("NIR", "spectra", "NIR-MLP"), "NIRtoMIR-MLP": ("NIR", "converted", "MIR-MLP"),
+                   "NIRtoMIR-SSL-MLP": ("NIR", "latent", "MIR-SSL-MLP")}
+FLAG_COLUMNS = ("shift_distance", "shift_flag", "recon_error", "novelty_p", "novelty_flag")
+
+
+def reconstruction_error(b, rng: str, X) -> np.ndarray:
+    """Mean squared reconstruction error per spectrum (SNV units squared): the VAE's ``decode(embed(x))`` for
+    MIR, the NIR encoder's auxiliary NIR decoder for NIR; NaN when the bundle has no such model."""
+    X = np.asarray(X, dtype=np.float32)
+    if rng == "MIR" and b.vae is not None:
+        vae = b.vae
+        rec = predict_in_batches(lambda x: vae.decode(vae.embed(x)), X)
+    elif rng == "NIR" and b.n2m is not None:
+        n2m = b.n2m
+        rec = predict_in_batches(lambda x: n2m.nir_decoder(n2m.nir_encoder(x)), X)
+    else:
+        return np.full(len(X), np.nan)
+    return np.mean((rec.astype(np.float64) - X) ** 2, axis=1)
+
+
+def latent(b, rng: str, X) -> np.ndarray | None:
+    """The latent embedding of spectra of range ``rng`` (VAE for MIR, NIR encoder for NIR), None without one."""
+    model = b.vae if rng == "MIR" else b.n2m
+    return None if model is None else embed(model, X)
+
+
+class _Features:
+    """The inputs the heads of one range read, computed once each: spectra, latent embedding, converted MIR."""
+
+    def __init__(self, b, rng, X):
+        self.b, self.rng, self.X, self._cache = b, rng, np.asarray(X, dtype=np.float32), {}
+
+    def __getitem__(self, kind):
+        if kind not in self._cache:
+            if kind == "spectra":
+                self._cache[kind] = self.X
+            elif kind == "latent":
+                self._cache[kind] = latent(self.b, self.rng, self.X)
+            elif kind == "converted":
+                self._cache[kind] = convert(self.b.n2m, self.X)
+            else:
+                raise ValueError(f"unknown feature kind {kind!r}")
+        return self._cache[kind]
+
+
+def flags(b, rng: str, X, features: _Features | None = None) -> pd.DataFrame:
+    """Per spectrum: the latent robust Mahalanobis distance and its Pomerantsev flag, the reconstruction error,
+    its conformal p-value and novelty flag (NaN / False where the bundle has no model for it)."""
+    feats = features or _Features(b, rng, X)
+    n = len(feats.X)
+    out = pd.DataFrame({c: np.full(n, np.nan) for c in FLAG_COLUMNS})
+    out["shift_flag"] = False
+    out["novelty_flag"] = False
+    det = b.shift.get(rng)
+    if det is not None:
+        z = feats["latent"]
+        out["shift_distance"] = det.mahalanobis_.distance(z)
+        out["shift_flag"] = det.predict(z)
+    ref = b.novelty.get(rng)
+    if ref is not None:
+        q = reconstruction_error(b, rng, feats.X)
+        out["recon_error"] = q
+        out["novelty_p"] = ref.p_value(q)
+        out["novelty_flag"] = ref.flag(q)
+    return out
+
+
+def strategies_for(b, rng: str, strategy=None) -> list[str]:
+    """The strategies to run on ``rng`` input: ``None`` the bundle's default for the range, ``"all"`` every
+    strategy of the range, or a name / list of names (each must read ``rng`` input)."""
+    own = [s for s, (r, _, _) in b.strategies.items() if r == rng]
+    if strategy is None:
+        return [b.default_strategy[rng]]
+    if strategy == "all":
+        return own
+    names = [strategy] if isinstance(strategy, str) else list(strategy)
+    wrong = [s for s in names if s not in own]
+    if wrong:
+        raise ValueError(f"strategy {wrong} cannot predict {rng} input with this bundle (its {rng} strategies: {own})")
+    return names
+
+
+def predict_arrays(b, rng: str, X, strategies, coverage: float = COVERAGE, normalized: bool = False):
+    """Predictions of preprocessed spectra ``X`` (on the bundle's ``rng`` grid, SNV): ``(per_strategy, flags)``
+    with ``per_strategy[s] = (predicted, lower, upper)`` DataFrames of the properties (original units)."""
+    feats = _Features(b, rng, X)
+    fl = flags(b, rng, X, feats)
+    out = {}
+    for s in strategies:
+        r, kind, head = b.strategies[s]
+        if r != rng:
+            raise ValueError(f"strategy {s} reads {r} spectra, not {rng}")
+        pred = b.heads[head].predict(feats[kind])
+        sig = fl["shift_distance"].to_numpy() if normalized else None
+        lower, upper = b.calibration[s].intervals(pred, coverage, sigmas=sig)
+        out[s] = (pred, lower, upper)
+    return out, fl
+
+
+# ------------------------------------------------------------------------------------------ spectra in
+def _libraries(spectra, problems: list):
+    """``[(library, label)]`` from paths, a ReadResult or a SpectralLibrary; reading problems appended."""
+    if isinstance(spectra, SpectralLibrary):
+        return [(spectra, spectra.name or "library")]
+    if isinstance(spectra, (str, Path)) or (isinstance(spectra, (list, tuple)) and spectra
+                                            and all(isinstance(s, (str, Path)) for s in spectra)):
+        spectra = read_spectra(spectra, progress=False)
+    if isinstance(spectra, ReadResult):
+        problems += [f"{p.file}: {p.message}" + (f" (row {p.row})" if p.row else "") for p in spectra.problems]
+        return [(lib, _files_of(lib)) for lib in spectra.libraries.values()]
+    raise TypeError(f"predict takes file paths, a folder, a ReadResult or a SpectralLibrary, not {type(spectra).__name__}")
+
+
+def _files_of(lib: SpectralLibrary) -> str:
+    files = lib.meta.get("source_file")
+    if files is None:
+        return lib.name or "library"
+    names = list(dict.fromkeys(str(f) for f in files))
+    return ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+
+def _quality(lib: SpectralLibrary) -> tuple[np.ndarray, np.ndarray]:
+    if "quality" in lib.meta and "quality_ok" in lib.meta:
+        return np.asarray(lib.meta["quality"], dtype=object), np.asarray(lib.meta["quality_ok"], dtype=bool)
+    q = spectrum_quality(lib.X, lib.quantity, axis=lib.axis, unit=lib.unit)
+    return q["reason"].to_numpy(dtype=object), q["ok"].to_numpy(dtype=bool)
+
+
+def prepare(b, lib: SpectralLibrary) -> tuple[str, np.ndarray]:
+    """``(range, X)``: ``lib`` on the bundle's grid of the range its axis covers, preprocessed as in training.
+
+    The range is the one whose grid the input covers (within the 5-unit tolerance, in the grid's unit, so NIR
+    given in cm-1 is NIR); input that covers none is refused with the gap to the grid of its own unit's range
+    named (a ValueError), never extrapolated.
+    """
+    for rng, grid in b.grids.items():
+        if not coverage_gap(in_unit(lib.axis, lib.unit, GRID_UNITS[rng]), grid):
+            break
+    else:
+        rng = RANGE_OF_UNIT[lib.unit]
+        if rng not in b.grids:
+            raise ValueError(f"{lib.axis[0]:g}-{lib.axis[-1]:g} {lib.unit}: this bundle has no {rng} model and the "
+                             f"spectra cover none of its grids ({_grids_text(b)})")
+    X, _ = preprocess_library(lib.on_grid(b.grids[rng], unit=GRID_UNITS[rng]))
+    return rng, X
+
+
+def _grids_text(b) -> str:
+    return ", ".join(f"{r} {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]}" for r, g in b.grids.items()) or "none"
+
+
+def per_sample(lib: SpectralLibrary, average: bool = True) -> tuple[SpectralLibrary, pd.DataFrame]:
+    """``(library, rows)``: one spectrum per sample (the mean of a sample's scans, as the training spectra were
+    averaged) and per sample its ``file`` (all files of its scans), ``row`` (of its first scan), ``n_spectra``,
+    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine). ``average=False``: every
+    spectrum as it is."""
+    quality, ok = _quality(lib)
+    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object)
+    rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files.astype(str),
+                         "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
+                         "quality": quality, "quality_ok": ok})
+    if not average or len(np.unique(lib.sample_id)) == lib.n_scans:
+        return lib, rows
+    g = rows.groupby("sample_id", sort=False)
+    joined = g.agg(file=("file", lambda f: ", ".join(dict.fromkeys(f))), row=("row", "first"),
+                   n_spectra=("n_spectra", "size"), quality_ok=("quality_ok", "all"),
+                   quality=("quality", lambda q: "; ".join(dict.fromkeys(r for r in q if r))))
+    avg = lib.average_scans()
+    return avg, joined.reindex(avg.sample_id).reset_index()
+
+
+def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
+                    convert_mir: bool = False, average_scans: bool = True) -> pd.DataFrame:
+    """Predict ``spectra`` (see :meth:`soilnb.apply.bundle.Bundle.predict`)."""
+    problems: list[str] = []
+    frames = []
+    for lib, label in _libraries(spectra, problems):
+        lib, info = per_sample(lib, average_scans)
+        try:
+            rng, X = prepare(b, lib)
+            names = strategies_for(b, rng, strategy)
+            per, fl = predict_arrays(b, rng, X, names, coverage, normalized)
+        except ValueError as exc:
+            problems.append(f"{label}: {exc}")
+            continue
+        quality, ok = info["quality"].to_numpy(), info["quality_ok"].to_numpy()
+        base = info[["sample_id", "file", "row", "n_spectra"]].assign(range=rng)
+        for s in names:
+            pred, lower, upper = per[s]
+            cols = {"strategy": s}
+            for p in pred.columns:
+                cols[p], cols[f"{p}_lower"], cols[f"{p}_upper"] = pred[p].to_numpy(), lower[p].to_numpy(), \
+                    upper[p].to_numpy()
+            frame = pd.concat([base, pd.DataFrame(cols), fl], axis=1)
+            frame["quality"], frame["quality_ok"] = quality, ok
+            if convert_mir and rng == "NIR" and b.n2m is not None:
+                mir = convert(b.n2m, X)
+                frame = pd.concat([frame, pd.DataFrame(mir, columns=[f"mir_{w:g}" for w in b.grids["MIR"]])],
+                                  axis=1)
+            frames.append(frame)
+    if not frames:
+        raise ValueError("nothing predicted: " + ("; ".join(problems) if problems else "no spectra given"))
+    if problems:
+        warnings.warn("not predicted: " + "; ".join(problems), stacklevel=3)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update(coverage=coverage, normalized=normalized, problems=problems)
+    return out

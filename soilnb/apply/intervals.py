@@ -1,0 +1,208 @@
+"""Conformal prediction intervals (split conformal, with crepes) and the conformal novelty limit.
+
+**Intervals.** For each strategy and property, the absolute residuals of held-out calibration samples (samples
+the strategy's regressor never trained on, see :mod:`soilnb.apply.build`) calibrate a
+:class:`crepes.ConformalRegressor` (Vovk et al. 2005; Bostrom 2022, crepes). The residuals are taken on the scale
+the targets are modelled on: ``log1p`` for the properties the :class:`~soilnb.stats.targets.TargetTransformer`
+log-transforms (so an interval of TC is multiplicative, wider for larger values), the original scale for the rest
+(pH, texture, ...). Because ``log1p`` is monotone, an interval that covers ``log1p(y)`` covers ``y``: the
+split-conformal guarantee (coverage >= the nominal level on exchangeable data, and below it by at most
+``1 / (n_cal + 1)``) holds on the original scale. Intervals are clipped to the physical range of each property
+(contents >= 0, percentages <= 100, pH 0-14), which changes no coverage.
+
+*Normalised* intervals (``normalized=True``) divide each residual by a difficulty estimate ``sigma`` (crepes'
+normalised conformal regressor): here the robust Mahalanobis distance of the sample's latent embedding from the
+regressor's training embeddings (the shift statistic, :mod:`soilnb.stats.shift`), so samples far from the
+training data get wider intervals.
+
+**Novelty limit.** :class:`NoveltyReference` holds the VAE reconstruction errors of held-out spectra; a new
+spectrum's conformal p-value is ``(1 + #{reference >= q}) / (n + 1)`` and it is flagged when ``q`` exceeds the
+``ceil((n + 1)(1 - alpha))``-th smallest reference error, which flags at most a share ``alpha`` of exchangeable
+spectra (conformal anomaly detection, Laxhammar and Falkman 2015).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from crepes import ConformalRegressor
+
+from soilnb.data.properties import NON_NEGATIVE, PERCENT
+from soilnb.stats.targets import TargetTransformer
+
+#: Nominal coverage of the intervals unless asked otherwise.
+COVERAGE = 0.9
+#: crepes picks the ``int((1 - c)(n + 1))``-th largest score; 1 - 0.9 is 0.09999999999999998 in floating point,
+#: which drops that rank by one whenever ``(n + 1) / 10`` is whole (a one-rank wider interval than the textbook
+#: ``ceil((n + 1) c)``-th smallest). Asking for ``c - NUDGE`` restores the exact rank and changes nothing else.
+NUDGE = 1e-9
+#: Physical bounds of properties not covered by NON_NEGATIVE / PERCENT.
+BOUNDS = {"pH": (0.0, 14.0)}
+
+
+def score_scales(targets: TargetTransformer) -> list[str]:
+    """Per property of ``targets``: ``"log1p"`` where the transformer log-transforms it, else ``"identity"``."""
+    return ["log1p" if p in targets.log_ else "identity" for p in targets.properties_]
+
+
+def physical_bounds(targets: TargetTransformer) -> tuple[np.ndarray, np.ndarray]:
+    """``(lower, upper)`` per property on the original scale: 0 for contents (and any property the transformer
+    clips at 0), 100 for percentages, pH 0-14, else unbounded."""
+    clipped = set(getattr(targets, "_clip", ()))
+    lo, hi = [], []
+    for p in targets.properties_:
+        a, b = BOUNDS.get(p, (-np.inf, np.inf))
+        if p in NON_NEGATIVE or p in clipped:
+            a = max(a, 0.0)
+        if p in PERCENT:
+            b = min(b, 100.0)
+        lo.append(a)
+        hi.append(b)
+    return np.array(lo, float), np.array(hi, float)
+
+
+def _forward(v, scale: str):
+    return np.log1p(v) if scale == "log1p" else np.asarray(v, dtype=float)
+
+
+def _inverse(v, scale: str):
+    return np.expm1(v) if scale == "log1p" else np.asarray(v, dtype=float)
+
+
+@dataclass
+class Calibration:
+    """The calibration of one strategy: signed residuals (observed - predicted, on each property's scale) of
+    held-out samples, the standard deviation of their observed values on that scale (``spread``) and their
+    difficulty estimates (``sigmas``, None when the bundle has no latent space)."""
+
+    properties: list
+    scales: list
+    lower: np.ndarray
+    upper: np.ndarray
+    residuals: np.ndarray
+    spread: np.ndarray
+    sigmas: np.ndarray | None = None
+    _fitted: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def fit(cls, observed: pd.DataFrame, predicted: pd.DataFrame, targets: TargetTransformer,
+            sigmas=None) -> "Calibration":
+        """From observed and predicted properties (original scale) of the calibration samples."""
+        props = list(targets.properties_)
+        scales = score_scales(targets)
+        missing = [p for p in props if p not in observed.columns]
+        if missing:
+            raise ValueError(f"calibration: observed values lack {missing}")
+        obs = np.column_stack([_forward(observed[p].to_numpy(float), s) for p, s in zip(props, scales)])
+        res = obs - np.column_stack([_forward(predicted[p].to_numpy(float), s) for p, s in zip(props, scales)])
+        lo, hi = physical_bounds(targets)
+        sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+        return cls(props, scales, lo, hi, res, obs.std(axis=0), sig)
+
+    @property
+    def n(self) -> int:
+        return self.residuals.shape[0]
+
+    def _regressor(self, j: int, normalized: bool) -> ConformalRegressor:
+        key = (j, normalized)
+        if key not in self._fitted:
+            if normalized and self.sigmas is None:
+                raise ValueError("normalized intervals need difficulty estimates; this bundle has no latent space")
+            self._fitted[key] = ConformalRegressor().fit(self.residuals[:, j],
+                                                         sigmas=self.sigmas if normalized else None)
+        return self._fitted[key]
+
+    def intervals(self, predicted: pd.DataFrame, coverage: float = COVERAGE, sigmas=None):
+        """``(lower, upper)`` DataFrames (original scale, the columns of ``predicted`` that were calibrated).
+
+        ``sigmas`` (difficulty of each predicted row) switch to normalised intervals. A calibration set too small
+        for ``coverage`` gives the widest interval (the physical bounds), with a warning.
+        """
+        if not 0 < coverage < 1:
+            raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        normalized = sigmas is not None
+        sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+        lower, upper = {}, {}
+        for j, (p, s) in enumerate(zip(self.properties, self.scales)):
+            y_hat = _forward(predicted[p].to_numpy(float), s)
+            y_min = _forward(self.lower[j], s) if np.isfinite(self.lower[j]) else -np.inf
+            y_max = _forward(self.upper[j], s) if np.isfinite(self.upper[j]) else np.inf
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")          # crepes' warning is replaced by ours, once
+                iv = self._regressor(j, normalized).predict_int(y_hat, sigmas=sig, confidence=coverage - NUDGE,
+                                                                y_min=y_min, y_max=y_max)
+            lower[p], upper[p] = _inverse(iv[:, 0], s), _inverse(iv[:, 1], s)
+        if int((1 - coverage + NUDGE) * (self.n + 1)) < 1:
+            warnings.warn(f"{self.n} calibration samples are too few for {coverage:.0%} intervals: they span the "
+                          "physical range", stacklevel=2)
+        return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
+
+    def arrays(self) -> dict:
+        out = {"residuals": self.residuals, "spread": self.spread, "lower": self.lower, "upper": self.upper}
+        if self.sigmas is not None:
+            out["sigmas"] = self.sigmas
+        return out
+
+    def spec(self) -> dict:
+        return {"properties": list(self.properties), "scales": list(self.scales), "n": self.n}
+
+    @classmethod
+    def from_arrays(cls, spec: dict, arrays: dict) -> "Calibration":
+        return cls(list(spec["properties"]), list(spec["scales"]), np.asarray(arrays["lower"], float),
+                   np.asarray(arrays["upper"], float), np.asarray(arrays["residuals"], float),
+                   np.asarray(arrays["spread"], float), np.asarray(arrays["sigmas"], float) if "sigmas" in arrays else None)
+
+
+def coverage_and_width(observed: pd.DataFrame, lower: pd.DataFrame, upper: pd.DataFrame) -> pd.DataFrame:
+    """Per row and property of ``lower``: ``covered`` (lower <= observed <= upper) and ``width`` (upper - lower), long."""
+    rows = []
+    for p in lower.columns:
+        if p not in observed.columns:
+            continue
+        y = observed[p].to_numpy(float)
+        lo, hi = lower[p].to_numpy(float), upper[p].to_numpy(float)
+        rows.append(pd.DataFrame({"row": np.arange(len(y)), "property": p, "covered": (lo <= y) & (y <= hi),
+                                  "width": hi - lo}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def binomial_tolerance(coverage: float, n_test: int, n_cal: int | None = None, k: float = 3.0) -> float:
+    """``k`` standard deviations of an empirical coverage on ``n_test`` samples: the binomial sd of the test
+    count, plus (with ``n_cal``) the sd of the split-conformal coverage given the calibration set (a Beta law,
+    Vovk 2012; variance about ``c (1 - c) / (n_cal + 2)``)."""
+    var = coverage * (1 - coverage) / n_test
+    if n_cal:
+        var += coverage * (1 - coverage) / (n_cal + 2)
+    return k * math.sqrt(var)
+
+
+# ------------------------------------------------------------------------------------------ novelty
+@dataclass
+class NoveltyReference:
+    """Reconstruction errors of held-out spectra and the conformal limit at ``alpha``."""
+
+    scores: np.ndarray
+    alpha: float
+
+    def __post_init__(self):
+        self.scores = np.sort(np.asarray(self.scores, dtype=np.float64))
+        if self.scores.ndim != 1 or self.scores.size < 1 or not np.isfinite(self.scores).all():
+            raise ValueError("novelty reference: need finite reconstruction errors")
+
+    @property
+    def limit(self) -> float:
+        """The ``ceil((n + 1)(1 - alpha))``-th smallest reference error (inf when the reference is too small)."""
+        k = math.ceil((self.scores.size + 1) * (1 - self.alpha) - 1e-9)
+        return float(self.scores[k - 1]) if k <= self.scores.size else math.inf
+
+    def p_value(self, q) -> np.ndarray:
+        """Conformal p-value of each error ``q``: ``(1 + #{reference >= q}) / (n + 1)``."""
+        q = np.asarray(q, dtype=np.float64)
+        n_ge = self.scores.size - np.searchsorted(self.scores, q, side="left")
+        return (1.0 + n_ge) / (self.scores.size + 1.0)
+
+    def flag(self, q) -> np.ndarray:
+        return np.asarray(q, dtype=np.float64) > self.limit

@@ -1,0 +1,143 @@
+"""The ``soilnb`` command: predictions of the real example files, one-line messages naming each bad input, exit
+codes, never a traceback; the console script declared in pyproject.toml."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from apply_world import make_tiny
+
+from soilnb.apply import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    yield from make_tiny(tmp_path_factory)
+
+
+def _run(*args, cwd=None):
+    """``python -m soilnb ARGS`` in a fresh process (this checkout's soilnb first on the path)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "soilnb", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+def _lines(err: str) -> list[str]:
+    """The message lines of stderr (progress-bar redraws dropped)."""
+    return [ln for ln in err.replace("\r", "\n").splitlines() if ln.startswith("soilnb:")]
+
+
+def test_console_script_is_declared():
+    tomllib = pytest.importorskip("tomllib")          # Python >= 3.11
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, func = scripts["soilnb"].split(":")
+    assert (module, func) == ("soilnb.apply.cli", "main") and callable(getattr(cli, func))
+
+
+def test_help_and_no_command():
+    out = _run("--help")
+    assert out.returncode == 0 and "predict" in out.stdout and "info" in out.stdout and not out.stderr.strip()
+    out = _run()
+    assert out.returncode == 2 and "usage: soilnb" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_predict_every_real_file(tiny, real_dir, tmp_path):
+    """In a fresh process, as a user runs it: every example file predicted, with intervals and flags."""
+    files = sorted((real_dir / "ossl_sample_inputs").iterdir())
+    out = _run("predict", "--model", tiny["folder"], *files, "-o", tmp_path / "p.csv")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr and "soilnb predict" in out.stderr        # the progress bar
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert sorted(set(table["file"].map(lambda f: Path(f).name))) == [f.name for f in files]
+    assert len(table) == 2 + 2 + 20 + 10 + 20          # 2 ASD, 2 OPUS, 20 MIR rows, 10 NeoSpectra, 20 vis-NIR rows
+    props = tiny["loaded"].properties
+    for p in props:
+        assert table[p].notna().all() and (table[f"{p}_lower"] <= table[p] + 1e-6).all() \
+            and (table[p] <= table[f"{p}_upper"] + 1e-6).all()
+    assert {"shift_distance", "shift_flag", "recon_error", "novelty_flag", "quality_ok"} <= set(table.columns)
+    # the CSV holds what the API predicts (the default strategy of each range)
+    api = tiny["loaded"].predict(real_dir / "ossl_sample_inputs" / "sample_mir_data.csv")
+    got = table[table["file"].str.endswith("sample_mir_data.csv")].reset_index(drop=True)
+    np.testing.assert_allclose(got["pH"], api["pH"], rtol=1e-5)
+    assert set(got["strategy"]) == {tiny["loaded"].default_strategy["MIR"]}
+
+
+def _bad_inputs(real_dir, tmp_path):
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_text("a,b\n1,2\n")
+    empty = tmp_path / "empty.0"
+    empty.write_bytes(b"")
+    mir = pd.read_csv(real_dir / "ossl_sample_inputs" / "sample_mir_data.csv")
+    keep = [c for c in mir.columns if not c.replace(".", "").isdigit() or float(c) >= 1000]
+    short = tmp_path / "short_mir.csv"
+    mir[keep].to_csv(short, index=False)
+    return {"garbage.csv": garbage, "empty.0": empty, "short_mir.csv": short, "missing.asd": tmp_path / "missing.asd"}
+
+
+def test_bad_input_is_named_in_one_line_each(tiny, real_dir, tmp_path, capsys):
+    bad = _bad_inputs(real_dir, tmp_path)
+    good = real_dir / "ossl_sample_inputs" / "235157XS01.0"
+    rc = cli.main(["predict", "-q", "--model", str(tiny["folder"]), *map(str, bad.values()), str(good),
+                   "-o", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err
+    lines = _lines(err)
+    assert len(lines) == len(bad), lines
+    for name in bad:
+        assert sum(name in ln for ln in lines) == 1, (name, lines)
+    assert any("short_mir.csv" in ln and "does not cover the model's range 600-4000" in ln for ln in lines)
+    assert any("missing.asd: no such file or folder" in ln for ln in lines)
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert list(table["file"].map(lambda f: Path(f).name)) == ["235157XS01.0"]
+
+
+def test_nothing_predicted_and_bad_bundles(tiny, real_dir, tmp_path, capsys):
+    bad = _bad_inputs(real_dir, tmp_path)
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), str(bad["garbage.csv"]), "-o", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "nothing predicted" in err and not (tmp_path / "p.csv").exists()
+    rc = cli.main(["predict", "--model", str(tmp_path), str(real_dir / "ossl_sample_inputs" / "icr056141.0")])
+    err = capsys.readouterr().err
+    assert rc == 2 and _lines(err) == [f"soilnb: bundle {tmp_path / 'manifest.json'}: missing; {tmp_path} is not a "
+                                       "soilnb bundle"]
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), "--coverage", "90", str(bad["garbage.csv"])])
+    assert rc == 2 and "--coverage must be between 0 and 1" in capsys.readouterr().err
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), "--strategy", "NIR-PLSR",
+                   str(real_dir / "ossl_sample_inputs" / "icr056141.0"), "-o", str(tmp_path / "q.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "icr056141.0" in err and "cannot predict MIR input" in err and "Traceback" not in err
+
+
+def test_info_checks_and_describes(tiny, tmp_path, capsys):
+    assert cli.main(["info", str(tiny["folder"])]) == 0
+    out = capsys.readouterr().out
+    assert "soilnb model bundle" in out and "MIR: grid 600-4000 cm-1" in out and "NIR: grid 1400-2500 nm" in out
+    assert cli.main(["info", "--json", str(tiny["folder"])]) == 0
+    assert '"format": "soilnb-bundle"' in capsys.readouterr().out
+    copy = tmp_path / "b"
+    copy.mkdir()
+    for f in tiny["folder"].iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+    (copy / "bundle.json").write_text((copy / "bundle.json").read_text().replace('"pH"', '"PH"', 1))
+    assert cli.main(["info", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert _lines(err) == [f"soilnb: bundle {copy / 'bundle.json'}: sha256 differs from the one in manifest.json "
+                           "(the file was changed or corrupted)"]
+
+
+def test_internal_errors_are_one_line_too(tiny, tmp_path, capsys, monkeypatch, real_dir):
+    def broken(*a, **k):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cli, "read_spectra", broken)
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), str(real_dir / "ossl_sample_inputs" / "icr056141.0")])
+    err = capsys.readouterr().err
+    assert rc == 3 and _lines(err) == ["soilnb: internal error: RuntimeError: simulated bug (rerun with --debug "
+                                       "for the traceback)"]
+    with pytest.raises(RuntimeError, match="simulated bug"):
+        cli.main(["--debug", "predict", "--model", str(tiny["folder"]), str(real_dir / "ossl_sample_inputs")])
