@@ -321,3 +321,15 @@ def test_fit_loop_warns_when_still_improving_or_under_trained():
     assert h["still_improving"] and h["steps"] == 12 and h["best_epoch"] == 2
     assert any("still falling at the last of 3 epochs (12 optimiser steps)" in m for m in messages)
     assert any("only 12 optimiser steps (4 batches of 16 x 3 epochs)" in m for m in messages)
+
+
+def test_fit_loop_early_stopping_waits_for_min_steps():
+    lin = torch.nn.Linear(2, 1)
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    common = dict(train_rows=torch.arange(16), step=lambda r, e: ((lin(X[r]) - y[r]) ** 2).mean(), monitor="val",
+                  epochs=50, batch_size=4, lr=0.1, weight_decay=0.0, patience=2, seed=0, device=torch.device("cpu"),
+                  progress=False, desc="t")
+    worse = lambda e: {"val": float(e)}                        # noqa: E731  (best at epoch 0, then worse)
+    assert fit_loop(lin, evaluate=worse, **common)["steps"] == 3 * 4          # patience 2: stops after epoch 2
+    h = fit_loop(lin, evaluate=worse, min_steps=30, **common)
+    assert h["steps"] == 8 * 4 and h["best_epoch"] == 0        # 4 steps per epoch: the first epoch end at >= 30 steps
