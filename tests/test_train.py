@@ -333,3 +333,33 @@ def test_fit_loop_early_stopping_waits_for_min_steps():
     assert fit_loop(lin, evaluate=worse, **common)["steps"] == 3 * 4          # patience 2: stops after epoch 2
     h = fit_loop(lin, evaluate=worse, min_steps=30, **common)
     assert h["steps"] == 8 * 4 and h["best_epoch"] == 0        # 4 steps per epoch: the first epoch end at >= 30 steps
+
+
+def _spectral_by_fft(conv, x):
+    """The Fourier layer as Li et al. write it: irfft(rfft(x)[:modes] * weight), zeros above ``modes``."""
+    x_ft = torch.fft.rfft(x, dim=-1)
+    w = torch.view_as_complex(conv.weight)
+    out = torch.zeros(x.shape[0], w.shape[1], x.shape[-1] // 2 + 1, dtype=x_ft.dtype)
+    out[:, :, :conv.modes] = torch.einsum("bim,iom->bom", x_ft[:, :, :conv.modes], w)
+    return torch.fft.irfft(out, n=x.shape[-1], dim=-1)
+
+
+@pytest.mark.parametrize("n, modes", [(1701, 16), (64, 33), (17, 9), (50, 1)])   # odd, even with Nyquist bin, ...
+def test_spectral_conv_by_dft_matrices_equals_the_fft(n, modes):
+    from soilnb.models.nets import FNO1d, SpectralConv1d
+
+    torch.manual_seed(0)
+    conv = SpectralConv1d(3, 4, modes)
+    with torch.no_grad():
+        conv.weight.normal_()
+    x = torch.randn(5, 3, n)
+    torch.testing.assert_close(conv(x), _spectral_by_fft(conv, x), rtol=1e-4, atol=1e-4 * x.abs().max().item())
+    # the whole FNO equals its Conv1d + FFT form (the same parameters)
+    fno = FNO1d(modes=modes, width=6, n_layers=3, in_channels=2, out_channels=1)
+    xin = torch.randn(4, 2, n)
+    v = fno.lift(xin)
+    for i, (spec, point) in enumerate(zip(fno.spectral, fno.pointwise)):
+        v = _spectral_by_fft(spec, v) + point(v)
+        v = torch.nn.functional.gelu(v) if i < 2 else v
+    with torch.no_grad():
+        torch.testing.assert_close(fno(xin), fno.project(v), rtol=1e-4, atol=1e-5)
