@@ -363,3 +363,28 @@ def test_spectral_conv_by_dft_matrices_equals_the_fft(n, modes):
         v = torch.nn.functional.gelu(v) if i < 2 else v
     with torch.no_grad():
         torch.testing.assert_close(fno(xin), fno.project(v), rtol=1e-4, atol=1e-5)
+
+
+def test_get_vaes_in_worker_processes_equals_training_one_after_the_other(monkeypatch):
+    """Two latent sizes trained at once in worker processes give the weights of in-process runs on as many threads."""
+    from soilnb import stages
+    from soilnb.core.config import get_config
+    from soilnb.stages import training
+
+    monkeypatch.setenv("SOILNB_CACHE", "off")                      # compute everything, store nothing
+    monkeypatch.setattr(training, "PARALLEL_MIN_STEPS", 0)          # the smoke VAEs are too short to be sent out
+    monkeypatch.setattr(training, "available_cpus", lambda: 2)      # two workers of one thread each
+    cfg = get_config("smoke", device="cpu", n_kssl=60, vae_epochs=3)
+    F = stages.get_features(cfg)
+    together = training.get_vaes(cfg, F, [8, 4], workers=2, progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for d in (8, 4):
+            model, hist = training.get_vae(cfg, F, latent_dim=d, progress=False)
+            other, other_hist = together[d]
+            assert other.cfg.latent_dim == d and hist["best_epoch"] == other_hist["best_epoch"]
+            for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
+                assert torch.equal(a, b), k
+    finally:
+        torch.set_num_threads(threads)

@@ -42,7 +42,6 @@ import contextlib
 import functools
 import hashlib
 import math
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -53,12 +52,12 @@ import torch
 from sklearn.utils.parallel import Parallel, delayed
 
 from soilnb.core import paths
-from soilnb.core.cache import CacheError, artifact_path, cache_key, cached, code_hash, verify
+from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.models.inference import embed
 from soilnb.models.mlp import MLPRegressor
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import resolve_device
+from soilnb.models.torchutil import available_cpus, resolve_device
 from soilnb.models.train import train_vae
 from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data half of this module)
     LIMESODA_RANGES,
@@ -75,6 +74,7 @@ from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data 
     load_set,
     require_limesoda,
 )
+from soilnb.stages.training import is_cached
 from soilnb.stats.metrics import r2, rmse
 from soilnb.stats.pls import PLSR
 
@@ -257,21 +257,6 @@ def _run(cfg: Config, name: str, strategy: str, computed: dict | None = None) ->
         name, strategy, profile_settings(cfg), cfg.seed, params["device"]), verbose=False)
 
 
-def _is_cached(params: dict) -> bool:
-    if os.environ.get("SOILNB_CACHE", "on") != "on":       # "off" and "refresh" recompute every entry
-        return False
-    try:
-        verify(artifact_path("limesoda", params), cache_key("limesoda", params))
-        return True
-    except CacheError:
-        return False
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, else the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _runs(cfg: Config, datasets, strategies, workers: int | None = None):
     """Every dataset x strategy, cached. Entries not cached yet are computed by ``workers`` processes at once
     (default: one per available CPU; 1 computes in this process) on the CPU. Each job trains its networks on one
@@ -286,7 +271,7 @@ def _runs(cfg: Config, datasets, strategies, workers: int | None = None):
     jobs = [(d, s) for d in datasets for s in strategies]
     device = resolve_device(cfg.device).type
     workers = available_cpus() if workers is None else int(workers)
-    pending = [j for j in jobs if not _is_cached(_params(cfg, *j))] if device == "cpu" and workers > 1 else []
+    pending = [j for j in jobs if not is_cached("limesoda", _params(cfg, *j))] if device == "cpu" and workers > 1 else []
     computed = {}
     if len(pending) > 1:
         # the costliest first (SSL pretrains a VAE per fold, then the MLP; PLSR is cheap), so that no worker is
