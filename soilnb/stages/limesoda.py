@@ -145,7 +145,7 @@ def fold_settings(st: Settings, n_train: int) -> dict:
       stops early): eight steps per epoch from 64 training spectra to 256, fewer below (batches stay >= 8);
     * ``epochs = ceil(max_steps / steps_per_epoch)`` and ``patience = ceil(patience_steps / steps_per_epoch)``:
       the budget is counted in optimiser steps, whatever the set size (1,000 steps; stop after 100 without a
-      better validation loss);
+      better validation loss; an MLP never before 200 steps, :class:`~soilnb.models.mlp.MLPRegressor`'s rule);
     * VAE latent size ``st.latent_dim`` (16, half the paper's 32 for 10^3 times fewer spectra; 32 from 300
       training spectra on, i.e. SSP.460), hidden width 128, two layers, beta 1e-6 (the project's);
     * the networks' inputs are binned to at most 512 channels (a VAE or MLP step costs about its first layer:
