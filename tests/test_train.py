@@ -376,7 +376,8 @@ def test_get_vaes_in_worker_processes_equals_training_one_after_the_other(monkey
     monkeypatch.setattr(training, "available_cpus", lambda: 2)      # two workers of one thread each
     cfg = get_config("smoke", device="cpu", n_kssl=60, vae_epochs=3)
     F = stages.get_features(cfg)
-    together = training.get_vaes(cfg, F, [8, 4], workers=2, progress=False)
+    with pytest.warns(UserWarning, match="latent 8: VAE: only"):         # the workers' warnings reach this process
+        together = training.get_vaes(cfg, F, [8, 4], workers=2, progress=False)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -102,10 +103,13 @@ def get_vaes(cfg: Config, features: Features | None = None, latent_dims=(), work
     n_jobs = len(missing) if workers is None else min(int(workers), len(missing))
     if resolve_device(cfg.device).type == "cpu" and n_jobs > 1 and _planned_steps(cfg, F) >= PARALLEL_MIN_STEPS:
         threads = max(1, available_cpus() // n_jobs)
-        models = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
+        results = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
             delayed(_train_vae_job)(F.kssl_scans, F.kssl_scans_id, _vae_config(cfg, F, d), _vae_settings(cfg),
                                     threads) for d in missing)
-        trained = dict(zip(missing, models))
+        for d, (model, history, messages) in zip(missing, results):
+            trained[d] = model, history
+            for message in messages:                # a worker's warnings, shown here as the kernel's would be
+                warnings.warn(f"latent {d}: {message}", stacklevel=2)
     return {d: get_vae(cfg, F, d, progress, trained=trained.get(d)) for d in dims}
 
 
@@ -127,10 +131,12 @@ def _planned_steps(cfg: Config, F: Features) -> int:
 
 
 def _train_vae_job(X, sample_id, vcfg: VAEConfig, settings: dict, threads: int):
-    """One VAE trained in a worker process on ``threads`` threads; returns ``(model on the CPU, history)``."""
+    """One VAE trained in a worker process on ``threads`` threads: ``(model on the CPU, history, warnings)``."""
     torch.set_num_threads(threads)
-    model, history = train_vae(X, sample_id, vcfg, **settings, progress=False)
-    return model.cpu().eval(), history
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = train_vae(X, sample_id, vcfg, **settings, progress=False)
+    return model.cpu().eval(), history, [str(w.message) for w in caught]
 
 
 def is_cached(step: str, params: dict, ext: str = "pkl") -> bool:
