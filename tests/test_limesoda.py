@@ -186,7 +186,9 @@ def test_figure_draws_every_case():
 
 # ------------------------------------------------------------------------------------------------ real data
 def test_missing_package_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(L, "LimeSoDa", None)
+    from soilnb.stages import limesoda_data
+
+    monkeypatch.setattr(limesoda_data, "LimeSoDa", None)
     with pytest.raises(ImportError, match="pip install limesoda"):
         L.load_set("O.32")
 
@@ -202,3 +204,17 @@ def test_real_sets_load_with_folds_and_targets():
     assert L.load_set("H.138").raw.max() > 100
     with pytest.raises(ValueError, match="unknown"):
         L.load_set("BB.250")
+
+
+def test_worker_processes_compute_the_same_numbers_as_one_process(monkeypatch):
+    """Entries computed by two spawned workers equal those computed in this process, bit for bit."""
+    pytest.importorskip("LimeSoDa", reason="the package 'limesoda' is not installed (pip install limesoda)")
+    from soilnb.core.config import get_config
+
+    monkeypatch.setenv("SOILNB_CACHE", "off")                      # compute every entry, store none
+    cfg = get_config("smoke", device="cpu")
+    kw = dict(datasets=("O.32",), strategies=("PLSR", "MLP"))
+    one = L.limesoda_predictions(cfg, workers=1, **kw)
+    two = L.limesoda_predictions(cfg, workers=2, **kw)
+    pd.testing.assert_frame_equal(one, two)
+    assert set(one["strategy"]) == {"PLSR", "MLP"} and len(one) == 2 * 3 * 32

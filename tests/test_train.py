@@ -321,3 +321,71 @@ def test_fit_loop_warns_when_still_improving_or_under_trained():
     assert h["still_improving"] and h["steps"] == 12 and h["best_epoch"] == 2
     assert any("still falling at the last of 3 epochs (12 optimiser steps)" in m for m in messages)
     assert any("only 12 optimiser steps (4 batches of 16 x 3 epochs)" in m for m in messages)
+
+
+def test_fit_loop_early_stopping_waits_for_min_steps():
+    lin = torch.nn.Linear(2, 1)
+    X, y = torch.randn(16, 2), torch.randn(16, 1)
+    common = dict(train_rows=torch.arange(16), step=lambda r, e: ((lin(X[r]) - y[r]) ** 2).mean(), monitor="val",
+                  epochs=50, batch_size=4, lr=0.1, weight_decay=0.0, patience=2, seed=0, device=torch.device("cpu"),
+                  progress=False, desc="t")
+    worse = lambda e: {"val": float(e)}                        # noqa: E731  (best at epoch 0, then worse)
+    assert fit_loop(lin, evaluate=worse, **common)["steps"] == 3 * 4          # patience 2: stops after epoch 2
+    h = fit_loop(lin, evaluate=worse, min_steps=30, **common)
+    assert h["steps"] == 8 * 4 and h["best_epoch"] == 0        # 4 steps per epoch: the first epoch end at >= 30 steps
+
+
+def _spectral_by_fft(conv, x):
+    """The Fourier layer as Li et al. write it: irfft(rfft(x)[:modes] * weight), zeros above ``modes``."""
+    x_ft = torch.fft.rfft(x, dim=-1)
+    w = torch.view_as_complex(conv.weight)
+    out = torch.zeros(x.shape[0], w.shape[1], x.shape[-1] // 2 + 1, dtype=x_ft.dtype)
+    out[:, :, :conv.modes] = torch.einsum("bim,iom->bom", x_ft[:, :, :conv.modes], w)
+    return torch.fft.irfft(out, n=x.shape[-1], dim=-1)
+
+
+@pytest.mark.parametrize("n, modes", [(1701, 16), (64, 33), (17, 9), (50, 1)])   # odd, even with Nyquist bin, ...
+def test_spectral_conv_by_dft_matrices_equals_the_fft(n, modes):
+    from soilnb.models.nets import FNO1d, SpectralConv1d
+
+    torch.manual_seed(0)
+    conv = SpectralConv1d(3, 4, modes)
+    with torch.no_grad():
+        conv.weight.normal_()
+    x = torch.randn(5, 3, n)
+    torch.testing.assert_close(conv(x), _spectral_by_fft(conv, x), rtol=1e-4, atol=1e-4 * x.abs().max().item())
+    # the whole FNO equals its Conv1d + FFT form (the same parameters)
+    fno = FNO1d(modes=modes, width=6, n_layers=3, in_channels=2, out_channels=1)
+    xin = torch.randn(4, 2, n)
+    v = fno.lift(xin)
+    for i, (spec, point) in enumerate(zip(fno.spectral, fno.pointwise)):
+        v = _spectral_by_fft(spec, v) + point(v)
+        v = torch.nn.functional.gelu(v) if i < 2 else v
+    with torch.no_grad():
+        torch.testing.assert_close(fno(xin), fno.project(v), rtol=1e-4, atol=1e-5)
+
+
+def test_get_vaes_in_worker_processes_equals_training_one_after_the_other(monkeypatch):
+    """Two latent sizes trained at once in worker processes give the weights of in-process runs on as many threads."""
+    from soilnb import stages
+    from soilnb.core.config import get_config
+    from soilnb.stages import training
+
+    monkeypatch.setenv("SOILNB_CACHE", "off")                      # compute everything, store nothing
+    monkeypatch.setattr(training, "PARALLEL_MIN_STEPS", 0)          # the smoke VAEs are too short to be sent out
+    monkeypatch.setattr(training, "available_cpus", lambda: 2)      # two workers of one thread each
+    cfg = get_config("smoke", device="cpu", n_kssl=60, vae_epochs=3)
+    F = stages.get_features(cfg)
+    with pytest.warns(UserWarning, match="latent 8: VAE: only"):         # the workers' warnings reach this process
+        together = training.get_vaes(cfg, F, [8, 4], workers=2, progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for d in (8, 4):
+            model, hist = training.get_vae(cfg, F, latent_dim=d, progress=False)
+            other, other_hist = together[d]
+            assert other.cfg.latent_dim == d and hist["best_epoch"] == other_hist["best_epoch"]
+            for (k, a), (_, b) in zip(model.state_dict().items(), other.state_dict().items()):
+                assert torch.equal(a, b), k
+    finally:
+        torch.set_num_threads(threads)

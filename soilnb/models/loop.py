@@ -36,10 +36,17 @@ def epoch_lr(lr: float, epoch: int, epochs: int, schedule: str = "constant", flo
 MIN_STEPS = 200
 
 
+def capped_batch_size(batch_size: int, n_train: int) -> int:
+    """The batch a run uses: at most an eighth of the training rows (at least 16), so that a few hundred rows
+    still get about eight optimiser steps per epoch (batch 512 on 400 rows gives one, 128 on 384 gives three).
+    Sets of thousands of rows keep the batch they ask for."""
+    return int(min(batch_size, max(16, n_train // 8)))
+
+
 def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
              epochs: int, batch_size: int, lr: float, weight_decay: float, patience, seed: int,
              device: torch.device, progress: bool, desc: str, on_epoch: Callable | None = None,
-             lr_schedule: str = "constant") -> dict:
+             lr_schedule: str = "constant", min_steps: int = 0) -> dict:
     """AdamW over shuffled batches of ``train_rows`` with early stopping on ``evaluate()[monitor]``.
 
     ``step(rows, epoch) -> loss`` (scalar tensor) runs the forward pass on a batch of row indices;
@@ -48,7 +55,9 @@ def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, eval
     ``on_epoch(epoch) -> dict`` (optional) is called before each epoch and its values logged.
     ``lr_schedule``: ``"constant"`` or ``"cosine"`` (per epoch, from ``lr`` down to ``lr / 20`` at the
     last of ``epochs``; Loshchilov & Hutter 2017, arXiv:1608.03983, without restarts); the rate used is
-    logged as ``lr``. The best weights (lowest monitored value) are restored at the end. Returns the history.
+    logged as ``lr``. ``min_steps``: early stopping may end the run only once this many optimiser steps have
+    run (a patience counted in epochs is few steps on a small set). The best weights (lowest monitored value)
+    are restored at the end. Returns the history.
     """
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
@@ -102,7 +111,7 @@ def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, eval
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad += 1
-            if patience is not None and bad >= patience:
+            if patience is not None and bad >= patience and len(slices) * (epoch + 1) >= min_steps:
                 break
     bar.close()
     if monitor is not None:

@@ -3,11 +3,19 @@
 One network predicts all (already transformed) soil properties at once; training uses AdamW,
 mini-batches and early stopping on a validation split grouped by sample, restoring the best
 weights (the MLP-for-soil-spectra recipe of Wijewardane et al. 2018, doi:10.2136/sssaj2017.10.0361).
+
+Schedule rule, so that a few hundred rows train as well as thousands (the VAE's rule,
+:func:`soilnb.models.loop.capped_batch_size`): the batch is at most an eighth of the training rows (at least
+16; a warning says when it is capped), and early stopping may end a run only after
+:data:`~soilnb.models.loop.MIN_STEPS` (200) optimiser steps, so a patience counted in epochs cannot stop a
+small set after a few dozen steps. A run that ends with its validation loss still falling, or that
+``epochs`` leaves under 200 steps, draws a warning (:func:`~soilnb.models.loop.fit_loop`).
 """
 from __future__ import annotations
 
 import copy
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -16,7 +24,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from soilnb.models.loop import fit_loop
+from soilnb.models.loop import MIN_STEPS, capped_batch_size, fit_loop
 from soilnb.models.nets import MLP
 from soilnb.models.torchutil import resolve_device, seeded
 from soilnb.stats.splits import grouped_split
@@ -40,8 +48,12 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     epochs : int, default=200
         Maximum number of epochs.
     batch_size : int, default=128
+        Capped at an eighth of the training rows (at least 16), with a warning.
     patience : int or None, default=20
-        Epochs without validation improvement before stopping (None: run all epochs).
+        Epochs without validation improvement before stopping (None: run all epochs); the run goes on
+        regardless until ``min_steps`` optimiser steps.
+    min_steps : int, default=200
+        Optimiser steps before early stopping may end a run (:data:`soilnb.models.loop.MIN_STEPS`).
     val_fraction : float, default=0.2
         Fraction of groups held out for early stopping; 0 trains on everything for ``epochs``.
     random_state : int, RandomState or None, default=0
@@ -59,13 +71,14 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     n_outputs_ : int
     history_ : dict
-        Per epoch ``train_loss``, ``val_loss`` (standardized MSE) and ``best_epoch``.
+        Per epoch ``train_loss``, ``val_loss`` (standardized MSE); ``best_epoch``, ``steps``,
+        ``still_improving`` and the ``batch_size`` used.
     x_mean_, x_scale_, y_mean_, y_scale_ : ndarray
     """
 
     def __init__(self, hidden=256, depth=2, dropout=0.1, weight_decay=1e-4, lr=1e-3, epochs=200, batch_size=128,
                  patience=20, val_fraction=0.2, random_state=0, device="auto", standardize_X=True,
-                 standardize_Y=True):
+                 standardize_Y=True, min_steps=MIN_STEPS):
         self.hidden = hidden
         self.depth = depth
         self.dropout = dropout
@@ -79,6 +92,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         self.device = device
         self.standardize_X = standardize_X
         self.standardize_Y = standardize_Y
+        self.min_steps = min_steps
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -91,6 +105,8 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             v = getattr(self, name)
             if not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not isinstance(self.min_steps, numbers.Integral) or self.min_steps < 0:
+            raise ValueError(f"min_steps must be a non-negative int, got {self.min_steps!r}")
         if not isinstance(self.depth, numbers.Integral) or self.depth < 0:
             raise ValueError(f"depth must be a non-negative int, got {self.depth!r}")
         if not 0 <= self.dropout < 1:
@@ -117,6 +133,10 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             tr, va = grouped_split(groups, self.val_fraction, seed)
         else:
             tr, va = np.arange(n), np.arange(0)
+        batch_size = capped_batch_size(self.batch_size, len(tr))
+        if batch_size != self.batch_size:
+            warnings.warn(f"MLP: batch {self.batch_size} capped at {batch_size} for {len(tr)} training rows "
+                          f"(at most an eighth of them per batch)", stacklevel=2)
         self.x_mean_, self.x_scale_ = _moments(X[tr], self.standardize_X)
         self.y_mean_, self.y_scale_ = _moments(Y[tr], self.standardize_Y)
         dev = resolve_device(self.device)
@@ -137,9 +157,10 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
             self.history_ = fit_loop(model, train_rows=torch.as_tensor(tr, device=dev), step=step,
                                      evaluate=evaluate, monitor="val_loss" if len(va) else None,
                                      epochs=self.epochs,
-                                     batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                                     batch_size=batch_size, lr=self.lr, weight_decay=self.weight_decay,
                                      patience=self.patience if len(va) else None, seed=seed, device=dev,
-                                     progress=False, desc="MLP")
+                                     progress=False, desc="MLP", min_steps=self.min_steps)
+        self.history_["batch_size"] = batch_size
         self.model_ = model
         self.n_outputs_ = Y.shape[1]
         return self

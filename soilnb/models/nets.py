@@ -5,6 +5,8 @@ paper does not give layer sizes or activations, so :class:`VAEConfig` holds ours
 """
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import torch
@@ -147,11 +149,31 @@ class NIRtoMIR(nn.Module):
         return self.mir_decoder(z), self.nir_decoder(z), z
 
 
+@functools.lru_cache(maxsize=8)
+def _dft_bases(n: int, modes: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Truncated real DFT matrices, float32 ``(2 * modes, n)`` each (computed in float64).
+
+    ``fwd @ x`` gives the real parts then the imaginary parts of ``torch.fft.rfft(x)[:modes]``; ``inv.T @ z``
+    is ``torch.fft.irfft`` (length ``n``) of the spectrum whose first ``modes`` bins are ``z`` (real parts, then
+    imaginary parts) and whose other bins are 0 (bin 0 and a Nyquist bin count once, their imaginary parts
+    drop out; the others twice).
+    """
+    k = torch.arange(modes, dtype=torch.float64)[:, None]
+    angle = 2 * math.pi * k * torch.arange(n, dtype=torch.float64)[None, :] / n
+    weight = (2.0 - ((k == 0) | (2 * k == n)).double()) / n
+    fwd = torch.cat([torch.cos(angle), -torch.sin(angle)])
+    inv = torch.cat([weight * torch.cos(angle), -weight * torch.sin(angle)])
+    return fwd.float().to(device), inv.float().to(device)
+
+
 class SpectralConv1d(nn.Module):
     """Fourier layer of Li et al. (2020, arXiv:2010.08895): keep ``modes`` lowest frequencies, mix channels.
 
     ``(batch, in_channels, n) -> (batch, out_channels, n)``; the complex weights are stored as a
     real tensor ``(in, out, modes, 2)`` so that optimisers and checkpoints see plain floats.
+    Computed as ``irfft(rfft(x)[:modes] * weight)``, with the two transforms as products with the
+    truncated DFT matrices (:func:`_dft_bases`): only ``modes`` of the ``n // 2 + 1`` bins are kept, and
+    two matrix products cost less than a full FFT and its inverse (CPU, n = 1,701, 16 modes).
     """
 
     def __init__(self, in_channels: int, out_channels: int, modes: int):
@@ -161,14 +183,23 @@ class SpectralConv1d(nn.Module):
         self.weight = nn.Parameter(scale * torch.rand(in_channels, out_channels, modes, 2))
 
     def forward(self, x):
-        n = x.shape[-1]
-        if self.modes > n // 2 + 1:
-            raise ValueError(f"modes={self.modes} exceeds n//2+1={n // 2 + 1} for a grid of {n} points")
-        x_ft = torch.fft.rfft(x.float(), dim=-1)
-        w = torch.view_as_complex(self.weight)
-        out_ft = torch.zeros(x.shape[0], w.shape[1], n // 2 + 1, dtype=x_ft.dtype, device=x.device)
-        out_ft[:, :, :self.modes] = torch.einsum("bim,iom->bom", x_ft[:, :, :self.modes], w)
-        return torch.fft.irfft(out_ft, n=n, dim=-1)
+        return self.forward_channels_last(x.transpose(1, 2)).transpose(1, 2)
+
+    def forward_channels_last(self, v, skip=None):
+        """``(batch, n, in_channels) -> (batch, n, out_channels)``, plus ``skip`` (same shape) if given."""
+        b, n, c_in = v.shape
+        m, c_out = self.modes, self.weight.shape[1]
+        if m > n // 2 + 1:
+            raise ValueError(f"modes={m} exceeds n//2+1={n // 2 + 1} for a grid of {n} points")
+        fwd, inv = _dft_bases(n, m, v.device)
+        spectrum = torch.matmul(fwd, v.float())                            # (b, 2m, c_in): real rows, imag rows
+        spectrum = spectrum.view(b, 2, m, c_in).permute(2, 0, 1, 3).reshape(m, b, 2 * c_in)
+        wr, wi = self.weight[..., 0].permute(2, 0, 1), self.weight[..., 1].permute(2, 0, 1)   # (m, c_in, c_out)
+        w = torch.cat([torch.cat([wr, wi], 2), torch.cat([-wi, wr], 2)], 1)   # complex product as a real one
+        out = torch.bmm(spectrum, w).view(m, b, 2, c_out).permute(1, 2, 0, 3).reshape(b, 2 * m, c_out)
+        if skip is None:
+            return torch.matmul(inv.t(), out)
+        return torch.baddbmm(skip, inv.t().expand(b, -1, -1), out)
 
 
 class FNO1d(nn.Module):
@@ -177,7 +208,9 @@ class FNO1d(nn.Module):
     ``(batch, in_channels, n) -> (batch, out_channels, n)``: pointwise lift to ``width``
     channels, ``n_layers`` blocks ``GELU(SpectralConv1d(v) + Conv1d_1x1(v))`` (no activation after
     the last), pointwise projection. Used with the NIR spectrum resampled onto the MIR grid plus a
-    coordinate channel (``in_channels=2``, ``out_channels=1``).
+    coordinate channel (``in_channels=2``, ``out_channels=1``). The 1x1 convolutions run as matrix
+    products on channels-last activations (the same weights; about three times faster than
+    ``Conv1d`` with FFTs on 2 CPU cores).
     """
 
     def __init__(self, modes: int = 16, width: int = 32, n_layers: int = 4, in_channels: int = 2,
@@ -191,9 +224,15 @@ class FNO1d(nn.Module):
         self.project = nn.Sequential(nn.Conv1d(width, 2 * width, 1), nn.GELU(), nn.Conv1d(2 * width, out_channels, 1))
 
     def forward(self, x):
-        v = self.lift(x)
+        v = _pointwise(self.lift, x.transpose(1, 2))                        # (batch, n, width)
         for i, (spec, point) in enumerate(zip(self.spectral, self.pointwise)):
-            v = spec(v) + point(v)
+            v = spec.forward_channels_last(v, skip=_pointwise(point, v))
             if i < len(self.spectral) - 1:
                 v = F.gelu(v)
-        return self.project(v)
+        first, act, last = self.project
+        return _pointwise(last, act(_pointwise(first, v))).transpose(1, 2).contiguous()
+
+
+def _pointwise(conv: nn.Conv1d, v):
+    """A kernel-size-1 ``Conv1d`` applied to channels-last ``v`` (batch, n, channels)."""
+    return F.linear(v, conv.weight.squeeze(-1), conv.bias)

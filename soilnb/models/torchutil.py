@@ -7,6 +7,7 @@ a run is reproducible from its seed and leaves the caller's RNG streams untouche
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 
 import numpy as np
@@ -51,6 +52,11 @@ def resolve_device(device="auto") -> torch.device:
             raise ValueError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
         return torch.device(device)
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one, else the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from soilnb.models.checkpoints import build_nir_to_mir
 from soilnb.models.inference import embed, fno_inputs
-from soilnb.models.loop import fit_loop
+from soilnb.models.loop import capped_batch_size, fit_loop
 from soilnb.models.nets import VAE, FNO1d, VAEConfig, vae_loss
 from soilnb.models.torchutil import as_tensor, batch_slices, resolve_device, seeded
 from soilnb.stats.splits import grouped_split
@@ -40,10 +40,9 @@ def alpha_schedule(epoch: int, n_epochs: int) -> float:
 
 
 def vae_batch_size(batch_size: int, n_train: int) -> int:
-    """The batch actually used: at most an eighth of the training scans (at least 16), so that a few
-    hundred spectra still get several optimiser steps per epoch (batch 512 on 400 spectra would give
-    one). Libraries of thousands of scans keep the batch they ask for."""
-    return int(min(batch_size, max(16, n_train // 8)))
+    """The batch actually used: :func:`soilnb.models.loop.capped_batch_size` (at most an eighth of the training
+    scans, at least 16), the rule the MLPs follow too. Libraries of thousands of scans keep the batch they ask for."""
+    return capped_batch_size(batch_size, n_train)
 
 
 def _split(ids, split, val_fraction, seed):

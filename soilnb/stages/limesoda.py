@@ -30,11 +30,16 @@ and log10(1/R) is merely negative there. Values <= 0 or non-finite are rejected
 (:class:`~soilnb.spectra.ReflectanceToAbsorbance`). The neural strategies (MLP and SSL) see the same spectrum
 averaged in bins of ``ceil(K / 512)`` adjacent channels (at most 512 inputs; cost only, see
 :func:`fold_settings`); PLSR sees every channel. Targets: log1p for SOC and SOM (the paper log-transforms
-carbon), pH and clay as they are; predictions are mapped back and SOC, SOM and clay clipped at 0.
+carbon), pH and clay as they are; predictions are mapped back and SOC, SOM and clay clipped at 0. Loading and
+preprocessing live in :mod:`soilnb.stages.limesoda_data` (re-exported here).
+
+Computation: each dataset x strategy is one cached entry; the entries not cached yet are computed by worker
+processes, one per CPU, each training on one thread (see :func:`_runs`; the numbers do not depend on it).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import time
@@ -44,6 +49,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.parallel import Parallel, delayed
 
 from soilnb.core import paths
 from soilnb.core.cache import cached, code_hash
@@ -51,101 +57,30 @@ from soilnb.core.config import Config
 from soilnb.models.inference import embed
 from soilnb.models.mlp import MLPRegressor
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import resolve_device
+from soilnb.models.torchutil import available_cpus, resolve_device
 from soilnb.models.train import train_vae
-from soilnb.spectra import ReflectanceToAbsorbance, snv
+from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data half of this module)
+    LIMESODA_RANGES,
+    LIMESODA_SETS,
+    LIMESODA_SMOKE_SETS,
+    LOG_TARGETS,
+    MAX_NN_CHANNELS,
+    NONNEGATIVE_TARGETS,
+    LimeSoDaSet,
+    _targets_forward,
+    _targets_inverse,
+    absorbance_snv,
+    bin_channels,
+    load_set,
+    require_limesoda,
+)
+from soilnb.stages.training import is_cached
 from soilnb.stats.metrics import r2, rmse
 from soilnb.stats.pls import PLSR
 
-try:                                   # optional: the benchmark says how to install it when it is missing
-    import LimeSoDa
-except ImportError:                    # pragma: no cover - depends on the environment
-    LimeSoDa = None
-
-#: The 13 LimeSoDa datasets with laboratory spectra of a single range, by range (the reference file's labels).
-LIMESODA_RANGES = {**dict.fromkeys(("H.138", "NRW.115", "NRW.62", "NRW.42", "O.32"), "MIR"),
-                   **dict.fromkeys(("CV.98", "SC.93", "SL.125", "UL.120", "SSP.460", "SP.231", "MG.44", "SSP.58"),
-                                   "visNIR")}
-LIMESODA_SETS = tuple(LIMESODA_RANGES)
-#: The smoke profile's datasets: a small MIR set and a small vis-NIR set.
-LIMESODA_SMOKE_SETS = ("NRW.42", "MG.44")
 LIMESODA_STRATEGIES = ("PLSR", "MLP", "SSL")
-#: Targets whose values are log1p-transformed for fitting (carbon, as the paper does).
-LOG_TARGETS = ("SOC", "SOM")
-#: Targets clipped at 0 after back-transformation.
-NONNEGATIVE_TARGETS = ("SOC", "SOM", "Clay")
 PUBLISHED_FILE = "limesoda_published.csv"
-CODE = ("stages.limesoda", "stats", "models", "spectra")
-MAX_NN_CHANNELS = 512
-
-
-# ------------------------------------------------------------------------------------------------ data
-@dataclass
-class LimeSoDaSet:
-    """One dataset: raw % reflectance (n, K) on ``axis`` (nm ascending or cm-1 descending), targets, folds."""
-
-    name: str
-    spectral_range: str
-    axis: np.ndarray
-    unit: str
-    raw: np.ndarray
-    targets: pd.DataFrame          # columns e.g. SOC, pH, Clay (the names of the published table)
-    folds: np.ndarray              # outer fold of each row, 1..10
-
-    @property
-    def n(self) -> int:
-        return len(self.raw)
-
-
-def require_limesoda():
-    """The ``LimeSoDa`` module, or an ImportError that says how to get it."""
-    if LimeSoDa is None:
-        raise ImportError("the LimeSoDa benchmark needs the package 'limesoda' (PyPI, CC BY-SA 4.0; import name "
-                          "LimeSoDa): pip install limesoda")
-    return LimeSoDa
-
-
-def load_set(name: str) -> LimeSoDaSet:
-    """Read one of :data:`LIMESODA_SETS` from the ``LimeSoDa`` package (spectral columns ``wl_<nm>``/``wn_<cm-1>``)."""
-    if name not in LIMESODA_RANGES:
-        raise ValueError(f"unknown LimeSoDa spectral dataset {name!r}; choose from {LIMESODA_SETS}")
-    data = require_limesoda().load_dataset(name)
-    df = data["Dataset"]
-    spec = [c for c in df.columns if c.startswith(("wl_", "wn_"))]
-    if not spec or len({c[:3] for c in spec}) != 1:
-        raise ValueError(f"{name}: expected spectral columns all named wl_<nm> or wn_<cm-1>, got {spec[:3]}")
-    tcols = [c for c in df.columns if c.endswith("_target")]
-    targets = df[tcols].astype(float).rename(columns=lambda c: c[: -len("_target")]).reset_index(drop=True)
-    folds = np.asarray(data["Folds"]).astype(int).ravel()
-    if sorted(set(folds)) != list(range(1, 11)) or len(folds) != len(df):
-        raise ValueError(f"{name}: expected one outer fold 1..10 per row")
-    return LimeSoDaSet(name, LIMESODA_RANGES[name], np.array([float(c[3:]) for c in spec]),
-                       "nm" if spec[0].startswith("wl_") else "cm-1", df[spec].to_numpy(float), targets, folds)
-
-
-def absorbance_snv(raw) -> np.ndarray:
-    """Raw % reflectance -> fraction -> log10(1/R) -> SNV, row by row (values above 100 % kept, see module doc)."""
-    fraction = np.asarray(raw, dtype=np.float64) / 100.0          # % -> fraction; > 1 where > 100 %
-    return snv(ReflectanceToAbsorbance(percent=False).fit_transform(fraction))
-
-
-def bin_channels(X, max_channels: int = MAX_NN_CHANNELS) -> np.ndarray:
-    """Mean of ``ceil(K / max_channels)`` adjacent channels (the last bin may be shorter); ``X`` if already small."""
-    X = np.asarray(X)
-    width = math.ceil(X.shape[1] / max_channels)
-    if width <= 1:
-        return X
-    edges = np.arange(0, X.shape[1], width)
-    return np.add.reduceat(X, edges, axis=1) / np.diff(np.append(edges, X.shape[1]))
-
-
-def _targets_forward(Y: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([np.log1p(Y[c].to_numpy()) if c in LOG_TARGETS else Y[c].to_numpy() for c in Y.columns])
-
-
-def _targets_inverse(Z: np.ndarray, columns) -> np.ndarray:
-    out = [np.expm1(Z[:, j]) if c in LOG_TARGETS else Z[:, j] for j, c in enumerate(columns)]
-    return np.column_stack([np.clip(v, 0.0, None) if c in NONNEGATIVE_TARGETS else v for v, c in zip(out, columns)])
+CODE = ("stages.limesoda", "stages.limesoda_data", "stats", "models", "spectra")
 
 
 # ------------------------------------------------------------------------------------------------ folds
@@ -210,7 +145,7 @@ def fold_settings(st: Settings, n_train: int) -> dict:
       stops early): eight steps per epoch from 64 training spectra to 256, fewer below (batches stay >= 8);
     * ``epochs = ceil(max_steps / steps_per_epoch)`` and ``patience = ceil(patience_steps / steps_per_epoch)``:
       the budget is counted in optimiser steps, whatever the set size (1,000 steps; stop after 100 without a
-      better validation loss);
+      better validation loss; an MLP never before 200 steps, :class:`~soilnb.models.mlp.MLPRegressor`'s rule);
     * VAE latent size ``st.latent_dim`` (16, half the paper's 32 for 10^3 times fewer spectra; 32 from 300
       training spectra on, i.e. SSP.460), hidden width 128, two layers, beta 1e-6 (the project's);
     * the networks' inputs are binned to at most 512 channels (a VAE or MLP step costs about its first layer:
@@ -286,62 +221,91 @@ def pooled_scores(y, pred) -> dict:
     return {"r2": r2(y, pred), "rmse": rmse(y, pred)}
 
 
-def _run(cfg: Config, name: str, strategy: str) -> dict:
-    """One dataset x strategy, cached: ``{"predictions": DataFrame, "seconds": float, "warnings": list}``.
+@functools.lru_cache(maxsize=None)
+def _digest(name: str) -> str:
+    """sha256 of a dataset's spectra, targets and folds (part of its cache key)."""
+    ds = load_set(name)
+    return hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
+                          + ds.folds.tobytes()).hexdigest()[:16]
+
+
+def _params(cfg: Config, name: str, strategy: str) -> dict:
+    """The cache key parameters of one dataset x strategy (the data's content, the settings, the code)."""
+    return {"dataset": name, "strategy": strategy, "settings": asdict(profile_settings(cfg)), "seed": cfg.seed,
+            "device": resolve_device(cfg.device).type, "data": _digest(name),
+            "limesoda": getattr(require_limesoda(), "__version__", "?"), "code": code_hash(*CODE)}
+
+
+def _compute(name: str, strategy: str, st: Settings, seed: int, device: str) -> dict:
+    """One dataset x strategy computed: ``{"predictions": DataFrame, "seconds": float, "warnings": list}``.
 
     Training warnings (e.g. a network still improving at its last step, or early stopping after few steps) are
-    collected, not printed 130 times; :func:`limesoda_timings` counts them.
+    collected, not printed 130 times; :func:`limesoda_timings` counts them. Module-level, so that a worker
+    process can run it (:func:`_runs`).
     """
-    ds = load_set(name)
-    st = profile_settings(cfg)
-    digest = hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
-                            + ds.folds.tobytes()).hexdigest()[:16]
-    device = resolve_device(cfg.device)
-    params = {"dataset": name, "strategy": strategy, "settings": asdict(st), "seed": cfg.seed,
-              "device": device.type, "data": digest, "limesoda": getattr(LimeSoDa, "__version__", "?"),
-              "code": code_hash(*CODE)}
-
-    def compute():
-        t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            pred = out_of_fold(ds, strategy, st, seed=cfg.seed, device=device)
-        return {"predictions": pred, "seconds": time.perf_counter() - t0,
-                "warnings": [str(w.message) for w in caught]}
-
-    return cached("limesoda", params, compute, verbose=False)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pred = out_of_fold(load_set(name), strategy, st, seed=seed, device=device)
+    return {"predictions": pred, "seconds": time.perf_counter() - t0, "warnings": [str(w.message) for w in caught]}
 
 
-def _runs(cfg: Config, datasets, strategies):
+def _run(cfg: Config, name: str, strategy: str, computed: dict | None = None) -> dict:
+    """One dataset x strategy, cached (:func:`_compute`); ``computed``: its result, already made by a worker."""
+    params = _params(cfg, name, strategy)
+    return cached("limesoda", params, lambda: computed if computed is not None else _compute(
+        name, strategy, profile_settings(cfg), cfg.seed, params["device"]), verbose=False)
+
+
+def _runs(cfg: Config, datasets, strategies, workers: int | None = None):
+    """Every dataset x strategy, cached. Entries not cached yet are computed by ``workers`` processes at once
+    (default: one per available CPU; 1 computes in this process) on the CPU. Each job trains its networks on one
+    thread (:func:`torch_threads`), so the second core of a 2-core machine would otherwise sit idle; a job's
+    numbers do not depend on the process that computes it (its seed and settings fix them)."""
     datasets = tuple(datasets) if datasets is not None else (
         LIMESODA_SMOKE_SETS if cfg.profile == "smoke" else LIMESODA_SETS)
     unknown = sorted(set(strategies) - set(LIMESODA_STRATEGIES))
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; choose from {LIMESODA_STRATEGIES}")
     require_limesoda()
-    return {(d, s): _run(cfg, d, s) for d in datasets for s in strategies}
+    jobs = [(d, s) for d in datasets for s in strategies]
+    device = resolve_device(cfg.device).type
+    workers = available_cpus() if workers is None else int(workers)
+    pending = [j for j in jobs if not is_cached("limesoda", _params(cfg, *j))] if device == "cpu" and workers > 1 else []
+    computed = {}
+    if len(pending) > 1:
+        # the costliest first (SSL pretrains a VAE per fold, then the MLP; PLSR is cheap), so that no worker is
+        # left with a long job at the end; joblib's loky processes (spawned, and needing no __main__ guard)
+        pending.sort(key=lambda j: LIMESODA_STRATEGIES.index(j[1]), reverse=True)
+        st = profile_settings(cfg)
+        results = Parallel(n_jobs=min(workers, len(pending)), backend="loky", batch_size=1)(
+            delayed(_compute)(*j, st, cfg.seed, device) for j in pending)
+        computed = dict(zip(pending, results))
+    return {j: _run(cfg, *j, computed=computed.get(j)) for j in jobs}
 
 
-def limesoda_predictions(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+def limesoda_predictions(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES, workers=None) -> pd.DataFrame:
     """The pooled out-of-fold predictions behind :func:`limesoda_benchmark` (same cache)."""
-    return pd.concat([r["predictions"] for r in _runs(cfg, datasets, strategies).values()], ignore_index=True)
+    return pd.concat([r["predictions"] for r in _runs(cfg, datasets, strategies, workers).values()],
+                     ignore_index=True)
 
 
-def limesoda_timings(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+def limesoda_timings(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES, workers=None) -> pd.DataFrame:
     """Seconds each dataset x strategy took when it was computed (ten folds; a cached entry keeps its own), and
     the number of training warnings it raised."""
     return pd.DataFrame([{"dataset": d, "strategy": s, "seconds": r["seconds"], "warnings": len(r["warnings"])}
-                         for (d, s), r in _runs(cfg, datasets, strategies).items()])
+                         for (d, s), r in _runs(cfg, datasets, strategies, workers).items()])
 
 
-def limesoda_benchmark(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES) -> pd.DataFrame:
+def limesoda_benchmark(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIES, workers=None) -> pd.DataFrame:
     """Pooled out-of-fold R2 and RMSE per dataset x target x strategy (tidy), cached per dataset and strategy.
 
     ``datasets``: default all 13 (:data:`LIMESODA_SETS`), or :data:`LIMESODA_SMOKE_SETS` on the smoke profile.
+    ``workers``: processes computing the entries not cached yet (default one per CPU, see :func:`_runs`).
     Columns: dataset, spectral_range, n, target, strategy, r2, rmse.
     """
     rows = []
-    for (d, s), run in _runs(cfg, datasets, strategies).items():
+    for (d, s), run in _runs(cfg, datasets, strategies, workers).items():
         for target, g in run["predictions"].groupby("target", sort=False):
             rows.append({"dataset": d, "spectral_range": LIMESODA_RANGES[d], "n": len(g), "target": target,
                          "strategy": s, **pooled_scores(g["observed"], g["predicted"])})

@@ -4,13 +4,17 @@ frozen decoder (Sect. 2.3). Models are cached as soilnb model files (weights + J
 from __future__ import annotations
 
 import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
+from sklearn.utils.parallel import Parallel, delayed
 
 from soilnb import __version__
 from soilnb.core import paths
-from soilnb.core.cache import cached, code_hash
+from soilnb.core.cache import CacheError, artifact_path, cache_key, cached, code_hash, verify
 from soilnb.core.config import Config
 from soilnb.models.checkpoints import (
     load_checkpoint,
@@ -21,8 +25,8 @@ from soilnb.models.checkpoints import (
 )
 from soilnb.models.inference import predict_in_batches
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import resolve_device
-from soilnb.models.train import train_nir_to_mir, train_vae
+from soilnb.models.torchutil import available_cpus, resolve_device
+from soilnb.models.train import train_nir_to_mir, train_vae, vae_batch_size
 from soilnb.stages.features import DATA_CODE, Features, get_features, world_key
 from soilnb.stats.conversion import conversion_scores
 
@@ -52,23 +56,99 @@ def vae_params(cfg: Config, latent_dim: int | None = None) -> dict:
             "latent_dim": latent_dim or cfg.latent_dim, "code": code_hash(*VAE_CODE)}
 
 
-def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | None = None, progress: bool = True):
+def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | None = None, progress: bool = True,
+            trained=None):
     """Stage 1: the MIR VAE trained on every KSSL scan (repeats as augmentation), cached.
 
-    Returns ``(model, history)``; the model is on the CPU in eval mode.
+    Returns ``(model, history)``; the model is on the CPU in eval mode. ``trained``: the ``(model, history)`` of
+    this very request, already trained elsewhere (:func:`get_vaes`' workers), to be stored instead of training.
     """
     params = vae_params(cfg, latent_dim)
 
     def compute():
+        if trained is not None:
+            return trained
         F = features or get_features(cfg)
-        vcfg = VAEConfig(n_in=F.kssl_scans.shape[1], latent_dim=params["latent_dim"], hidden=cfg.vae_hidden,
-                         depth=cfg.vae_depth, beta=cfg.vae_beta)
-        return train_vae(F.kssl_scans, F.kssl_scans_id, vcfg, epochs=cfg.vae_epochs, batch_size=cfg.vae_batch,
-                         lr=cfg.vae_lr, lr_schedule=cfg.vae_lr_schedule, patience=cfg.vae_patience,
-                         repeats=cfg.vae_repeats, seed=cfg.seed, device=cfg.device, compile=cfg.compile,
+        return train_vae(F.kssl_scans, F.kssl_scans_id, _vae_config(cfg, F, params["latent_dim"]), **_vae_settings(cfg),
                          progress=progress)
 
     return model_cache("vae", params, compute, load_vae)
+
+
+#: Fewer planned optimiser steps than this per VAE and :func:`get_vaes` trains in this process (worker processes
+#: take seconds to start: not worth it for the smoke profile's few dozen steps).
+PARALLEL_MIN_STEPS = 1000
+
+
+def get_vaes(cfg: Config, features: Features | None = None, latent_dims=(), workers: int | None = None,
+             progress: bool = True) -> dict:
+    """Stage 1 for several latent sizes: ``{latent_dim: (model, history)}``, each cached as by :func:`get_vae`.
+
+    On the CPU the sizes not cached yet train at the same time, one worker process each with
+    ``max(1, CPUs // sizes)`` threads (notebook 02's latent-size table: on 2 cores, two one-thread VAEs at once; a
+    VAE step of the default profile takes 1.6 times less wall time on two threads than on one but 1.2 times more
+    CPU time, so two at once end sooner than two one after the other). ``workers=1``, a CUDA device, or runs of
+    fewer than :data:`PARALLEL_MIN_STEPS` steps train in this process, one size after the other.
+
+    A worker's model is the one this process would train on the same number of threads. Across thread counts the
+    weights can differ in the last bits where the matrix library splits a product differently (the smoke profile's
+    batch of 24 does; the default profile's VAE does not: 1 and 2 threads gave bit-identical weights over 4
+    epochs), as they already could between machines with different core counts (the cache key holds the
+    device type, not the thread count). The stage-1 model of the pipeline is trained by :func:`get_vae` as before.
+    """
+    dims = list(dict.fromkeys(int(d) for d in (latent_dims or (cfg.latent_dim,))))
+    missing = [d for d in dims if not is_cached("vae", vae_params(cfg, d), ext="pt")]
+    trained = {}
+    F = features or (get_features(cfg) if missing else None)
+    n_jobs = len(missing) if workers is None else min(int(workers), len(missing))
+    if resolve_device(cfg.device).type == "cpu" and n_jobs > 1 and _planned_steps(cfg, F) >= PARALLEL_MIN_STEPS:
+        threads = max(1, available_cpus() // n_jobs)
+        results = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
+            delayed(_train_vae_job)(F.kssl_scans, F.kssl_scans_id, _vae_config(cfg, F, d), _vae_settings(cfg),
+                                    threads) for d in missing)
+        for d, (model, history, messages) in zip(missing, results):
+            trained[d] = model, history
+            for message in messages:                # a worker's warnings, shown here as the kernel's would be
+                warnings.warn(f"latent {d}: {message}", stacklevel=2)
+    return {d: get_vae(cfg, F, d, progress, trained=trained.get(d)) for d in dims}
+
+
+def _vae_config(cfg: Config, F: Features, latent_dim: int) -> VAEConfig:
+    return VAEConfig(n_in=F.kssl_scans.shape[1], latent_dim=latent_dim, hidden=cfg.vae_hidden, depth=cfg.vae_depth,
+                     beta=cfg.vae_beta)
+
+
+def _vae_settings(cfg: Config) -> dict:
+    return dict(epochs=cfg.vae_epochs, batch_size=cfg.vae_batch, lr=cfg.vae_lr, lr_schedule=cfg.vae_lr_schedule,
+                patience=cfg.vae_patience, repeats=cfg.vae_repeats, seed=cfg.seed, device=cfg.device,
+                compile=cfg.compile)
+
+
+def _planned_steps(cfg: Config, F: Features) -> int:
+    """Optimiser steps of a full VAE run (80 % of the scans train, the batch as :func:`vae_batch_size` caps it)."""
+    n_train = int(0.8 * len(F.kssl_scans))
+    return cfg.vae_epochs * max(n_train // vae_batch_size(cfg.vae_batch, n_train), 1)
+
+
+def _train_vae_job(X, sample_id, vcfg: VAEConfig, settings: dict, threads: int):
+    """One VAE trained in a worker process on ``threads`` threads: ``(model on the CPU, history, warnings)``."""
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = train_vae(X, sample_id, vcfg, **settings, progress=False)
+    return model.cpu().eval(), history, [str(w.message) for w in caught]
+
+
+def is_cached(step: str, params: dict, ext: str = "pkl") -> bool:
+    """Whether :func:`soilnb.core.cache.cached` would load ``step`` with ``params`` now instead of computing it
+    (a verified entry exists and ``SOILNB_CACHE`` is neither ``off`` nor ``refresh``)."""
+    if os.environ.get("SOILNB_CACHE", "on") != "on":
+        return False
+    try:
+        verify(artifact_path(step, params, ext), cache_key(step, params))
+        return True
+    except CacheError:
+        return False
 
 
 def reconstruct(model, X) -> np.ndarray:
