@@ -53,12 +53,12 @@ def fig_coverage(summary: pd.DataFrame, limesoda: pd.DataFrame | None = None, no
     if "coverage_flagged" in t:
         ax.scatter(t["coverage_unflagged"], y, marker="o", s=16, color="#264653", label="not flagged", zorder=3)
         ax.scatter(t["coverage_flagged"], y, marker="x", s=22, color="#e76f51", label="flagged", zorder=3)
-        labels = [f"{int(r['n_flagged'])}/{int(r['n'])}" if np.isfinite(r.get("n_flagged", np.nan)) else ""
-                  for _, r in t.iterrows()]
+        labels = [f"{name}: {int(r['n_flagged'])}/{int(r['n'])}" if np.isfinite(r.get("n_flagged", np.nan)) else name
+                  for name, r in t.iterrows()]
     _nominal(ax, nominal, band, horizontal=False)
     ax.set(yticks=y, yticklabels=labels or [], xlabel="coverage on the independent test set", xlim=(0, 1.02),
            title="test set: flagged or not")
-    ax.set_ylabel("samples flagged", fontsize=6)
+    ax.set_ylabel("strategy: samples flagged / all", fontsize=6)
     ax.invert_yaxis()
     ax.legend(frameon=False, fontsize=6, loc="lower left")
     if panels == 3:
