@@ -158,6 +158,19 @@ def test_incompatible_versions_are_refused(tiny, tmp_path):
     assert [apply.compatible(v, "1.4.2") for v in ("1.0.0", "1.9.1", "2.0.0", "0.4.2")] == [True, True, False, False]
 
 
+def test_a_bundle_of_other_preprocessing_is_refused(tiny, tmp_path):
+    """The bundle records the preprocessing its models expect; one recording other steps (e.g. written by a
+    soilnb that trimmed NIR differently) is refused, never fed inputs prepared another way."""
+    folder = _copy(tiny["folder"], tmp_path)
+    doc = json.loads((folder / "bundle.json").read_text())
+    assert doc["info"]["preprocessing"]["NIR"].startswith("trimmed to 1400-2500 nm")
+    doc["info"]["preprocessing"]["NIR"] = "trimmed to 1350-2550 nm; SNV per spectrum"
+    (folder / "bundle.json").write_text(json.dumps(doc))
+    _rehash(folder)
+    with pytest.raises(BundleError, match=r"bundle.json: its models expect the preprocessing .*1350-2550"):
+        apply.load_bundle(folder)
+
+
 def test_loading_runs_no_code(tiny, tmp_path):
     """A pickle placed in the arrays (with the manifest rehashed to match) is refused, and its code never runs."""
     folder = _copy(tiny["folder"], tmp_path)
@@ -291,6 +304,15 @@ def test_scans_of_one_sample_are_averaged(tiny):
                            sample_id=["a"], name="mean")
     assert out.loc[0, "pH"] == pytest.approx(b.predict(mean, strategy="MIR-PLSR").loc[0, "pH"], rel=1e-6)
     assert len(b.predict(lib, strategy="MIR-PLSR", average_scans=False)) == 3
+    # the same id in two files is two samples, never averaged together
+    two = SpectralLibrary(X=raw, axis=F.mir_axis, unit="cm-1", quantity="absorbance", sample_id=["a", "b", "a"],
+                          name="two files", meta={"source_file": np.array(["x.csv", "x.csv", "y.csv"]),
+                                                  "source_row": np.array([2, 3, 2])})
+    out = b.predict(two, strategy="MIR-PLSR")
+    assert list(zip(out["sample_id"], out["file"], out["n_spectra"])) == [("a", "x.csv", 1), ("b", "x.csv", 1),
+                                                                          ("a", "y.csv", 1)]
+    alone = b.predict(replace(two, sample_id=np.array(["p", "q", "r"])), strategy="MIR-PLSR")
+    np.testing.assert_allclose(out["pH"], alone["pH"], rtol=1e-12)
 
 
 # ------------------------------------------------------------------------------------------ coverage

@@ -111,6 +111,19 @@ def test_nothing_predicted_and_bad_bundles(tiny, real_dir, tmp_path, capsys):
                    str(real_dir / "ossl_sample_inputs" / "icr056141.0"), "-o", str(tmp_path / "q.csv")])
     err = capsys.readouterr().err
     assert rc == 2 and "icr056141.0" in err and "cannot predict MIR input" in err and "Traceback" not in err
+    (tmp_path / "empty").mkdir()
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), str(tmp_path / "empty"), "-o", str(tmp_path / "e.csv")])
+    assert rc == 2 and _lines(capsys.readouterr().err) == [f"soilnb: no spectrum files in {tmp_path / 'empty'}"]
+
+
+def test_warnings_the_user_must_know_are_printed(tiny, real_dir, tmp_path, capsys):
+    """Intervals wider than the calibration set can give (coverage 0.999 from a few hundred samples) are the
+    physical range: the command says so on stderr (once), and still writes the predictions."""
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), "--coverage", "0.999", "-q",
+                   str(real_dir / "ossl_sample_inputs" / "icr056141.0"), "-o", str(tmp_path / "w.csv")])
+    err = _lines(capsys.readouterr().err)
+    assert rc == 0 and (tmp_path / "w.csv").exists()
+    assert len([e for e in err if "calibration samples are too few for 99.9 % intervals" in e]) == 1
 
 
 def test_info_checks_and_describes(tiny, tmp_path, capsys):

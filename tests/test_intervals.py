@@ -64,7 +64,7 @@ def test_too_small_a_calibration_set_gives_the_physical_range():
     tt = TargetTransformer().fit(pd.DataFrame({"pH": [5.0, 6.0, 7.0], "clay": [10.0, 20.0, 30.0]}))
     obs = pd.DataFrame({"pH": [5.0, 6.0, 7.0, 6.5], "clay": [10.0, 20.0, 30.0, 25.0]})
     c = apply.Calibration.fit(obs, obs + 0.5, tt)
-    with pytest.warns(UserWarning, match="4 calibration samples are too few for 90% intervals"):
+    with pytest.warns(UserWarning, match="4 calibration samples are too few for 90 % intervals"):
         lo, hi = c.intervals(obs, 0.9)
     assert (lo["pH"] == 0).all() and (hi["pH"] == 14).all() and (lo["clay"] == 0).all() and (hi["clay"] == 100).all()
     lo, hi = c.intervals(obs, 0.75)               # int(0.25 * 5) = 1: the largest |residual| (0.5)

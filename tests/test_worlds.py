@@ -135,3 +135,21 @@ def test_plan_skips_the_notebooks_a_mir_only_world_cannot_run(real_dir, tmp_path
     assert notebook_plan(get_config("smoke")) == {}
     vae, n2m = get_models(cfg, stages.get_features(cfg), progress=False)
     assert vae is not None and vae.cfg.latent_dim == 8 and n2m is None
+
+
+def test_stages_key_a_world_passed_in_by_its_content(sim, tmp_path, monkeypatch):
+    """Features of a world given as an object carry a key of its content, so the cached stages never serve the
+    configured world's results (or another object's) for it."""
+    monkeypatch.setattr(paths, "CACHE", tmp_path)
+    cfg = get_config("smoke", **SMALL)
+    a = stages.get_features(cfg, World(kssl=_keep(sim.kssl, ["TC", "pH"]), test_mir=_keep(sim.test_mir, ["TC", "pH"])))
+    b = stages.get_features(cfg, World(kssl=_keep(sim.kssl, ["clay"]), test_mir=_keep(sim.test_mir, ["clay"])))
+    again = stages.get_features(cfg, World(kssl=_keep(sim.kssl, ["TC", "pH"]),
+                                           test_mir=_keep(sim.test_mir, ["TC", "pH"])))
+    assert len({a.key, b.key, stages.world_key(cfg)}) == 3 and again.key == a.key
+    vae, _ = stages.get_vae(cfg, a, progress=False)
+    with pytest.warns(UserWarning, match="skipped"):
+        ra = stages.get_regressions(cfg, a, vae, None, strategies=["MIR-PLSR"])
+        rb = stages.get_regressions(cfg, b, vae, None, strategies=["MIR-PLSR"])
+    assert list(ra.predictions["test"]["MIR-PLSR"].columns) == ["TC", "pH"]
+    assert list(rb.predictions["test"]["MIR-PLSR"].columns) == ["clay"]

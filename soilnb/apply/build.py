@@ -38,13 +38,14 @@ from threadpoolctl import threadpool_limits
 from soilnb import __version__
 from soilnb.apply.bundle import Bundle
 from soilnb.apply.heads import head_from_regressor
-from soilnb.apply.inference import STRATEGY_INPUTS, latent, predict_arrays, reconstruction_error
+from soilnb.apply.inference import PREPROCESSING, STRATEGY_INPUTS, latent, predict_arrays, reconstruction_error
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.core.vocab import EXTRA_UNITS, STRATEGIES, UNITS
 from soilnb.models.inference import embed
-from soilnb.stages.features import Features, world_key
+from soilnb.spectra.scatter import snv
+from soilnb.stages.features import Features, world_of
 from soilnb.stages.strategies import fit_regressor
 from soilnb.stages.training import REG_CODE, vae_params
 from soilnb.stats.shift import ShiftDetector
@@ -78,8 +79,8 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
     if not heads:
         return {}
     # the VAE's key first: its own "code" entry must not replace this step's
-    params = {**(vae_params(cfg, vae.cfg.latent_dim) if vae is not None else {}), **cfg.keys("regress"),
-              "world": world_key(cfg), "heads": heads, "texture": texture, "cal_fraction": CAL_FRACTION,
+    params = {**(vae_params(cfg, vae.cfg.latent_dim, F) if vae is not None else {}), **cfg.keys("regress"),
+              "world": world_of(cfg, F), "heads": heads, "texture": texture, "cal_fraction": CAL_FRACTION,
               "cal_seed": cfg.seed + CAL_SEED_OFFSET, "code": code_hash(*APPLY_CODE)}
 
     def compute():
@@ -94,6 +95,14 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
         return out
 
     return cached("bundle_regressors", params, compute)
+
+
+def _sample_means(X, ids) -> np.ndarray:
+    """SNV of the mean of each sample's (SNV) scans: the averaged spectrum a prediction sees, up to the SNV order."""
+    _, inverse = np.unique(ids, return_inverse=True)
+    sums = np.zeros((inverse.max() + 1, X.shape[1]))
+    np.add.at(sums, inverse, X)
+    return snv(sums / np.bincount(inverse)[:, None]).astype(np.float32)
 
 
 @contextlib.contextmanager
@@ -183,7 +192,11 @@ def _build(cfg, F, vae, n2m, res, vae_history, texture) -> Bundle:
         b.shift["MIR"] = ShiftDetector(alpha=cfg.alpha).fit(embed(vae, F.kssl))
         rows = np.asarray(vae_history["val_idx"], dtype=np.int64) if vae_history and "val_idx" in vae_history \
             else grouped_split(F.kssl_scans_id, 0.2, cfg.seed)[1]
-        b.novelty["MIR"] = NoveltyReference(reconstruction_error(b, "MIR", F.kssl_scans[rows]), cfg.alpha)
+        # predictions average a sample's scans, so the reference is the VAE's validation samples averaged likewise
+        # (single scans reconstruct worse: a limit from them would flag averaged spectra too rarely)
+        b.novelty["MIR"] = NoveltyReference(reconstruction_error(b, "MIR", _sample_means(F.kssl_scans[rows],
+                                                                                        F.kssl_scans_id[rows])),
+                                            cfg.alpha)
     if n2m is not None and F.paired_split is not None:
         tr, va = F.paired_split
         b.shift["NIR"] = ShiftDetector(alpha=cfg.alpha).fit(latent(b, "NIR", F.paired_nir[tr]))
@@ -209,8 +222,9 @@ def _build(cfg, F, vae, n2m, res, vae_history, texture) -> Bundle:
     props = list(F.properties)
     b.info = {"soilnb_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
               "profile": cfg.profile, "source": cfg.source, "seed": cfg.seed, "properties": props,
+              "preprocessing": PREPROCESSING,
               "units": {p: UNITS.get(p, EXTRA_UNITS.get(p, "?")) for p in props},
-              "fingerprint": {**fingerprint(F), "world_key": world_key(cfg)},
+              "fingerprint": {**fingerprint(F), "world_key": world_of(cfg, F)},
               "training": _training_ranges(F, props), "calibration_sets": cal_sets,
               "calibration_scheme": "split conformal on held-out samples (soilnb.apply.build)",
               "config": cfg.as_dict()}

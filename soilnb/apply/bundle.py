@@ -39,7 +39,7 @@ import safetensors.torch
 
 from soilnb import __version__
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
-from soilnb.apply.inference import GRID_UNITS, predict_spectra
+from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import file_sha256
 from soilnb.models.checkpoints import build_nir_to_mir, model_config
@@ -312,6 +312,9 @@ def _prefixed(arrays: dict, prefix: str) -> dict:
 
 
 def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -> Bundle:
+    if doc["info"].get("preprocessing") != PREPROCESSING:
+        raise BundleError(f"{folder / 'bundle.json'}: its models expect the preprocessing "
+                          f"{doc['info'].get('preprocessing')}, not this soilnb's {PREPROCESSING}; rebuild the bundle")
     grids = {r: arrays[f"grid/{r}"] for r in doc["grid_units"]}
     heads = {}
     for name, spec in doc["heads"].items():

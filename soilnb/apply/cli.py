@@ -72,11 +72,15 @@ def _predict(args) -> int:
         _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
         return EXIT_FAILED
     bundle = load_bundle(args.model)
-    files, missing, _ = list_files(args.files)
+    files, missing, skipped = list_files(args.files)
     failed = [f"{m.file}: {m.message}" for m in missing]
     for line in failed:
         _say(line)
-    frames, partial = [], False
+    if not files and not missing:
+        _say(f"no spectrum files in {', '.join(map(str, args.files))}"
+             + (f" (skipped: {'; '.join(f'{n.file}: {n.message}' for n in skipped[:5])})" if skipped else ""))
+        return EXIT_FAILED
+    frames, partial, said = [], False, set()
     for f in tqdm(files, desc="soilnb predict", unit="file", disable=args.quiet, file=sys.stderr):
         read = read_spectra([f], progress=False)
         if not read.libraries:
@@ -84,8 +88,8 @@ def _predict(args) -> int:
             failed.append(f"{f}: {msg}")
             _say(failed[-1])
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 pred = bundle.predict(read, coverage=args.coverage, strategy=args.strategy,
                                       normalized=args.normalized, convert_mir=args.convert_mir,
@@ -94,6 +98,11 @@ def _predict(args) -> int:
                 failed.append(_named(f, str(exc).removeprefix("nothing predicted: ")))
                 _say(failed[-1])
                 continue
+        for w in caught:      # what the user must know (e.g. too few calibration samples), once per message
+            text = str(w.message)
+            if issubclass(w.category, UserWarning) and text not in said:
+                said.add(text)
+                _say(_named(f, f"warning: {text}"))
         for problem in pred.attrs.get("problems", []):
             partial = True
             _say(_named(f, problem))

@@ -3,8 +3,9 @@
 * :func:`world_coverage`: a run's bundle on the world's data, three conditions:
 
   - ``exchangeable``: the held-out calibration samples themselves, split at random into two halves many times
-    (one half calibrates, the other is covered or not): samples drawn like the calibration data, never trained
-    on. The split-conformal guarantee applies here, with half the calibration samples.
+    (one half calibrates, the other is covered or not): samples drawn like the calibration data, never seen by
+    the regressors (the label-free VAE was pretrained on every KSSL scan, these samples' scans included, as in
+    the paper). The split-conformal guarantee applies here, with half the calibration samples.
   - ``Paired validation (MIR)``: the MIR strategies on the Paired validation spectra (other soils, the KSSL
     instrument; in neither their training nor their calibration), full calibration.
   - ``independent test``: the independent test set (NAPT-like soils scanned on other instruments: a shift),
@@ -185,7 +186,7 @@ def limesoda_set_coverage(cfg: Config, name: str, coverage: float = COVERAGE) ->
     digest = hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
                             + ds.folds.tobytes()).hexdigest()[:16]
     params = {"dataset": name, "coverage": coverage, "seed": cfg.seed, "alpha": cfg.alpha, "data": digest,
-              "max_components": max_components, "code": code_hash("apply.coverage", "stats", "spectra")}
+              "max_components": max_components, "code": code_hash("apply.coverage", "stats", "spectra", "stages.limesoda", "stages.limesoda_data")}
 
     def compute():
         X = bin_channels(absorbance_snv(ds.raw))

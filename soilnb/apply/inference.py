@@ -12,6 +12,7 @@ limit) and the reconstruction novelty flag. This module works on any object with
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,13 @@ from soilnb.spectra.quality import spectrum_quality
 
 #: The range a unit belongs to, and the unit of each range's grid.
 RANGE_OF_UNIT = {"cm-1": "MIR", "nm": "NIR"}
+#: The preprocessing :func:`prepare` applies (``soilnb.data.prepare.preprocess_library``), recorded in every
+#: bundle; a bundle that records other steps is refused on loading (its models expect other inputs).
+PREPROCESSING = {"grid": "linear resampling onto the bundle's grid, input covering it within 5 units, never "
+                         "extrapolated",
+                 "NIR": "trimmed to 1400-2500 nm; reflectance as log10(1/R); SNV per spectrum",
+                 "MIR": "reflectance as log10(1/R); SNV per spectrum",
+                 "samples": "the scans of one sample id in one file averaged before preprocessing"}
 GRID_UNITS = {"MIR": "cm-1", "NIR": "nm"}
 #: Per strategy: its range, the features its head reads ("spectra", "latent" or "converted") and its head.
 STRATEGY_INPUTS = {"MIR-PLSR": ("MIR", "spectra", "MIR-PLSR"), "MIR-MLP": ("MIR", "spectra", "MIR-MLP"),
@@ -183,23 +191,27 @@ def _grids_text(b) -> str:
 
 
 def per_sample(lib: SpectralLibrary, average: bool = True) -> tuple[SpectralLibrary, pd.DataFrame]:
-    """``(library, rows)``: one spectrum per sample (the mean of a sample's scans, as the training spectra were
-    averaged) and per sample its ``file`` (all files of its scans), ``row`` (of its first scan), ``n_spectra``,
-    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine). ``average=False``: every
-    spectrum as it is."""
+    """``(library, rows)``: one spectrum per sample of each file (the mean of a sample's scans in that file, as
+    the training spectra were averaged) and per sample its ``file``, ``row`` (of its first scan), ``n_spectra``,
+    ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine). The same id in two files is
+    two samples (two rows), never averaged together. ``average=False``: every spectrum as it is."""
     quality, ok = _quality(lib)
-    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object)
-    rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files.astype(str),
+    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object).astype(str)
+    rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files,
                          "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
                          "quality": quality, "quality_ok": ok})
-    if not average or len(np.unique(lib.sample_id)) == lib.n_scans:
+    key = np.asarray([f"{f}\x1f{i}" for f, i in zip(files, lib.sample_id)])
+    if not average or len(np.unique(key)) == lib.n_scans:
         return lib, rows
-    g = rows.groupby("sample_id", sort=False)
-    joined = g.agg(file=("file", lambda f: ", ".join(dict.fromkeys(f))), row=("row", "first"),
-                   n_spectra=("n_spectra", "size"), quality_ok=("quality_ok", "all"),
-                   quality=("quality", lambda q: "; ".join(dict.fromkeys(r for r in q if r))))
-    avg = lib.average_scans()
-    return avg, joined.reindex(avg.sample_id).reset_index()
+    rows["key"] = key
+    joined = rows.groupby("key", sort=False).agg(
+        sample_id=("sample_id", "first"), file=("file", "first"), row=("row", "first"),
+        n_spectra=("n_spectra", "size"), quality_ok=("quality_ok", "all"),
+        quality=("quality", lambda q: "; ".join(dict.fromkeys(r for r in q if r))))
+    avg = replace(lib, sample_id=key).average_scans()              # grouped by (file, sample id)
+    joined = joined.reindex(avg.sample_id)
+    avg = replace(avg, sample_id=joined["sample_id"].to_numpy())
+    return avg, joined.reset_index(drop=True)
 
 
 def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,

@@ -136,7 +136,7 @@ class Calibration:
                                                                 y_min=y_min, y_max=y_max)
             lower[p], upper[p] = _inverse(iv[:, 0], s), _inverse(iv[:, 1], s)
         if int((1 - coverage + NUDGE) * (self.n + 1)) < 1:
-            warnings.warn(f"{self.n} calibration samples are too few for {coverage:.0%} intervals: they span the "
+            warnings.warn(f"{self.n} calibration samples are too few for {coverage * 100:g} % intervals: they span the "
                           "physical range", stacklevel=2)
         return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
 

@@ -1,12 +1,14 @@
 """The paper's preprocessing applied to a whole :class:`~soilnb.data.library.SpectralLibrary` (checks, then the spectral pipeline)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.pipeline import Pipeline
 
 from soilnb.core.vocab import NIR_TRIM_NM
 from soilnb.spectra.grid import Trim
-from soilnb.spectra.orientation import check_orientation
+from soilnb.spectra.orientation import check_orientation, orientation_reason, orientation_rows
 from soilnb.spectra.scatter import SNV
 from soilnb.spectra.units import ReflectanceToAbsorbance
 
@@ -24,7 +26,14 @@ def preprocess_library(lib):
     """
     X = lib.X
     axis = lib.axis
-    check_orientation(X, axis, lib.unit, lib.quantity, name=lib.name or "library")
+    # judged per spectrum: a library is refused only when every judged spectrum has the other quantity's shape;
+    # single odd spectra are named (the readers' quality column flags them too), never silently converted
+    check_orientation(X, axis, lib.unit, lib.quantity, name=lib.name or "library", every_row=True)
+    odd = np.flatnonzero(orientation_rows(X, axis, lib.unit, lib.quantity) < 0)
+    if odd.size:
+        warnings.warn(f"{lib.name or 'library'}: {orientation_reason(lib.unit, lib.quantity)} in {odd.size} of "
+                      f"{len(X)} spectra (rows {', '.join(map(str, odd[:8]))}{', ...' if odd.size > 8 else ''}, "
+                      f"samples {', '.join(map(str, lib.sample_id[odd[:8]]))})", stacklevel=2)
     steps = []
     if lib.unit == "nm":
         steps.append(("trim", Trim(*NIR_TRIM_NM, axis=axis)))

@@ -1,7 +1,7 @@
 """The paper's stages as cached steps: world and features, VAE, NIR -> MIR, strategies, reliability, ablations."""
 from .ablation import AblationResult, ilr_ablation, get_fno, fno_ablation, latent_prior_ablation  # noqa: F401
 from .environment import environment_report  # noqa: F401
-from .features import DATA_CODE, get_world, files_world, data_params, world_key, Features, modelled_properties, get_features  # noqa: F401
+from .features import DATA_CODE, get_world, files_world, data_params, world_key, world_content_key, world_of, Features, modelled_properties, get_features  # noqa: F401
 from .latent import activity_table, validation_scans, latent_size_table, reconstruction_examples, XiMap, xi_map, alignment_table, alignment_medians  # noqa: F401
 from .limesoda import LIMESODA_STRATEGIES, PUBLISHED_FILE, CODE, Fold, fold_data, Settings, profile_settings, fold_settings, torch_threads, fit_predict_fold, out_of_fold, pooled_scores, limesoda_predictions, limesoda_timings, limesoda_benchmark, read_published, compare_with_published, win_summary  # noqa: F401
 from .limesoda_data import LIMESODA_RANGES, LIMESODA_SETS, LIMESODA_SMOKE_SETS, LOG_TARGETS, NONNEGATIVE_TARGETS, MAX_NN_CHANNELS, LimeSoDaSet, require_limesoda, load_set, absorbance_snv, bin_channels  # noqa: F401

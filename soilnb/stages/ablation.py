@@ -14,7 +14,7 @@ from soilnb.models.checkpoints import load_fno
 from soilnb.models.inference import convert, embed
 from soilnb.models.torchutil import resolve_device
 from soilnb.models.train import train_fno
-from soilnb.stages.features import world_key
+from soilnb.stages.features import world_of
 from soilnb.stages.regressions import get_regressions
 from soilnb.stages.training import VAE_CODE, get_nir_to_mir, model_cache
 from soilnb.stats.conversion import conversion_scores
@@ -54,7 +54,7 @@ def get_fno(cfg: Config, F):
     """The Appendix C FNO converter trained from scratch on the Paired training split, cached."""
 
 
-    params = {**cfg.keys("fno"), "world": world_key(cfg), "device": resolve_device(cfg.device).type,
+    params = {**cfg.keys("fno"), "world": world_of(cfg, F), "device": resolve_device(cfg.device).type,
               "code": code_hash(*VAE_CODE, "stages.ablation")}
     return model_cache("fno", params, lambda: train_fno(
         F.paired_nir, F.paired_mir, F.paired_id, split=F.paired_split, modes=cfg.fno_modes, width=cfg.fno_width, epochs=cfg.fno_epochs,

@@ -6,6 +6,7 @@ reliability analysis.
 """
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -88,6 +89,27 @@ def world_key(cfg: Config) -> str:
     return cache_key("world", data_params(cfg))
 
 
+def world_content_key(world: World, properties) -> str:
+    """A cache key of a world given as an object (not built from the configuration): the sha256 of its spectra,
+    axes, ids, properties and Paired-to-KSSL links, with the modelled properties."""
+    h = hashlib.sha256()
+    for k, lib in world.items():
+        for part in (k, lib.unit, lib.quantity, "\x1f".join(lib.sample_id), "\x1f".join(lib.property_names)):
+            h.update(part.encode() + b"\x1e")
+        for arr in (lib.X, lib.axis, lib.properties.to_numpy(np.float64)):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        if "kssl_uuid" in lib.meta:
+            h.update("\x1f".join(map(str, lib.meta["kssl_uuid"])).encode())
+    return cache_key("world-content", {"sha256": h.hexdigest(), "properties": list(properties),
+                                       "source": world.source})
+
+
+def world_of(cfg: Config, features: "Features | None" = None) -> str:
+    """The world key a stage holds: that of ``features`` when given (it may come from a world passed in),
+    else the run's (:func:`world_key`)."""
+    return features.key if features is not None and features.key else world_key(cfg)
+
+
 def _files_under(path) -> list[Path]:
     path = Path(path)
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -132,6 +154,9 @@ class Features:
     test_Y: pd.DataFrame | None = None
     #: row indices (train, validation) of the Paired set's grouped 80/20 split (paper Sect. 2.1)
     paired_split: tuple[np.ndarray, np.ndarray] | None = None
+    #: the world's cache key (:func:`world_key` of the run, or the content of a world passed in): every stage
+    #: trained on these features holds it in its own key
+    key: str = ""
 
     @property
     def ranges(self) -> tuple[str, ...]:
@@ -198,9 +223,10 @@ def _prep(lib):
 def get_features(cfg: Config, world: World | None = None) -> Features:
     """Preprocess the world as the paper does: MIR log10(1/R) + SNV; NIR trimmed to 1400-2500 nm,
     log10(1/R) + SNV (paper Sect. 2.5). Any library may be absent (a MIR-only or NIR-only world)."""
+    given = world is not None
     world = world or get_world(cfg)
     props = modelled_properties(world, cfg.properties.split(","))
-    out = dict(properties=props)
+    out = dict(properties=props, key=world_content_key(world, props) if given else world_key(cfg))
     # Paired and test sets: samples with every modelled property (paper Sect. 2.5: 2,016 Paired rows)
     paired_nir = paired_mir = None
     if world.paired_nir is not None:

@@ -13,7 +13,7 @@ from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.core.vocab import PAPER_NAMES, STRATEGIES
 from soilnb.models.inference import convert, embed
-from soilnb.stages.features import Features, world_key
+from soilnb.stages.features import Features, world_of
 from soilnb.stages.strategies import fit_strategies
 from soilnb.stages.training import REG_CODE, vae_params
 from soilnb.stats.conversion import PLS2Converter
@@ -26,7 +26,7 @@ def get_conversions(cfg: Config, F: Features, vae, n2m) -> dict:
     frozen-decoder method, the PLS2 baseline (fitted on the Paired training split) and the
     training-mean MIR spectrum (the no-information floor), cached."""
 
-    params = {**cfg.keys("nir"), **vae_params(cfg, vae.cfg.latent_dim), "pls_max_components": cfg.pls_max_components,
+    params = {**cfg.keys("nir"), **vae_params(cfg, vae.cfg.latent_dim, F), "pls_max_components": cfg.pls_max_components,
               "code": code_hash(*REG_CODE)}
 
     def compute():
@@ -51,7 +51,7 @@ def get_regressions(cfg: Config, F: Features, vae, n2m, strategies=None, texture
     """Stage 3: the seven strategies fitted and evaluated (test set and Paired validation), cached."""
 
     strategies = tuple(strategies or STRATEGIES)
-    params = {**cfg.keys("regress"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None),
+    params = {**cfg.keys("regress"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None, F),
               "strategies": strategies,
               "texture": texture, "code": code_hash(*REG_CODE)}
     return cached("regressions", params, lambda: fit_strategies(cfg, F, vae, n2m, strategies, texture))
@@ -65,7 +65,7 @@ def get_internal_cv(cfg: Config, F: Features) -> pd.DataFrame:
     original scale. Returns one row per (dataset, repeat, fold, property).
     """
 
-    params = {**cfg.keys("cv"), "world": world_key(cfg),
+    params = {**cfg.keys("cv"), "world": world_of(cfg, F),
               "code": code_hash(*REG_CODE)}
 
     def compute():

@@ -27,7 +27,7 @@ from soilnb.models.inference import predict_in_batches
 from soilnb.models.nets import VAEConfig
 from soilnb.models.torchutil import available_cpus, resolve_device
 from soilnb.models.train import train_nir_to_mir, train_vae, vae_batch_size
-from soilnb.stages.features import DATA_CODE, Features, get_features, world_key
+from soilnb.stages.features import DATA_CODE, Features, get_features, world_of
 from soilnb.stats.conversion import conversion_scores
 
 #: The code each stage's cache key holds: the layers below the stages, plus the stage modules.
@@ -49,10 +49,10 @@ def model_cache(step: str, params: dict, compute, loader):
     return model.cpu().eval(), history
 
 
-def vae_params(cfg: Config, latent_dim: int | None = None) -> dict:
+def vae_params(cfg: Config, latent_dim: int | None = None, features: Features | None = None) -> dict:
     """The cache key parameters of a VAE (and of everything trained on its embeddings)."""
     # the device *type* decides the numbers (bf16 autocast on CUDA), "auto" alone would not
-    return {**cfg.keys("vae"), "world": world_key(cfg), "device": resolve_device(cfg.device).type,
+    return {**cfg.keys("vae"), "world": world_of(cfg, features), "device": resolve_device(cfg.device).type,
             "latent_dim": latent_dim or cfg.latent_dim, "code": code_hash(*VAE_CODE)}
 
 
@@ -63,7 +63,7 @@ def get_vae(cfg: Config, features: Features | None = None, latent_dim: int | Non
     Returns ``(model, history)``; the model is on the CPU in eval mode. ``trained``: the ``(model, history)`` of
     this very request, already trained elsewhere (:func:`get_vaes`' workers), to be stored instead of training.
     """
-    params = vae_params(cfg, latent_dim)
+    params = vae_params(cfg, latent_dim, features)
 
     def compute():
         if trained is not None:
@@ -97,7 +97,7 @@ def get_vaes(cfg: Config, features: Features | None = None, latent_dims=(), work
     device type, not the thread count). The stage-1 model of the pipeline is trained by :func:`get_vae` as before.
     """
     dims = list(dict.fromkeys(int(d) for d in (latent_dims or (cfg.latent_dim,))))
-    missing = [d for d in dims if not is_cached("vae", vae_params(cfg, d), ext="pt")]
+    missing = [d for d in dims if not is_cached("vae", vae_params(cfg, d, features), ext="pt")]
     trained = {}
     F = features or (get_features(cfg) if missing else None)
     n_jobs = len(missing) if workers is None else min(int(workers), len(missing))
@@ -165,7 +165,7 @@ def reconstruction_scores(model, X) -> dict:
 def get_nir_to_mir(cfg: Config, features: Features | None = None, vae=None, progress: bool = True):
     """Stage 2: NIR encoder trained into the frozen MIR decoder on the Paired training split, cached."""
     # the VAE's own key last: its latent size (not cfg.latent_dim) decides which stage-2 model this is
-    params = {**cfg.keys("nir"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None)}
+    params = {**cfg.keys("nir"), **vae_params(cfg, vae.cfg.latent_dim if vae is not None else None, features)}
 
     def compute():
         F = features or get_features(cfg)
