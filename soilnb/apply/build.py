@@ -46,7 +46,7 @@ from soilnb.core.vocab import EXTRA_UNITS, STRATEGIES, UNITS
 from soilnb.models.inference import embed
 from soilnb.spectra.scatter import snv
 from soilnb.stages.features import Features, world_of
-from soilnb.stages.strategies import fit_regressor
+from soilnb.stages.strategies import REGRESSORS, fit_regressor
 from soilnb.stages.training import REG_CODE, vae_params
 from soilnb.stats.shift import ShiftDetector
 from soilnb.stats.splits import grouped_split
@@ -56,7 +56,7 @@ CAL_FRACTION = 0.2
 #: Added to the run's seed for the calibration split (so it is not the same permutation as other splits).
 CAL_SEED_OFFSET = 101
 #: The MIR heads and how notebook 04 fits them (kind, seed offset, input).
-MIR_HEADS = {"MIR-PLSR": ("pls", 0, "spectra"), "MIR-MLP": ("mlp", 1, "spectra"), "MIR-SSL-MLP": ("mlp", 2, "latent")}
+MIR_HEADS = {h: REGRESSORS[h] for h in ("MIR-PLSR", "MIR-MLP", "MIR-SSL-MLP")}
 #: The code the refit's cache key holds.
 APPLY_CODE = REG_CODE + ("apply.build",)
 

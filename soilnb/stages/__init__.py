@@ -9,5 +9,5 @@ from .plan import NOTEBOOK_NEEDS, notebook_plan, get_models  # noqa: F401
 from .realism import RealismCheck, mir_realism, nir_realism  # noqa: F401
 from .regressions import get_conversions, get_regressions, get_internal_cv  # noqa: F401
 from .reliability import strategy_points, internal_vs_independent, LatentShift, latent_shift, FLAG_PAIRS, flags_vs_errors, flag_summary  # noqa: F401
-from .strategies import make_mlp, Regressor, fit_regressor, StrategyResults, NEEDS, LIBRARY_NAMES, available_strategies, fit_strategies, strategy_means, qualitative_findings, strategy_means_vs_paper, variant_means  # noqa: F401
+from .strategies import make_mlp, Regressor, fit_regressor, StrategyResults, NEEDS, LIBRARY_NAMES, REGRESSORS, available_strategies, fit_strategies, strategy_means, qualitative_findings, strategy_means_vs_paper, variant_means  # noqa: F401
 from .training import VAE_CODE, REG_CODE, model_cache, vae_params, get_vae, PARALLEL_MIN_STEPS, get_vaes, is_cached, reconstruct, reconstruction_scores, get_nir_to_mir, export_model  # noqa: F401

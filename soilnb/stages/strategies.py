@@ -81,6 +81,10 @@ NEEDS = {"MIR-PLSR": ("kssl",), "MIR-MLP": ("kssl",), "MIR-SSL-MLP": ("kssl",),
          "NIR-PLSR": ("paired_nir",), "NIR-MLP": ("paired_nir",),
          "NIRtoMIR-MLP": ("kssl", "paired_nir", "paired_mir"), "NIRtoMIR-SSL-MLP": ("kssl", "paired_nir", "paired_mir")}
 LIBRARY_NAMES = {"kssl": "MIR library (KSSL)", "paired_nir": "Paired NIR", "paired_mir": "Paired MIR"}
+#: How each regressor is fitted: (kind, seed offset, input: SNV spectra or the VAE's latent embedding). The
+#: bundle's calibration refit (:mod:`soilnb.apply.build`) reads the same table, so both fit alike.
+REGRESSORS = {"MIR-PLSR": ("pls", 0, "spectra"), "MIR-MLP": ("mlp", 1, "spectra"), "MIR-SSL-MLP": ("mlp", 2, "latent"),
+              "NIR-PLSR": ("pls", 0, "spectra"), "NIR-MLP": ("mlp", 3, "spectra")}
 
 
 def available_strategies(F, strategies=STRATEGIES) -> tuple[list[str], dict[str, str]]:
@@ -126,19 +130,19 @@ def fit_strategies(cfg: Config, F, vae, n2m, strategies=STRATEGIES, texture: str
     res = StrategyResults(observed={k: sets[k][2] for k in eval_sets}, skipped=skipped)
     need = set(strategies)
     m = res.models
-    if need & {"MIR-PLSR"}:
-        m["MIR-PLSR"] = fit_regressor("pls", F.kssl, F.kssl_Y, F.kssl_id, cfg, texture)
-    if need & {"MIR-MLP", "NIRtoMIR-MLP"}:
-        m["MIR-MLP"] = fit_regressor("mlp", F.kssl, F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=1)
-    if need & {"MIR-SSL-MLP", "NIRtoMIR-SSL-MLP"}:
-        m["MIR-SSL-MLP"] = fit_regressor("mlp", embed(vae, F.kssl), F.kssl_Y, F.kssl_id, cfg, texture, seed_offset=2)
-    if need & {"NIR-PLSR", "NIR-MLP"}:
-        tr = F.paired_split[0]
-        Yp = F.paired_Y.iloc[tr].reset_index(drop=True)
-        if need & {"NIR-PLSR"}:
-            m["NIR-PLSR"] = fit_regressor("pls", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture)
-        if need & {"NIR-MLP"}:
-            m["NIR-MLP"] = fit_regressor("mlp", F.paired_nir[tr], Yp, F.paired_id[tr], cfg, texture, seed_offset=3)
+    # the regressors the strategies need (NIRtoMIR-* reuse the MIR ones), fitted as REGRESSORS says
+    uses = {"MIR-PLSR": {"MIR-PLSR"}, "MIR-MLP": {"MIR-MLP", "NIRtoMIR-MLP"},
+            "MIR-SSL-MLP": {"MIR-SSL-MLP", "NIRtoMIR-SSL-MLP"}, "NIR-PLSR": {"NIR-PLSR"}, "NIR-MLP": {"NIR-MLP"}}
+    tr = F.paired_split[0] if F.paired_split is not None else None
+    for name, (kind, offset, feats) in REGRESSORS.items():
+        if not need & uses[name]:
+            continue
+        if name.startswith("MIR"):
+            X, Y, g = F.kssl, F.kssl_Y, F.kssl_id
+        else:
+            X, Y, g = F.paired_nir[tr], F.paired_Y.iloc[tr].reset_index(drop=True), F.paired_id[tr]
+        m[name] = fit_regressor(kind, embed(vae, X) if feats == "latent" else X, Y, g, cfg, texture,
+                                seed_offset=offset)
     for name in eval_sets:
         mir, nir, observed = sets[name]
         inputs = {
