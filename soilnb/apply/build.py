@@ -32,7 +32,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 from threadpoolctl import threadpool_limits
 
 from soilnb import __version__
@@ -44,6 +43,7 @@ from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.core.vocab import EXTRA_UNITS, STRATEGIES, UNITS
 from soilnb.models.inference import embed
+from soilnb.models.torchutil import torch_threads
 from soilnb.spectra.scatter import snv
 from soilnb.stages.features import Features, world_of
 from soilnb.stages.strategies import REGRESSORS, fit_regressor
@@ -111,13 +111,8 @@ def one_torch_thread():
     networks and PLS fits here run 5-20 times faster so on a shared 2-core machine (MIR-SSL-MLP on 3,000
     default-profile samples: 5 s instead of 103 s, two threads spinning at every small operation), and the refit
     does not depend on the machine's thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(1), threadpool_limits(1):
+        yield
 
 
 def ran_strategies(res, vae, n2m) -> list[str]:

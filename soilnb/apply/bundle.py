@@ -41,7 +41,7 @@ from soilnb import __version__
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
-from soilnb.core.cache import file_sha256
+from soilnb.core.cache import file_sha256, json_default
 from soilnb.models.checkpoints import build_nir_to_mir, model_config
 from soilnb.models.nets import VAE, VAEConfig
 from soilnb.stats.shift import RobustMahalanobis, ShiftDetector
@@ -162,7 +162,7 @@ class Bundle:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            (tmp / "bundle.json").write_text(json.dumps(doc, indent=1, default=_jsonable))
+            (tmp / "bundle.json").write_text(json.dumps(doc, indent=1, default=json_default))
             with open(tmp / "arrays.npz", "wb") as fh:
                 np.savez(fh, **arrays)
             safetensors.numpy.save_file(tensors, str(tmp / "heads.safetensors"))
@@ -221,14 +221,6 @@ def _is_bundle(folder: Path) -> bool:
         return json.loads((folder / MANIFEST).read_text()).get("format") == FORMAT
     except (OSError, ValueError, AttributeError):
         return False
-
-
-def _jsonable(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
 
 
 # ------------------------------------------------------------------------------------------ reading

@@ -19,7 +19,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
@@ -34,8 +33,9 @@ from soilnb.apply.inference import STRATEGY_INPUTS, predict_arrays
 from soilnb.apply.intervals import COVERAGE, NUDGE, Calibration, coverage_and_width
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
-from soilnb.stages.limesoda import (LIMESODA_RANGES, LIMESODA_SETS, LIMESODA_SMOKE_SETS, LOG_TARGETS, absorbance_snv,
-                                    bin_channels,                                    fold_data, load_set)
+from soilnb.stages.limesoda import fold_data
+from soilnb.stages.limesoda_data import (LIMESODA_RANGES, LIMESODA_SETS, LIMESODA_SMOKE_SETS, LOG_TARGETS,
+                                         absorbance_snv, bin_channels, dataset_digest, load_set)
 from soilnb.stats.pls import PLSR
 from soilnb.stats.shift import ShiftDetector
 
@@ -183,9 +183,8 @@ def limesoda_set_coverage(cfg: Config, name: str, coverage: float = COVERAGE) ->
     """One LimeSoDa dataset: per row and target, CV+ interval, observed value and shift flag, cached."""
     ds = load_set(name)
     max_components = 10 if cfg.profile == "smoke" else 20
-    digest = hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
-                            + ds.folds.tobytes()).hexdigest()[:16]
-    params = {"dataset": name, "coverage": coverage, "seed": cfg.seed, "alpha": cfg.alpha, "data": digest,
+    params = {"dataset": name, "coverage": coverage, "seed": cfg.seed, "alpha": cfg.alpha,
+              "data": dataset_digest(name),
               "max_components": max_components, "code": code_hash("apply.coverage", "stats", "spectra", "stages.limesoda", "stages.limesoda_data")}
 
     def compute():

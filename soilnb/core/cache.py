@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from soilnb import __version__
 from soilnb.core import paths
 
@@ -55,6 +57,16 @@ os.umask(_UMASK)
 
 class CacheError(RuntimeError):
     """A cached artifact exists but cannot be trusted (no sidecar, stale, corrupt or unreadable)."""
+
+
+def json_default(obj):
+    """``json.dumps(..., default=json_default)``: numpy arrays as lists, numpy scalars as Python numbers, the rest
+    as text (model configs, histories and bundles are written so)."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
 
 
 def canonical_json(obj: Any) -> str:

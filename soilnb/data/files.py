@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -46,9 +47,7 @@ def library_with_properties(lib: SpectralLibrary, name: str) -> SpectralLibrary:
         warnings.warn(f"{name}: column(s) {empty} have no value in any of the {len(props)} rows: dropped",
                       stacklevel=3)
     props = props.drop(columns=empty)
-    return SpectralLibrary(X=lib.X, axis=lib.axis, unit=lib.unit, quantity=lib.quantity, sample_id=lib.sample_id,
-                           scan_id=lib.scan_id, instrument=lib.instrument, properties=property_frame(props, name),
-                           name=lib.name, meta=lib.meta)
+    return replace(lib, properties=property_frame(props, name))
 
 
 def _reasons(text) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from soilnb.core.cache import atomic_path
+from soilnb.core.cache import atomic_path, json_default
 from soilnb.models.nets import MLP, VAE, FNO1d, NIRtoMIR, VAEConfig
 from soilnb.models.torchutil import resolve_device
 
@@ -34,14 +34,6 @@ def build_nir_to_mir(vae_cfg: dict | VAEConfig, n_nir: int, hidden: int, depth: 
 
 
 # ----------------------------------------------------------------------------- persistence
-def _jsonable(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return str(obj)
-
-
 def model_config(model: nn.Module) -> dict:
     """The JSON-able architecture description that :func:`load_checkpoint` rebuilds from."""
     if isinstance(model, VAE):
@@ -59,8 +51,8 @@ def save_model(model: nn.Module, path, config: dict | None = None, history: dict
     """
     path = Path(path)
     payload = {"format": "soilnb-torch-1",
-               "config_json": json.dumps(config if config is not None else model_config(model), default=_jsonable),
-               "history_json": json.dumps(history or {}, default=_jsonable),
+               "config_json": json.dumps(config if config is not None else model_config(model), default=json_default),
+               "history_json": json.dumps(history or {}, default=json_default),
                "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)

@@ -3,8 +3,8 @@ from .ablation import AblationResult, ilr_ablation, get_fno, fno_ablation, laten
 from .environment import environment_report  # noqa: F401
 from .features import DATA_CODE, get_world, files_world, data_params, world_key, world_content_key, world_of, Features, modelled_properties, get_features  # noqa: F401
 from .latent import activity_table, validation_scans, latent_size_table, reconstruction_examples, XiMap, xi_map, alignment_table, alignment_medians  # noqa: F401
-from .limesoda import LIMESODA_STRATEGIES, PUBLISHED_FILE, CODE, Fold, fold_data, Settings, profile_settings, fold_settings, torch_threads, fit_predict_fold, out_of_fold, pooled_scores, limesoda_predictions, limesoda_timings, limesoda_benchmark, read_published, compare_with_published, win_summary  # noqa: F401
-from .limesoda_data import LIMESODA_RANGES, LIMESODA_SETS, LIMESODA_SMOKE_SETS, LOG_TARGETS, NONNEGATIVE_TARGETS, MAX_NN_CHANNELS, LimeSoDaSet, require_limesoda, load_set, absorbance_snv, bin_channels  # noqa: F401
+from .limesoda import LIMESODA_STRATEGIES, PUBLISHED_FILE, CODE, Fold, fold_data, Settings, profile_settings, fold_settings, fit_predict_fold, out_of_fold, pooled_scores, limesoda_predictions, limesoda_timings, limesoda_benchmark, read_published, compare_with_published, win_summary  # noqa: F401
+from .limesoda_data import LIMESODA_RANGES, LIMESODA_SETS, LIMESODA_SMOKE_SETS, LOG_TARGETS, NONNEGATIVE_TARGETS, MAX_NN_CHANNELS, LimeSoDaSet, require_limesoda, dataset_digest, load_set, absorbance_snv, bin_channels  # noqa: F401
 from .plan import NOTEBOOK_NEEDS, notebook_plan, get_models  # noqa: F401
 from .realism import RealismCheck, mir_realism, nir_realism  # noqa: F401
 from .regressions import get_conversions, get_regressions, get_internal_cv  # noqa: F401

@@ -38,9 +38,6 @@ processes, one per CPU, each training on one thread (see :func:`_runs`; the numb
 """
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import math
 import time
 import warnings
@@ -48,7 +45,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.utils.parallel import Parallel, delayed
 
 from soilnb.core import paths
@@ -57,7 +53,7 @@ from soilnb.core.config import Config
 from soilnb.models.inference import embed
 from soilnb.models.mlp import MLPRegressor
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import available_cpus, resolve_device
+from soilnb.models.torchutil import available_cpus, resolve_device, torch_threads
 from soilnb.models.train import train_vae
 from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data half of this module)
     LIMESODA_RANGES,
@@ -71,6 +67,7 @@ from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data 
     _targets_inverse,
     absorbance_snv,
     bin_channels,
+    dataset_digest,
     load_set,
     require_limesoda,
 )
@@ -159,18 +156,6 @@ def fold_settings(st: Settings, n_train: int) -> dict:
                 patience=max(math.ceil(st.patience_steps / per_epoch), 1), latent_dim=latent)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int = 1):
-    """Run a block with ``n`` torch threads (these small networks run faster on one thread than on two that
-    share a loaded 2-core machine: 6 vs 84 ms per VAE step), restoring the caller's setting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _mlp(st: Settings, fs: dict, seed: int, device) -> MLPRegressor:
     return MLPRegressor(hidden=st.hidden, depth=2, dropout=st.dropout, weight_decay=st.weight_decay, lr=st.lr,
                         epochs=fs["epochs"], batch_size=fs["batch"], patience=fs["patience"],
@@ -221,18 +206,10 @@ def pooled_scores(y, pred) -> dict:
     return {"r2": r2(y, pred), "rmse": rmse(y, pred)}
 
 
-@functools.lru_cache(maxsize=None)
-def _digest(name: str) -> str:
-    """sha256 of a dataset's spectra, targets and folds (part of its cache key)."""
-    ds = load_set(name)
-    return hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
-                          + ds.folds.tobytes()).hexdigest()[:16]
-
-
 def _params(cfg: Config, name: str, strategy: str) -> dict:
     """The cache key parameters of one dataset x strategy (the data's content, the settings, the code)."""
     return {"dataset": name, "strategy": strategy, "settings": asdict(profile_settings(cfg)), "seed": cfg.seed,
-            "device": resolve_device(cfg.device).type, "data": _digest(name),
+            "device": resolve_device(cfg.device).type, "data": dataset_digest(name),
             "limesoda": getattr(require_limesoda(), "__version__", "?"), "code": code_hash(*CODE)}
 
 
@@ -260,7 +237,7 @@ def _run(cfg: Config, name: str, strategy: str, computed: dict | None = None) ->
 def _runs(cfg: Config, datasets, strategies, workers: int | None = None):
     """Every dataset x strategy, cached. Entries not cached yet are computed by ``workers`` processes at once
     (default: one per available CPU; 1 computes in this process) on the CPU. Each job trains its networks on one
-    thread (:func:`torch_threads`), so the second core of a 2-core machine would otherwise sit idle; a job's
+    thread (:func:`soilnb.models.torchutil.torch_threads`), so the second core of a 2-core machine would otherwise sit idle; a job's
     numbers do not depend on the process that computes it (its seed and settings fix them)."""
     datasets = tuple(datasets) if datasets is not None else (
         LIMESODA_SMOKE_SETS if cfg.profile == "smoke" else LIMESODA_SETS)

@@ -6,6 +6,8 @@ binned to at most 512 channels; log1p for SOC and SOM, clipping at 0 after back-
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -57,6 +59,14 @@ def require_limesoda():
         raise ImportError("the LimeSoDa benchmark needs the package 'limesoda' (PyPI, CC BY-SA 4.0; import name "
                           "LimeSoDa): pip install limesoda")
     return LimeSoDa
+
+
+@functools.lru_cache(maxsize=None)
+def dataset_digest(name: str) -> str:
+    """sha256 of a dataset's spectra, targets and folds (part of the cache keys of its runs and its coverage)."""
+    ds = load_set(name)
+    return hashlib.sha256(np.ascontiguousarray(ds.raw).tobytes() + ds.targets.to_numpy().tobytes()
+                          + ds.folds.tobytes()).hexdigest()[:16]
 
 
 def load_set(name: str) -> LimeSoDaSet:
