@@ -14,7 +14,7 @@ from soilnb.core.config import Config
 from soilnb.models.inference import embed
 from soilnb.models.latent import latent_activity, latent_alignment
 from soilnb.stages.features import Features
-from soilnb.stages.training import get_vae, reconstruct, reconstruction_scores
+from soilnb.stages.training import get_vaes, reconstruct, reconstruction_scores
 from soilnb.stats.xi import bin_spectra, xi_matrix
 
 
@@ -35,12 +35,15 @@ def latent_size_table(cfg: Config, F: Features, vae, history: dict, activity: pd
     seed); ``seconds`` maps each latent size to its training wall time, for the run's manifest.
     """
     Xv = validation_scans(F, history)
+    sizes = [int(v) for v in cfg.latent_sizes.split(",")]
+    others = [s for s in sizes if s != cfg.latent_dim]
+    trained = get_vaes(cfg, F, others) if others else {}    # the sizes not cached yet train at once
     rows, seconds = [], {}
-    for size in (int(v) for v in cfg.latent_sizes.split(",")):
+    for size in sizes:
         if size == cfg.latent_dim:           # the model trained already, whose activity is measured
             model, h, act = vae, history, activity
         else:
-            model, h = get_vae(cfg, F, latent_dim=size)
+            model, h = trained[size]
             act = latent_activity(model, F.kssl, seed=cfg.seed)
         rows.append({"latent_dim": size, **reconstruction_scores(model, Xv), "in_use": int(act["in_use"].sum()),
                      "best_epoch": h["best_epoch"]})
