@@ -3,6 +3,7 @@ import json
 import multiprocessing
 import os
 import random
+import threading
 
 import pytest
 
@@ -151,3 +152,31 @@ def test_concurrent_writers_of_the_same_keys(tmp_path):
                            root=tmp_path, verbose=False)
         assert obj["i"] == i and obj["pid"] == got[0][1][i]
     assert not list(tmp_path.glob("*.tmp"))                                                  # no debris
+
+
+
+def _slow_writer(root, computing, release):
+    def compute():
+        computing.set()
+        release.wait(60)
+        return "theirs"
+    cache.cached("step", {"p": 1}, compute, root=root, verbose=False)
+
+
+def test_a_key_being_computed_elsewhere_is_waited_for_then_loaded(tmp_path, capsys):
+    # another process holds the key's lock (filelock: flock on POSIX, msvcrt on Windows) while it computes:
+    # this one says it waits, then loads that process's entry instead of computing it again
+    ctx = multiprocessing.get_context("fork")
+    computing, release = ctx.Event(), ctx.Event()
+    writer = ctx.Process(target=_slow_writer, args=(tmp_path, computing, release))
+    writer.start()
+    assert computing.wait(60)
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    got = cache.cached("step", {"p": 1}, lambda: pytest.fail("computed while another process held the key"),
+                       root=tmp_path, verbose=False)
+    writer.join(60)
+    assert got == "theirs" and writer.exitcode == 0
+    assert "waiting for another process" in capsys.readouterr().out
+    path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
+    assert path.with_name(f".{path.name}.lock").exists()                        # lock files stay in place

@@ -15,12 +15,12 @@ Why an entry cannot be returned for the wrong request or with the wrong bytes:
   entry that was renamed or swapped (with or without its sidecar), or that shares the 16-character
   file name prefix of another key, counts as *stale*; and that the artifact's sha256 is the one the
   sidecar records, else it is *corrupt*.
-* Everything done for one key (check, load or compute, write) happens under an exclusive ``fcntl.flock``
-  of its lock file. Two processes asking for the same key at once therefore have one winner: the
+* Everything done for one key (check, load or compute, write) happens under an exclusive lock of its
+  lock file (:class:`filelock.FileLock`: ``flock`` on POSIX, ``msvcrt.locking`` on Windows). Two processes asking for the same key at once therefore have one winner: the
   first computes and writes, the others wait (a message says so), then find a verified entry and load
   it, so the work is done once and a reader never sees the artifact of one writer with the sidecar of
   another. Concurrent loads of one key take turns, which costs little: a process loads a key once.
-  The kernel drops the lock when a process dies, so a killed run never leaves a key locked.
+  The operating system drops the lock when a process dies, so a killed run never leaves a key locked.
 * Files are written beside their target and moved into place with ``os.replace``. The sidecar is
   removed before the artifact is replaced and written last, so a process killed in between leaves an
   artifact without a sidecar, which is recomputed, never trusted.
@@ -34,7 +34,6 @@ Why an entry cannot be returned for the wrong request or with the wrong bytes:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from soilnb import __version__
 from soilnb.core import paths
@@ -169,23 +169,33 @@ def verify(path, key: str | None = None) -> dict:
 
 
 @contextlib.contextmanager
-def _key_lock(path: Path, step: str):
-    """Hold an exclusive ``flock`` on the entry's lock file while the block runs."""
-    lock = path.with_name(f".{path.name}.lock")
+def exclusive(lock: Path, waiting: str | None = None):
+    """Hold an exclusive lock on the file ``lock`` (created if absent, never removed) while the block runs,
+    printing ``waiting`` first when another process holds it. A lock file that cannot be created or opened
+    for writing (a read-only folder, e.g. a shared cache) means nobody here can write, so the block runs
+    without a lock."""
     try:
-        fh = open(lock, "a")                 # "a": create if absent, never truncate
+        open(lock, "a").close()              # "a": create if absent, never truncate; mode as open() gives it
     except OSError:
-        # a read-only cache (e.g. a shared one) cannot be written by anyone here, so it needs no lock;
-        # the key and sha256 checks still guard what is loaded from it
         yield
         return
-    with fh:                                 # closing the file releases the lock
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"[cache] {step}: waiting for another process using {path.name}")
-            fcntl.flock(fh, fcntl.LOCK_EX)
+    fl = FileLock(lock)
+    try:
+        fl.acquire(timeout=0)
+    except Timeout:
+        if waiting:
+            print(waiting)
+        fl.acquire()
+    try:
         yield
+    finally:
+        fl.release()
+
+
+def _key_lock(path: Path, step: str):
+    """Hold the entry's exclusive lock while the block runs."""
+    return exclusive(path.with_name(f".{path.name}.lock"),
+                     f"[cache] {step}: waiting for another process using {path.name}")
 
 
 def _write_sidecar(path: Path, key: str, step: str, params: dict, sha256: str, seconds: float):

@@ -2,7 +2,6 @@
 (:attr:`soilnb.core.config.Config.figures_dir`), each recorded in the folder's ``manifest.json``."""
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -13,7 +12,7 @@ import pandas as pd
 
 from soilnb import __version__
 from soilnb.core import paths
-from soilnb.core.cache import atomic_path
+from soilnb.core.cache import atomic_path, exclusive
 from soilnb.core.config import Config
 
 
@@ -24,8 +23,7 @@ def _record(folder: Path, files, cfg: Config | None, extra: dict | None = None) 
     run = {**(cfg.run_record() if cfg is not None else {}), **(extra or {}), "soilnb": __version__,
            "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
     # read-modify-write under a lock, so two runs writing into one folder at once keep each other's entries
-    with open(folder / ".manifest.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(folder / ".manifest.lock"):
         try:
             entries = json.loads(manifest.read_text()) if manifest.exists() else {}
         except json.JSONDecodeError:               # keep the damaged file for inspection, start a new one
