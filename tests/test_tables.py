@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,8 +27,6 @@ def test_summary_statistics_by_hand():
 def test_paper_text_means_follow_from_paper_appendix_b():
     """The averages the paper quotes in Sect. 3.3 are reproduced from its own Appendix B (a published reference)."""
     paper_b = tables.read_reference("appendix_b")
-    if paper_b is None:
-        pytest.skip("../shared/reference not found")
     means = strategy_means(paper_b).merge(PAPER_TEXT_MEANS, on="strategy")
     np.testing.assert_allclose(means["ccc"], means["ccc_paper_text"], atol=0.011)
     rp = means.dropna(subset=["rpiq_paper_text"])
@@ -43,8 +43,6 @@ def test_paired_appendix_a_from_real_neospectra_tables(real_dir):
     lab = read_soillab(folder / "neospectra_soillab_v1.2.csv", site=folder / "neospectra_soilsite_v1.2.csv")
     paired = lab[lab["kssl"]][list(PROPERTIES)].dropna()
     paper = tables.read_reference("appendix_a")
-    if paper is None:
-        pytest.skip("../shared/reference not found")
     paper = paper[paper["dataset"] == "Paired"].set_index("property")
     for p in PROPERTIES:
         s = tables.summary_statistics(paired[p])
@@ -61,3 +59,40 @@ def test_beside_paper_differences():
     ref = pd.DataFrame({"property": ["TC"], "strategy": ["A"], "ccc": [0.75]})
     out = tables.beside_paper(ours, ref, ["property", "strategy"], ["ccc"], source="simulated")
     assert out.loc[0, "source"] == "simulated" and out.loc[0, "ccc_diff"] == -0.25
+
+
+def test_beside_paper_names_rows_without_a_paper_value_and_refuses_no_paper():
+    ours = pd.DataFrame({"property": ["TC", "OC"], "strategy": ["A", "A"], "ccc": [0.5, 0.6]})
+    ref = pd.DataFrame({"property": ["TC"], "strategy": ["A"], "ccc": [0.75]})
+    with pytest.warns(UserWarning, match=r"1 of 2 rows have no value in the paper \(files\): OC / A"):
+        out = tables.beside_paper(ours, ref, ["property", "strategy"], ["ccc"], source="files")
+    assert out["ccc_paper"].isna().tolist() == [False, True]
+    with pytest.raises(ValueError, match="needs the paper's table"):
+        tables.beside_paper(ours, None, ["property", "strategy"], ["ccc"], source="files")
+
+
+def test_paper_tables_ship_with_the_package_and_match_the_paper_text():
+    """Appendix A and B are package data (no folder beside the repository), with the values printed in the paper."""
+    from soilnb.core import references
+
+    a, b = tables.read_reference("appendix_a"), tables.read_reference("appendix_b")
+    assert len(a) == 27 and len(b) == 63
+    assert references.REFERENCE.is_relative_to(Path(tables.__file__).resolve().parents[1])
+    # two values copied by hand from the paper: Appendix A, TC in Paired (mean 2.29, max 53.88); Appendix B,
+    # CEC with MIR-MLP (CCC 0.96, RPIQ 4.44)
+    tc = a.set_index(["property", "dataset"]).loc[("TC", "Paired")]
+    assert (tc["n"], tc["mean"], tc["max"]) == (2016, 2.29, 53.88)
+    cec = b.set_index(["property", "strategy"]).loc[("CEC", "MIR-MLP")]
+    assert (cec["ccc"], cec["rpiq"]) == (0.96, 4.44)
+    assert set(b["property"]) == {PAPER_NAMES[p] for p in PROPERTIES}
+
+
+def test_a_damaged_reference_table_is_refused_by_name(tmp_path, monkeypatch):
+    from soilnb.core import references
+
+    (tmp_path / "paper_appendix_b.csv").write_text("property,strategy,ccc\nTC,MIR-PLSR,0.9\n")
+    monkeypatch.setattr(references, "REFERENCE", tmp_path)
+    with pytest.raises(references.ReferenceError, match=r"paper_appendix_b.csv: not the published table 'appendix_b'"):
+        references.read_reference("appendix_b")
+    with pytest.raises(references.ReferenceError, match="missing from the installed soilnb"):
+        references.read_reference("appendix_a")

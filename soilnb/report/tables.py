@@ -1,11 +1,13 @@
 """The paper's tables: Appendix A summary statistics, and reproduced values beside the paper's."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from soilnb.core import paths
+from soilnb.core import references
 from soilnb.core.vocab import DATASETS, PAPER_NAMES
 from soilnb.data.library import World
 
@@ -45,34 +47,33 @@ def _complete(lib, properties, average: bool) -> pd.DataFrame:
     return (lib.average_scans() if average else lib).properties[keep]
 
 
-def read_reference(name: str) -> pd.DataFrame | None:
-    """A table of the paper's numbers from ``shared/reference`` (None when the folder is absent).
+def read_reference(name: str) -> pd.DataFrame:
+    """A table of the paper's numbers (``"appendix_a"`` or ``"appendix_b"``), read from the package
+    (:func:`soilnb.core.references.read_reference`): always there, checked on read."""
+    if name not in ("appendix_a", "appendix_b"):
+        raise KeyError(f"no paper table {name!r}; have 'appendix_a', 'appendix_b'")
+    return references.read_reference(name)
 
-    ``name`` is ``"appendix_a"`` or ``"appendix_b"``. Property names are normalised (the paper's
-    text has a Cyrillic 'р' in 'pH' in places).
+
+def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys, values, source: str) -> pd.DataFrame:
+    """Our values and the paper's side by side, with differences (ours - paper).
+
+    Rows of ours that the paper does not have (a property or set beyond the paper's) keep empty paper cells, and
+    a warning names them; a comparison with no paper table at all is refused rather than written empty.
     """
-    file = {"appendix_a": "paper_appendix_a_summary_stats.csv",
-            "appendix_b": "paper_appendix_b_napt_metrics.csv"}[name]
-    path = paths.REFERENCE / file
-    if not path.exists():
-        return None
-    df = pd.read_csv(path)
-    df["property"] = df["property"].str.replace("\u0440", "p").str.strip()
-    return df
-
-
-def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame | None, keys, values, source: str) -> pd.DataFrame:
-    """Our values and the paper's side by side, with differences (ours - paper)."""
-    out = ours[list(keys) + list(values)].copy()
     if paper is None:
-        for v in values:
-            out[f"{v}_paper"] = np.nan
-            out[f"{v}_diff"] = np.nan
-    else:
-        ref = paper[list(keys) + list(values)].rename(columns={v: f"{v}_paper" for v in values})
-        out = out.merge(ref, on=list(keys), how="left")
-        for v in values:
-            out[f"{v}_diff"] = out[v] - out[f"{v}_paper"]
+        raise ValueError("beside_paper needs the paper's table (soilnb.report.read_reference); "
+                         "write our table alone instead of one with empty paper columns")
+    out = ours[list(keys) + list(values)].copy()
+    ref = paper[list(keys) + list(values)].rename(columns={v: f"{v}_paper" for v in values})
+    out = out.merge(ref, on=list(keys), how="left")
+    for v in values:
+        out[f"{v}_diff"] = out[v] - out[f"{v}_paper"]
+    unmatched = out[out[[f"{v}_paper" for v in values]].isna().all(axis=1)]
+    if len(unmatched):
+        names = [" / ".join(str(x) for x in row) for row in unmatched[list(keys)].itertuples(index=False)]
+        warnings.warn(f"{len(unmatched)} of {len(out)} rows have no value in the paper ({source}): "
+                      f"{', '.join(names[:6])}{' ...' if len(names) > 6 else ''}", stacklevel=2)
     out.insert(len(keys), "source", source)
     return out
 

@@ -4,7 +4,7 @@ LimeSoDa (Schmidinger et al. 2025, arXiv:2502.20139; PyPI ``limesoda``, import `
 31 small soil datasets with predefined outer folds (``Folds``, 1..10). Thirteen hold laboratory spectra of one
 range, each with three targets (SOC or SOM, pH, clay): 39 cases.
 
-Protocol (the authors' benchmarking protocol, ``../shared/reference/README.md``):
+Protocol (the authors' benchmarking protocol, ``soilnb/core/reference/README.md``):
 
 * one model per outer fold ``k``, trained on the nine other folds (:func:`fold_data` builds every array a model
   sees; the test fold enters only ``predict``);
@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.parallel import Parallel, delayed
 
-from soilnb.core import paths
+from soilnb.core import paths, references
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.models.inference import embed
@@ -290,26 +290,19 @@ def limesoda_benchmark(cfg: Config, datasets=None, strategies=LIMESODA_STRATEGIE
 
 
 # ------------------------------------------------------------------------------------------------ published
-def read_published(path=None) -> pd.DataFrame | None:
-    """The published LimeSoDa scores (``<shared>/reference/limesoda_published.csv``), or None with a message."""
-    path = paths.REFERENCE / PUBLISHED_FILE if path is None else path
-    try:
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        print(f"[limesoda] published scores not found at {path}: comparison skipped "
-              f"(set SOILNB_SHARED to the folder holding reference/{PUBLISHED_FILE})")
-        return None
+def read_published(path=None) -> pd.DataFrame:
+    """The published LimeSoDa scores (package data, :func:`soilnb.core.references.read_reference`), or the
+    file at ``path`` (a table with the same columns)."""
+    return references.read_reference("limesoda") if path is None else pd.read_csv(path)
 
 
-def compare_with_published(table: pd.DataFrame, path=None) -> pd.DataFrame | None:
+def compare_with_published(table: pd.DataFrame, path=None) -> pd.DataFrame:
     """Per case: our best strategy's R2 (and each strategy's), the best published R2 and learner, difference, win.
 
     Both "best"s are chosen after the fact, ours among our strategies, theirs among MLR, SVR, CatBoost and RF.
-    ``win`` is ours > published. Returns None (with a message) when the reference file is absent.
+    ``win`` is ours > published. Every case run must have a published score (an error names those without).
     """
     pub = read_published(path)
-    if pub is None:
-        return None
     pub = pub[pub["metric"] == "R2"][["dataset", "target", "best_published", "best_published_score"]]
     pub = pub.rename(columns={"best_published": "published_learner", "best_published_score": "published_r2"})
     wide = table.pivot_table(index=["dataset", "spectral_range", "n", "target"], columns="strategy", values="r2",
@@ -319,15 +312,17 @@ def compare_with_published(table: pd.DataFrame, path=None) -> pd.DataFrame | Non
     out["best_strategy"] = wide[strategies].idxmax(axis=1).to_numpy()
     out["r2"] = wide[strategies].max(axis=1).to_numpy()
     out = out.merge(pub, on=["dataset", "target"], how="left", validate="one_to_one")
+    lost = out[out["published_r2"].isna()]
+    if len(lost):
+        raise ValueError(f"no published R2 for {len(lost)} case(s) run: "
+                         f"{', '.join(lost['dataset'] + ' ' + lost['target'])}")
     out["r2_diff"] = out["r2"] - out["published_r2"]
     out["win"] = out["r2_diff"] > 0
     return out
 
 
-def win_summary(comparison: pd.DataFrame | None) -> pd.DataFrame | None:
+def win_summary(comparison: pd.DataFrame) -> pd.DataFrame:
     """Cases won out of the cases run and the median R2 difference, for our best and for each strategy alone."""
-    if comparison is None:
-        return None
     cmp = comparison.dropna(subset=["published_r2"])
     rows = []
     for label, col in [("best of ours", "r2")] + [(c[3:], c) for c in cmp.columns if c.startswith("r2_")
