@@ -1,10 +1,12 @@
 """The results page (soilnb.report.results_page) from a tiny fake figures folder."""
+import importlib
 import json
 
 import pandas as pd
 import pytest
 
-from soilnb.report import results_page as rp
+# the module itself, even if soilnb.report re-exports a function of the same name
+rp = importlib.import_module("soilnb.report.results_page")
 
 MEANS = pd.DataFrame({"strategy": ["MIR-PLSR", "NIR-MLP"], "ccc": [0.8312, 0.4407], "rpiq": [2.917, 1.32],
                       "ccc_paper_text": [0.82, 0.51], "rpiq_paper_text": [2.02, 1.2]})
