@@ -22,9 +22,12 @@ CACHE = absolute(os.environ.get("SOILNB_CACHE_DIR", DATA / "cache"))
 FIGURES = absolute(os.environ.get("SOILNB_FIGURES", ROOT / "figures"))
 BUILD = ROOT / "build"
 NOTEBOOKS = ROOT / "notebooks"
-#: Real sample files shared beside the repository (never committed), see ``shared/data/real/README.md``.
+#: The project's own copies of the real sample files (git-ignored), fetched and verified by
+#: ``python -m soilnb.data fetch`` against the registry ``soilnb/data/real_registry.csv``.
+REAL = DATA / "real"
+#: A local mirror beside the repository (never committed): ``SHARED / "data" / "real"`` is only a place the
+#: fetch copies from, each file checked against the registry first.
 SHARED = absolute(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared"))
-REAL = SHARED / "data" / "real"
 REFERENCE = SHARED / "reference"
 
 

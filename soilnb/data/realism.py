@@ -23,7 +23,8 @@ try:                                   # optional: only the NIRsoil realism chec
     from rdata.conversion import DEFAULT_CLASS_MAP
 except ImportError:
     rdata = DEFAULT_CLASS_MAP = None
-from soilnb.core import paths
+from soilnb.data.realdata import MissingDataError, local_root, missing_line, real_path
+from soilnb.data.real_registry import resolve
 from soilnb.data.simulate.bands import (
     gaussian_blur_matrix,
     neospectra_fwhm_nm,
@@ -94,21 +95,36 @@ def mean_sd_spectra(X) -> tuple[np.ndarray, np.ndarray]:
     return X.mean(axis=0), X.std(axis=0, ddof=1)
 
 
+KSSL_TOY_FILE = "kssl_mir_toy/toy_kssl_mir.csv.gz"
+NIRSOIL_FILE = "nirsoil/NIRsoil.RData"
+
+
+def _real_file(folder, rel: str, what: str) -> Path:
+    """``rel`` under ``folder``; without a folder (or with ``data/real`` itself) the project's verified copy
+    (:func:`soilnb.data.real_path`: ``data/real``, else the mirror, else the origin). A file not there raises :class:`MissingDataError` (a
+    ``FileNotFoundError``) naming it and the command that gets it."""
+    if folder is None or Path(folder).resolve() == local_root().resolve():
+        return real_path(rel)
+    path = Path(folder) / rel
+    if not path.is_file():
+        raise MissingDataError(missing_line(resolve([rel])[0], f"real {what} file not found: {path}"))
+    return path
+
+
 def load_real_kssl_toy(folder=None) -> tuple[np.ndarray, np.ndarray]:
-    """The 500 real averaged KSSL MIR spectra of the shared toy file (never copied into the repo).
+    """The 500 real averaged KSSL MIR spectra of the toy file of soilspecdl 0.2.0 (never copied into the repo).
 
     Parameters
     ----------
     folder : path, optional
-        Folder holding ``kssl_mir_toy/toy_kssl_mir.csv.gz`` (default :data:`soilnb.core.paths.REAL`).
+        Folder holding ``kssl_mir_toy/toy_kssl_mir.csv.gz``; default: the project's verified copy in
+        ``data/real`` (fetched from the mirror or PyPI when missing, see :mod:`soilnb.data.realdata`).
 
     Returns
     -------
     X : ndarray of shape (500, 1701), absorbance; axis : ndarray of shape (1701,), cm-1 increasing
     """
-    path = Path(paths.REAL if folder is None else folder) / "kssl_mir_toy" / "toy_kssl_mir.csv.gz"
-    if not path.is_file():
-        raise FileNotFoundError(f"real KSSL toy file not found: {path}")
+    path = _real_file(folder, KSSL_TOY_FILE, "KSSL toy")
     d = pd.read_csv(path)
     cols = [c for c in d.columns if c.isdigit()]
     axis = np.array(cols, float)
@@ -134,7 +150,8 @@ def load_real_nirsoil(folder=None, properties=False):
     Parameters
     ----------
     folder : path, optional
-        Folder holding ``nirsoil/NIRsoil.RData`` (default :data:`soilnb.core.paths.REAL`).
+        Folder holding ``nirsoil/NIRsoil.RData``; default: the project's verified copy in ``data/real`` (fetched
+        from the mirror or the origin when missing, see :mod:`soilnb.data.realdata`).
     properties : bool
         Also return the table of ``Nt`` (g/kg), ``Ciso`` (%), ``CEC`` (meq/100 g) and ``train`` (NaN where
         not measured).
@@ -148,13 +165,11 @@ def load_real_nirsoil(folder=None, properties=False):
     ------
     ImportError
         Without ``rdata``.
-    FileNotFoundError, ValueError
-        A missing file; a file without a ``NIRsoil`` data.frame holding an ``spc`` matrix on the expected
+    MissingDataError (a FileNotFoundError), ValueError
+        A missing file (the message names the command that gets it); a file without a ``NIRsoil`` data.frame holding an ``spc`` matrix on the expected
         grid, or with non-finite spectra.
     """
-    path = Path(paths.REAL if folder is None else folder) / "nirsoil" / "NIRsoil.RData"
-    if not path.is_file():
-        raise FileNotFoundError(f"real NIRsoil file not found: {path}")
+    path = _real_file(folder, NIRSOIL_FILE, "NIRsoil")
     obj = _read_rdata_frame(path, "NIRsoil")
     if "spc" not in obj:
         raise ValueError(f"{path}: NIRsoil has no 'spc' matrix column (columns: {sorted(map(str, obj))})")
