@@ -11,6 +11,8 @@
 #
 # Executed notebooks go to build/notebooks/<profile>/, figures (PNG + PDF) and tables (CSV) to figures/
 # (default profile) or figures/<profile>/ (the others), each folder with a manifest.json of the runs that wrote it.
+# The run ends with a summary (what ran, what was skipped and why, the outputs, the claims table), recorded in that
+# manifest.json (runs, last_run), and an HTML report: build/report/index.html (default) or build/report/<profile>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
     -p|--parameter)
       if [ $# -lt 3 ]; then echo "run_all.sh: $1 needs a NAME and a VALUE (e.g. -p seed 1)" >&2; exit 2; fi
       params+=(-p "$2" "$3"); pairs+=("$2" "$3"); shift 3 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,21 +64,59 @@ if [ -n "$only" ]; then
 fi
 
 out="build/notebooks/$profile"
+report="build/report"                        # the HTML report: build/report (default profile) or build/report/<profile>
+[ "$profile" = default ] || report="build/report/$profile"
 mkdir -p "$out" "$figs"
-total_start=$(date +%s)
+# the run's id names it in the figures folder's manifest.json; the notebooks' record_skip files items under it
+run_id="$(date +%Y%m%dT%H%M%S)-$$"
+started="$(date +%Y-%m-%dT%H:%M:%S)"
+export SOILNB_RUN_ID="$run_id"
+times="$out/run.tsv"                         # notebook, status, seconds, note: what the summary reads
+: > "$times"
+failed=""
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
+  log="$out/${base%.ipynb}.log"
+  if [ -n "$failed" ]; then printf '%s\tnot run\t\t%s\n' "$base" "$failed failed before it" >> "$times"; continue; fi
   why="$(printf '%s\n' "$plan" | awk -F'\t' -v n="${base%%_*}" '$1 == n {print $2}')"
-  if [ -n "$why" ]; then printf '%-28s skipped: %s\n' "$base" "$why"; continue; fi
+  if [ -n "$why" ]; then
+    printf '%-28s skipped: %s\n' "$base" "$why"
+    printf '%s\tskipped\t\t%s\n' "$base" "$why" >> "$times"
+    continue
+  fi
   start=$(date +%s.%N)
-  if ! "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
-        --kernel python3 --cwd notebooks --log-level WARNING > "$out/${base%.ipynb}.log" 2>&1; then
-    echo "FAILED: $nb (executed copy kept at $out/$base, log at $out/${base%.ipynb}.log)" >&2
-    tail -n 30 "$out/${base%.ipynb}.log" >&2
-    exit 1
+  if SOILNB_NOTEBOOK="$base" "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
+        --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
+    status=ran note=""
+  else
+    status=failed note="$log" failed="$base"
+    echo "FAILED: $nb (executed copy kept at $out/$base, log at $log)" >&2
+    tail -n 30 "$log" >&2
   fi
   end=$(date +%s.%N)
-  awk -v b="$base" -v s="$start" -v e="$end" 'BEGIN{printf "%-28s %9.1fs\n", b, e-s}'
+  secs="$(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}')"
+  printf '%s\t%s\t%s\t%s\n' "$base" "$status" "$secs" "$note" >> "$times"
+  [ "$status" = failed ] || printf '%-28s %9ss\n' "$base" "$secs"
 done
-echo "all done in $(( $(date +%s) - total_start )) s; figures and tables in $figs/, executed notebooks in $out/"
+
+# the claims table and the results page, where those modules exist (the summary reads the first, names the second)
+if "$PY" -c 'import soilnb.report.claims' 2>/dev/null; then
+  "$PY" -m soilnb.report.claims "$figs" > "$out/claims.log" 2>&1 \
+    || echo "run_all.sh: the claims table failed (see $out/claims.log)" >&2
+fi
+if [ -z "$failed" ] && "$PY" -c 'import soilnb.report.results_page' 2>/dev/null; then
+  "$PY" -m soilnb.report.results_page "$figs" > "$out/results_page.log" 2>&1 \
+    || echo "run_all.sh: the results page failed (see $out/results_page.log)" >&2
+fi
+# what ran, what was skipped and why, where the outputs are, the claims; into manifest.json and the HTML report
+echo
+summary_args=()
+for ((i = 0; i < ${#pairs[@]}; i += 2)); do summary_args+=(--param "${pairs[i]}" "${pairs[i+1]}"); done
+"$PY" -m soilnb.report.summary --times "$times" --figures "$figs" --notebooks "$out" --report "$report" \
+  --profile "$profile" --run-id "$run_id" --started "$started" ${summary_args[@]+"${summary_args[@]}"} \
+  || echo "run_all.sh: the run summary failed" >&2
+if [ -n "$failed" ]; then
+  echo "run_all.sh: $failed failed (log: $out/${failed%.ipynb}.log)" >&2
+  exit 1
+fi

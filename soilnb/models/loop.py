@@ -13,15 +13,9 @@ from typing import Callable
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from soilnb.models.torchutil import batch_slices, permutation
-
-try:                                   # notebook widgets where ipywidgets is installed (JupyterLab), else text bars
-    import ipywidgets  # noqa: F401
-    from tqdm.auto import tqdm
-except ImportError:                    # tqdm.auto would warn "IProgress not found" in every notebook
-    from tqdm.std import tqdm
-
 
 
 # ----------------------------------------------------------------------------- the shared loop

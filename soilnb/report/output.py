@@ -72,3 +72,68 @@ def save_table(df: pd.DataFrame, name: str, cfg: Config | None = None, folder=No
         df.to_csv(tmp, index=False, float_format=float_format)
     _record(folder, [path], cfg, {"seconds": timings} if timings else None)
     return path
+
+
+# ----------------------------------------------------------------------------- the run's record
+#: Set by ``run_all.sh`` for the notebooks it runs: the run's id and the notebook being executed.
+RUN_ID_ENV, NOTEBOOK_ENV = "SOILNB_RUN_ID", "SOILNB_NOTEBOOK"
+#: The id under which items are recorded outside ``run_all.sh`` (a notebook run by hand).
+INTERACTIVE_RUN = "interactive"
+#: How many runs the manifest keeps under ``runs`` (the oldest are dropped).
+KEEP_RUNS = 20
+
+
+def read_manifest(folder) -> dict:
+    """``<folder>/manifest.json`` as a dict (empty when missing or damaged)."""
+    try:
+        return json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def current_run_id() -> str:
+    """The id of the run this process belongs to: ``$SOILNB_RUN_ID`` under ``run_all.sh``, else ``interactive``."""
+    return os.environ.get(RUN_ID_ENV) or INTERACTIVE_RUN
+
+
+def update_run(folder, run_id: str, fields: dict | None = None, skip: dict | None = None,
+               last: bool = False) -> dict:
+    """Merge ``fields`` into ``manifest["runs"][run_id]`` of ``<folder>/manifest.json`` (under the manifest's lock),
+    append ``skip`` to that run's ``skipped`` list (once per notebook and item), and with ``last`` name it
+    ``last_run``. Returns the run's record as written. The file entries of the manifest are left as they are."""
+    folder = paths.ensure(Path(folder))
+    manifest = folder / "manifest.json"
+    with exclusive(folder / ".manifest.lock"):
+        try:
+            entries = json.loads(manifest.read_text()) if manifest.exists() else {}
+        except json.JSONDecodeError:               # as in _record: keep the damaged file, start a new one
+            os.replace(manifest, manifest.with_suffix(".json.corrupt"))
+            entries = {}
+        runs = entries.get("runs") if isinstance(entries.get("runs"), dict) else {}
+        run = {**runs.pop(run_id, {}), **(fields or {})}
+        if skip is not None:
+            skipped = [s for s in run.get("skipped", [])
+                       if (s.get("notebook"), s.get("item")) != (skip.get("notebook"), skip.get("item"))]
+            run["skipped"] = [*skipped, skip]
+        runs[run_id] = run                         # newest last; the oldest beyond KEEP_RUNS are dropped
+        entries["runs"] = dict(list(runs.items())[-KEEP_RUNS:])
+        if last:
+            entries["last_run"] = run_id
+        with atomic_path(manifest) as tmp:
+            tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
+    return run
+
+
+def record_skip(cfg: Config, item: str, reason: str, fix: str) -> str:
+    """Say that ``item`` (what was not produced, e.g. "realism check against real KSSL MIR") was skipped because of
+    ``reason``, and how to get it (``fix``, a command, e.g. "python -m soilnb.data fetch kssl_toy").
+
+    Prints ``skipped: <item>: <reason> (get it: <fix>)`` and records it under the current run (see
+    :func:`current_run_id`) in the manifest of the run's figures folder, so that ``run_all.sh``'s summary lists it.
+    Returns the printed line."""
+    line = f"skipped: {item}: {reason} (get it: {fix})"
+    print(line)
+    skip = {"notebook": os.environ.get(NOTEBOOK_ENV, ""), "item": item, "reason": reason, "fix": fix,
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    update_run(cfg.figures_dir, current_run_id(), skip=skip)
+    return line
