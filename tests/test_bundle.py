@@ -4,6 +4,7 @@ hand, and coverage on exchangeable simulated data within binomial tolerance of t
 import json
 import math
 import pickle
+import re
 import shutil
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from apply_world import TINY, make_tiny
 
+import soilnb
 from soilnb import apply, stages
 from soilnb.apply import BundleError
 from soilnb.apply.build import mir_regressors
@@ -152,8 +154,14 @@ def test_incompatible_versions_are_refused(tiny, tmp_path):
     (folder / "manifest.json").write_text(json.dumps({**man, "soilnb_version": "9.0.0"}))
     with pytest.raises(BundleError, match=r"manifest.json: written by soilnb 9.0.0, incompatible"):
         apply.load_bundle(folder)
-    (folder / "manifest.json").write_text(json.dumps({**man, "soilnb_version": "0.1.99"}))
-    assert apply.load_bundle(folder).properties == tiny["loaded"].properties
+    major, minor = (int(x) for x in soilnb.__version__.split(".")[:2])
+    (folder / "manifest.json").write_text(json.dumps({**man, "soilnb_version": f"{major}.{minor}.99"}))
+    assert apply.load_bundle(folder).properties == tiny["loaded"].properties      # another patch release: read
+    older = f"{major}.{minor - 1}.0" if major == 0 and minor > 0 else f"{major - 1}.0.0"
+    (folder / "manifest.json").write_text(json.dumps({**man, "soilnb_version": older}))
+    with pytest.raises(BundleError, match=rf"written by soilnb {older}, incompatible with this soilnb "
+                                          rf"{re.escape(soilnb.__version__)}"):
+        apply.load_bundle(folder)
     assert [apply.compatible(v, "0.1.0") for v in ("0.1.5", "0.2.0", "1.1.0", "x")] == [True, False, False, False]
     assert [apply.compatible(v, "1.4.2") for v in ("1.0.0", "1.9.1", "2.0.0", "0.4.2")] == [True, True, False, False]
 

@@ -238,18 +238,15 @@ def test_read_soillab_bad_input(tmp_path, ossl_dir):
 @pytest.mark.real
 def test_read_soillab_reproduces_appendix_a_paired(real_dir):
     """Neospectra lab + site: the 2,016 complete US rows match the paper's Appendix A 'Paired' statistics."""
-    from soilnb.core import paths
+    from soilnb.core.references import read_reference
 
     t = real_dir / "neospectra_tables"
     lab = ossl.read_soillab(t / "neospectra_soillab_v1.2.csv", site=t / "neospectra_soilsite_v1.2.csv")
     assert len(lab) == 2106 and int(lab["kssl"].sum()) == 2016
     complete = lab[list(PROPERTIES)].dropna()
     assert len(complete) == 2016
-    ref_path = paths.REFERENCE / "paper_appendix_a_summary_stats.csv"
-    if not ref_path.exists():
-        pytest.skip(f"{ref_path} not found")
-    ref = pd.read_csv(ref_path)
-    ref = ref[ref["dataset"] == "Paired"].assign(property=lambda d: d["property"].str.replace("рН", "pH"))
+    ref = read_reference("appendix_a")
+    ref = ref[ref["dataset"] == "Paired"]
     names = {"Clay": "clay", "Silt": "silt", "Sand": "sand"}
     for _, r in ref.iterrows():
         v = complete[names.get(r["property"], r["property"])]
@@ -257,7 +254,7 @@ def test_read_soillab_reproduces_appendix_a_paired(real_dir):
         got = [v.min(), v.mean(), v.std(ddof=1), v.max()]
         np.testing.assert_allclose(got, [r["min"], r["mean"], r["sd"], r["max"]], atol=0.005 + 1e-9,
                                    err_msg=r["property"])
-    # the TC figures quoted in the README: 2016 / 2.29 / 2.80 / 0.02 / 53.88
+    # the TC figures of the paper's Appendix A: 2016 / 2.29 / 2.80 / 0.02 / 53.88
     tc = complete["TC"]
     np.testing.assert_allclose([tc.mean(), tc.std(), tc.min(), tc.max()], [2.29, 2.80, 0.02, 53.88], atol=0.005)
 

@@ -1,4 +1,4 @@
-"""soilnb.data.readers: real OPUS/ASD/OSSL sample files (skipped when ../shared/data/real is absent) checked
+"""soilnb.data.readers: real OPUS/ASD/OSSL sample files (fetched into data/real; skipped when they cannot be got) checked
 against a second route, and small synthetic tables and binary files written here."""
 import struct
 import types

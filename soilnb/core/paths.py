@@ -28,7 +28,6 @@ REAL = DATA / "real"
 #: A local mirror beside the repository (never committed): ``SHARED / "data" / "real"`` is only a place the
 #: fetch copies from, each file checked against the registry first.
 SHARED = absolute(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared"))
-REFERENCE = SHARED / "reference"
 
 
 def ensure(path: Path) -> Path:

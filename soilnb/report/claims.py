@@ -167,7 +167,7 @@ def fno_inferior(fno):
         return "", None
     worse = int((piv[f] < piv[mlp]).sum())
     return (f"mean CCC FNO {piv[f].mean():.3f} vs MLP {piv[mlp].mean():.3f}; FNO lower for {worse} of "
-            f"{len(piv)} properties", piv[f].mean() < piv[mlp].mean())
+            f"{len(piv)} properties", piv[f].mean() < piv[mlp].mean() and worse > len(piv) / 2)
 
 
 # --------------------------------------------------------------------------------------------- our own
@@ -244,7 +244,8 @@ CLAIMS: tuple[Claim, ...] = (
           "worsened", "mean test CCC over clay, silt, sand: NIRtoMIR-ILR-MLP < NIRtoMIR-MLP",
           ("table_ilr_ablation",), ilr_hurts_conversion),
     Claim("fno_inferior", "paper, Appendix C, Fig. C.9", "an FNO converter is inferior to the MLP encoder",
-          "inferior in all predicted models", "mean test CCC over properties: FNO conversion < MLP conversion",
+          "inferior in all predicted models",
+          "test CCC of the FNO conversion below the MLP conversion on average and for most (over half) properties",
           ("table_fno_ablation",), fno_inferior),
     Claim("decoder_beats_pls2", "ours, notebook 03",
           "the frozen-decoder conversion beats a direct PLS2 NIR -> MIR", "-",

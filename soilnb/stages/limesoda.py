@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.parallel import Parallel, delayed
 
-from soilnb.core import paths, references
+from soilnb.core import references
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.models.inference import embed

@@ -37,7 +37,7 @@ class RealismCheck:
 
 
 def mir_realism(world: World, cfg: Config) -> RealismCheck:
-    """Real KSSL MIR (the toy file in shared/data/real) vs the world's averaged KSSL MIR."""
+    """Real KSSL MIR (the toy file of data/real, ``python -m soilnb.data fetch kssl_toy``) vs the world's averaged KSSL MIR."""
     name = f"{world.source} KSSL MIR"
     if world.kssl is None:
         return RealismCheck(name, skipped="this world holds no MIR library")

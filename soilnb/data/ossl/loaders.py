@@ -15,7 +15,7 @@ Join between the Neospectra and KSSL tables (used to keep test samples out of th
 OSSL builds ``id.layer_uuid_txt = md5(dataset code + KSSL layer id)`` and the Neospectra site table
 carries the KSSL layer id as ``id.layer_local_c``; so a Neospectra sample's KSSL row has uuid
 ``md5("KSSL.SSL" + id.layer_local_c)`` (:func:`kssl_layer_uuid`; 19 of the 500 real KSSL spectra
-in ``shared/data/real/kssl_mir_toy`` match Neospectra samples this way).
+in ``data/real/kssl_mir_toy`` (the KSSL toy set) match Neospectra samples this way).
 
 This module holds the dataset loaders (:func:`load_kssl`, :func:`load_neospectra`, :func:`load_world`);
 the rest of the subpackage holds the file format and its checks (:mod:`soilnb.data.ossl.format`), download and
