@@ -87,7 +87,7 @@ def test_interrupted_write_leaves_nothing(tmp_path):
 
 
 def test_artifact_without_sidecar_is_recomputed(tmp_path, capsys):
-    # a run killed between writing the artifact and its sidecar must restart cleanly (issue 4)
+    # a run killed between writing the artifact and its sidecar must restart cleanly
     path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
     path.write_bytes(b"half-written garbage")
     assert cache.cached("step", {"p": 1}, lambda: [4, 5], root=tmp_path) == [4, 5]
