@@ -161,3 +161,15 @@ def test_committed_notebooks_hold_no_progress_bars_or_widget_state():
             for o in cell.get("outputs", []):
                 assert html.WIDGET_VIEW not in o.get("data", {}), path.name
                 assert "it/s]" not in o.get("text", "") and "\r" not in o.get("text", ""), path.name
+
+
+def test_without_nbconvert_the_index_is_written_and_the_summary_says_why_pages_are_missing(tmp_path, monkeypatch,
+                                                                                        capsys):
+    monkeypatch.setattr(html, "HTMLExporter", None)
+    monkeypatch.setattr(summary, "HTMLExporter", None)
+    figures, notebooks, times = _fake_run(tmp_path)
+    _executed_notebook(notebooks / "01_data.ipynb", "hello\n")
+    assert summary.main(_args(tmp_path, figures, notebooks, times)) == 0
+    assert "nbconvert is not installed (pip install nbconvert)" in capsys.readouterr().out
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert "01_data.ipynb: ImportError" in index and not (tmp_path / "report" / "01_data.html").exists()

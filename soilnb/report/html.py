@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import shutil
 import sys
 import time
@@ -150,7 +151,17 @@ def _written(manifest: dict, name: str, started: str | None) -> str:
     return f" (written {_e(when)})"
 
 
-def _run_html(run: dict, pages: dict[str, str]) -> str:
+def _link(where: str, report_dir: Path) -> str:
+    """``where`` (a path, relative to the working folder, maybe followed by a note in brackets) as a link relative to
+    the report's folder where that path exists, so that the page opens it; else as code."""
+    target = Path(where.split(" (")[0])
+    if target.exists() and not (report_dir / "index.html").resolve() == target.resolve():
+        href = os.path.relpath(target.resolve(), report_dir.resolve())
+        return f'<a href="{_e(Path(href).as_posix())}"><code>{_e(where)}</code></a>'
+    return f"<code>{_e(where)}</code>"
+
+
+def _run_html(run: dict, pages: dict[str, str], report_dir: Path) -> str:
     """The run summary as HTML: the notebooks (status, wall time, why skipped, where the log is), the items
     skipped inside notebooks, and where the outputs are."""
     rows = []
@@ -174,7 +185,7 @@ def _run_html(run: dict, pages: dict[str, str]) -> str:
         out.append("<p>Nothing was skipped inside the notebooks.</p>")
     where = run.get("outputs", {})
     if where:
-        items = "".join(f"<li>{_e(k)}: <code>{_e(v)}</code></li>" for k, v in where.items())
+        items = "".join(f"<li>{_e(k)}: {_link(v, report_dir)}</li>" for k, v in where.items())
         out.append(f"<p>Where the outputs are:</p><ul>{items}</ul>")
     return "\n".join(out)
 
@@ -225,7 +236,7 @@ def build_report(run: dict, figures_dir, report_dir, notebooks=()) -> Path:
             f"<p>run <code>{_e(run.get('id', ''))}</code>, soilnb {_e(run.get('soilnb', ''))}, started "
             f"{_e(started or '?')}, ended {_e(run.get('ended', '?'))}; parameters: "
             + (", ".join(f"<code>{_e(k)}={_e(v)}</code>" for k, v in params.items()) or "the profile's") + "</p>",
-            "<h2>Run summary</h2>", _run_html(run, pages)]
+            "<h2>Run summary</h2>", _run_html(run, pages, report_dir)]
     if failed_pages:
         body.append("<p>Notebook pages that could not be rendered:</p><ul>"
                     + "".join(f"<li>{_e(f)}</li>" for f in failed_pages) + "</ul>")
