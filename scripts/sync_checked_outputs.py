@@ -27,6 +27,7 @@ def sync(src_nb: Path, executed: Path | None):
         cell.execution_count = count if cell.outputs else None
         for o in cell.outputs:
             o.pop("execution_count", None)
+    nb.metadata.pop("widgets", None)          # saved progress-bar widget state: bulky, and stale once saved
     nbformat.write(nb, src_nb)
 
 

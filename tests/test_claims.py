@@ -85,8 +85,14 @@ def test_ablation_and_conversion_rules():
 
 
 def test_folder_run_writes_every_claim_and_names_missing_tables(tmp_path, capsys):
-    read_reference("appendix_b").to_csv(tmp_path / "table_appendix_b.csv", index=False)
+    from soilnb.core import config
+    from soilnb.report import read_manifest, save_table
+
+    save_table(read_reference("appendix_b"), "table_appendix_b", config.from_notebook({"profile": "smoke"}),
+               folder=tmp_path)
     assert claims.main([str(tmp_path)]) == 0
+    # the claims' manifest entry names the run of the tables it was computed from
+    assert read_manifest(tmp_path)["table_claims.csv"]["profile"] == "smoke"
     table = pd.read_csv(tmp_path / "table_claims.csv")
     assert list(table.columns) == claims.COLUMNS and len(table) == len(claims.CLAIMS)
     assert (table["verdict"] == "holds").sum() == 5

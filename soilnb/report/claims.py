@@ -30,7 +30,8 @@ import pandas as pd
 from soilnb.apply.intervals import binomial_tolerance
 from soilnb.core.references import read_reference
 from soilnb.core.vocab import PAPER_NAMES, TEXTURE
-from soilnb.report.output import save_table
+from soilnb.core.cache import atomic_path
+from soilnb.report.output import _record, read_manifest
 from soilnb.stages.strategies import strategy_means
 
 COLUMNS = ["claim_id", "source", "claim", "paper", "ours", "rule", "verdict"]
@@ -301,9 +302,17 @@ def claims_text(table: pd.DataFrame) -> str:
 
 
 def write_claims(folder) -> pd.DataFrame:
-    """Write ``table_claims.csv`` into ``folder`` from the tables there and return it."""
+    """Write ``table_claims.csv`` into ``folder`` from the tables there and return it; its manifest entry names the
+    run (profile, seed, source, ...) that wrote the tables it was computed from."""
+    folder = Path(folder)
     table = claims_from_folder(folder)
-    save_table(table, "table_claims", folder=folder)
+    manifest = read_manifest(folder)
+    needed = [f"{n}.csv" for c in CLAIMS for n in c.needs]
+    run = next((manifest[n] for n in needed if isinstance(manifest.get(n), dict)), {})
+    path = folder / "table_claims.csv"
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    _record(folder, [path], None, {k: v for k, v in run.items() if k not in ("written", "seconds", "soilnb")})
     return table
 
 
