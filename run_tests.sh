@@ -13,4 +13,5 @@ for arg in "$@"; do
     targets=(); break
   fi
 done
-exec "$PY" -m pytest -m "not slow and not gpu" ${targets[@]+"${targets[@]}"} --nbval-lax --nbval-current-env -q "$@"
+exec "$PY" -m pytest -m "not slow and not gpu" ${targets[@]+"${targets[@]}"} --nbval-lax --nbval-current-env \
+  --nbval-sanitize-with tests/nbval_sanitize.cfg -q "$@"
