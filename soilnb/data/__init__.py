@@ -4,8 +4,9 @@ real sample files (registry, verified local copies: ``python -m soilnb.data fetc
 from .readers import ReadResult, read_spectra  # noqa: F401
 from .files import MODEL_GRIDS, NOT_PROPERTIES, library_with_properties, load_files_library  # noqa: F401
 from .library import UNITS_AXIS, QUANTITIES, estimated_organic_carbon, SpectralLibrary, property_frame, WORLD_LIBRARIES, World  # noqa: F401
-from .labtable import JoinResult, LabTable, LabTableError, join_lab, parse_header, read_lab_table  # noqa: F401
-from .units import MODEL_UNITS, parse_unit  # noqa: F401
+from .labtable import LabTable, LabTableError, read_lab_table  # noqa: F401
+from .labjoin import JoinResult, join_lab  # noqa: F401
+from .units import MODEL_UNITS, parse_header, parse_unit  # noqa: F401
 from .prepare import preprocess_library  # noqa: F401
 from .properties import NON_NEGATIVE, PERCENT, TEXTURE_TOLERANCE, property_quality  # noqa: F401
 from .realdata import Fetched, MissingDataError, fetch_real, real_dir, real_path, real_status  # noqa: F401

@@ -29,161 +29,35 @@ to a :class:`~soilnb.data.library.SpectralLibrary` by sample id, with everything
   ``bdl``, text. Blank cells and ``NA`` / ``NaN`` / ``N/A`` are just missing. A column that is mostly text
   (``site``, ``horizon``) is kept in :attr:`LabTable.text`, not a property.
 
-:func:`join_lab` attaches the values to the spectra (one row per spectrum, several scans of one sample all get
-its values) by one of three rules and returns a :class:`JoinResult` whose report lists spectra without a lab
-row, lab rows without spectra and anything else worth a line (:meth:`JoinResult.summary`). Ids are compared as
+:func:`~soilnb.data.labjoin.join_lab` attaches the values to the spectra (one row per spectrum, several scans of one sample all get
+its values) by one of three rules and returns a :class:`~soilnb.data.labjoin.JoinResult` whose report lists spectra without a lab
+row, lab rows without spectra and anything else worth a line (its ``summary()``). Ids are compared as
 text, stripped, optionally case-insensitively; leading zeros are kept (``007`` is not ``7``; the report points
 out ids that would match without them).
 
-Why hand-written: ``pint`` is not installed (see :mod:`soilnb.data.units` for the unit table), and the header
+Why hand-written: ``pint`` is not installed (see :mod:`soilnb.data.units` for the unit table, the header parser and the checks), and the header
 conventions of soil labs (``clay_pct``, ``CEC (cmol(+)/kg)``) are not something a general parser knows.
 """
 from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import EXTRA_OSSL_COLUMNS, OSSL_COLUMNS, PAPER_NAMES, PROPERTIES, TEXTURE, UNITS, EXTRA_UNITS
-from soilnb.data.library import SpectralLibrary
-from soilnb.data.properties import TEXTURE_TOLERANCE
-from soilnb.data.units import MODEL_UNITS, UNIT_TABLE, conversion, parse_unit
+from soilnb.data.units import (BLANK, MODEL_UNITS, NOTES_BY_PROPERTY, UNIT_TABLE, _example_unit, _guess_texture,
+                                _impossible, _name_key, _texture_sums, _vocab_unit, conversion, parse_cells,
+                                parse_header, parse_unit)
 
 #: Id column names (compared after :func:`_name_key`), any one of which is taken as the id column.
 ID_NAMES = ("sample_id", "sampleid", "id", "sample", "lab_id", "labid", "lab_no", "lab_nr", "lab_number",
             "sample_no", "sample_nr", "sample_number", "sample_name", "sample_code", "sample_key", "id_sample",
             "id_sample_local_c", "id_layer_local_c", "id_layer_uuid_txt", "id_scan_local_c")
-#: Written property names (after :func:`_name_key`) -> the model's name. The model names themselves, their paper
-#: spellings and the OSSL column names are added below.
-NAME_ALIASES: dict[str, str] = {
-    "oc": "OC", "soc": "OC", "organic_carbon": "OC", "soil_organic_carbon": "OC", "org_c": "OC", "c_org": "OC",
-    "corg": "OC", "organic_c": "OC", "toc": "OC",
-    "tc": "TC", "total_carbon": "TC", "c_tot": "TC", "ctot": "TC", "total_c": "TC", "c_total": "TC",
-    "tn": "TN", "n": "TN", "total_nitrogen": "TN", "nitrogen": "TN", "n_tot": "TN", "ntot": "TN", "total_n": "TN",
-    "n_total": "TN",
-    "ic": "IC", "caco3": "IC", "caco3_eq": "IC", "carbonate": "IC", "carbonates": "IC", "calcium_carbonate": "IC",
-    "eoc": "EOC",
-    "ph": "pH", "ph_h2o": "pH", "ph_water": "pH", "ph_1_1_h2o": "pH", "ph_h20": "pH",
-    "cec": "CEC", "cation_exchange_capacity": "CEC", "cec_nh4oac": "CEC",
-    "clay": "clay", "silt": "silt", "sand": "sand", "clay_content": "clay", "silt_content": "silt",
-    "sand_content": "sand",
-    "som": "SOM", "organic_matter": "SOM", "soil_organic_matter": "SOM", "om": "SOM",
-    "k": "K", "potassium": "K", "exch_k": "K", "k_exch": "K", "exchangeable_k": "K", "k_ex": "K", "k_ext": "K",
-    "exchangeable_potassium": "K",
-}
-#: Cells read as plain missing values (not reported).
-BLANK = {"", "na", "nan", "n/a", "#n/a", "null", "none"}
-#: Model properties whose name or unit is ambiguous enough to say so in a note (IC: CaCO3 equivalent, not C).
-NOTES_BY_PROPERTY = {"IC": "IC is read as % CaCO3 equivalent (as the model's IC); inorganic C as C would be "
-                           "12 % of it"}
-
-
-def _name_key(text) -> str:
-    return re.sub(r"[^a-z0-9%]+", "_", str(text).strip().lower()).strip("_")
-
-
-def _build_aliases() -> dict[str, str]:
-    out = dict(NAME_ALIASES)
-    for p in (*PROPERTIES, *EXTRA_UNITS):
-        out.setdefault(_name_key(p), "OC" if p == "SOC" else p)
-    for p, name in PAPER_NAMES.items():
-        out.setdefault(_name_key(name), p)
-    return out
-
-
-_ALIASES = _build_aliases()
-#: OSSL soillab columns -> (model name, unit written in the column name).
-_OSSL = {c: (p, parse_unit(c.rsplit("_", 1)[-1].replace(".", "/"))) for p, c in (OSSL_COLUMNS | EXTRA_OSSL_COLUMNS).items()}
-
-
 class LabTableError(ValueError):
     """A lab table that cannot be read as it is: the message names the column(s), the values seen and the fix."""
-
-
-# --------------------------------------------------------------------------------------------- headers
-def parse_header(header) -> tuple[str, str | None, str | None]:
-    """``(name, unit written, model name or None)`` of a column header.
-
-    The unit is taken from brackets at the end (``OC [g/kg]``, ``OC (%)``, ``CEC (cmol(+)/kg)``), a trailing
-    ``%`` (``clay%``) or a suffix after a separator (``OC_g_kg``, ``clay_pct``, ``K ppm``); brackets holding
-    something else (``pH (H2O)``) stay part of the name. OSSL column names give their property and unit.
-
-    >>> parse_header("CEC (cmol(+)/kg)"), parse_header("OC_g_kg"), parse_header("pH (H2O)")
-    (('CEC', 'cmol(+)/kg', 'CEC'), ('OC', 'g_kg', 'OC'), ('pH (H2O)', None, 'pH'))
-    """
-    h = str(header).strip()
-    if h in _OSSL:
-        prop, unit = _OSSL[h]
-        return h, unit, prop
-    name, unit = h, None
-    closing = {"(": ")", "[": "]", "{": "}"}
-    for i, ch in enumerate(h):
-        if ch in closing and i > 0 and h.endswith(closing[ch]) and parse_unit(h[i + 1:-1]) is not None:
-            name, unit = h[:i].strip(), h[i + 1:-1].strip()
-            break
-    else:
-        if h.endswith("%") and len(h) > 1:
-            name, unit = h[:-1].rstrip(" _.-"), "%"
-        else:
-            for m in re.finditer(r"[^A-Za-z0-9%]+", h):
-                tail = h[m.end():]
-                if m.start() > 0 and tail and parse_unit(tail) not in (None, "pH"):
-                    name, unit = h[:m.start()], tail
-                    break
-    return name, unit, _ALIASES.get(_name_key(name))
-
-
-# --------------------------------------------------------------------------------------------- cells
-@dataclass
-class CellReport:
-    """The cells of one column that are not numbers: ``limit`` (``<0.1``, ``>50``) and ``other`` (``n.d.``,
-    text), each a count and up to five examples."""
-
-    limit: int = 0
-    limit_examples: list = field(default_factory=list)
-    other: int = 0
-    other_examples: list = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.limit or self.other)
-
-    def describe(self) -> str:
-        parts = []
-        if self.other:
-            parts.append(f"{self.other} non-numeric cell(s) left missing, e.g. {self.other_examples}")
-        if self.limit:
-            parts.append(f"{self.limit} value(s) beyond a detection limit left missing (not replaced by the "
-                         f"limit), e.g. {self.limit_examples}")
-        return "; ".join(parts)
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_LIMIT = re.compile(r"^[<>]=?\s*[+-]?(\d+\.?\d*|\.\d+)$")
-
-
-def parse_cells(cells) -> tuple[np.ndarray, CellReport]:
-    """Text cells as floats (NaN where missing) and what was not a number. No cell is coerced: ``<0.1`` is NaN."""
-    out = np.full(len(cells), np.nan)
-    rep = CellReport()
-    for i, c in enumerate(cells):
-        s = "" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c).strip()
-        if s.lower() in BLANK:
-            continue
-        if _NUMBER.match(s):
-            out[i] = float(s)
-        elif _LIMIT.match(s):
-            rep.limit += 1
-            if s not in rep.limit_examples and len(rep.limit_examples) < 5:
-                rep.limit_examples.append(s)
-        else:
-            rep.other += 1
-            if s not in rep.other_examples and len(rep.other_examples) < 5:
-                rep.other_examples.append(s)
-    return out, rep
 
 
 # --------------------------------------------------------------------------------------------- the table
@@ -392,14 +266,6 @@ def _filled(cells) -> int:
     return int(sum(str(c).strip().lower() not in BLANK for c in cells))
 
 
-def _vocab_unit(prop: str) -> str:
-    return (UNITS | EXTRA_UNITS)[prop]
-
-
-def _example_unit(target: str) -> str:
-    return {"%": "g/kg", "cmol/kg": "cmol/kg", "pH": "pH"}[target]
-
-
 def _read_raw(path: Path, sheet) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"lab table {path}: no such file")
@@ -473,240 +339,8 @@ def _unit_of(key, written, declared, guessed, notes, column):
     return None, ""
 
 
-def _guess_texture(values, declared, written) -> dict:
-    """Units of clay, silt and sand without one: % when complete rows sum to about 100, g/kg to about 1000."""
-    if not all(t in values for t in TEXTURE) or any(declared.get(t) or written.get(t) for t in TEXTURE):
-        return {}
-    total = sum(values[t] for t in TEXTURE)
-    total = total[np.isfinite(total)]
-    if total.size == 0:
-        return {}
-    med = float(np.median(total))
-    for unit, scale in (("%", 100.0), ("g/kg", 1000.0)):
-        if abs(med - scale) <= TEXTURE_TOLERANCE * scale / 100:
-            return {t: (unit, f"guessed: clay + silt + sand median {med:.4g}") for t in TEXTURE}
-    return {}
-
-
-def _impossible(key, column, raw, converted, unit) -> str | None:
-    """The error for a column whose values cannot be in its unit, or None."""
-    v = converted[np.isfinite(converted)]
-    r = raw[np.isfinite(raw)]
-    if v.size == 0:
-        return None
-    target = MODEL_UNITS[key]
-    seen = f"values {np.min(r):g} to {np.max(r):g}"
-    if target == "%" and np.max(v) > 100:
-        n = int((v > 100).sum())
-        hint = ("g/kg" if np.max(v) <= 1000 else "mg/kg")
-        return (f"column {column!r} ({key}) in {unit}: {seen}, {n} of {v.size} above 100 % -- impossible; the "
-                f"values look like {hint}: declare units={{{key!r}: {hint!r}}} (command line --unit {key}={hint}); "
-                "the whole column is refused, none of its values kept")
-    if target == "pH" and (np.min(v) < 0 or np.max(v) > 14):
-        return (f"column {column!r} ({key}): {seen}, outside 0-14 -- not a pH; check the column "
-                "(the whole column is refused)")
-    return None
-
-
-def _texture_sums(values, columns, source_units, errors) -> list:
-    """An error when a complete texture, converted to %, sums to about 10 (g/kg declared, % given) or 1."""
-    if not all(t in values and t in source_units for t in TEXTURE):
-        return []
-    total = sum(values[t] for t in TEXTURE)
-    total = total[np.isfinite(total)]
-    if total.size == 0:
-        return []
-    med = float(np.median(total))
-    cols = [columns[t] for t in TEXTURE]
-    for scale, what, fix in ((10.0, "%", "%"), (1.0, "fractions (0-1)", None), (0.1, "%", "%")):
-        if abs(med - scale) <= TEXTURE_TOLERANCE * scale / 100:
-            units = {t: source_units[t] for t in TEXTURE}
-            how = (f"declare units={{'clay': {fix!r}, 'silt': {fix!r}, 'sand': {fix!r}}}" if fix
-                   else "give them in % (x 100)")
-            return [f"columns {cols} in {units}: clay + silt + sand sums to {med:.3g} % (median of {total.size} "
-                    f"rows), not 100 -- the values look like {what}; {how}; the columns are refused, none kept"]
-    return []
-
-
-# --------------------------------------------------------------------------------------------- the join
-RULES = ("stem", "pattern", "column")
-
-
 def _keys(ids, case_insensitive: bool) -> np.ndarray:
     out = np.asarray([str(i).strip() for i in ids], dtype=object)
     if case_insensitive:
         out = np.asarray([s.casefold() for s in out], dtype=object)
     return out.astype(str)
-
-
-@dataclass
-class JoinResult:
-    """Spectra with their lab values, and what did not join.
-
-    Attributes
-    ----------
-    library : SpectralLibrary
-        Every spectrum of the input (one row per spectrum, same order), the lab properties added (NaN for a
-        spectrum without lab row); ``sample_id`` is the lab id for joined spectra (so the scans of one sample
-        are grouped), the spectrum's own id otherwise; ``meta["spectrum_id"]`` keeps the ids as read and
-        ``meta["lab_joined"]`` says which rows joined.
-    rule : str
-        ``stem``, ``pattern`` or ``column``, with ``how`` describing it (the pattern or the column).
-    keys : ndarray of str
-        The key each spectrum was joined on ("" where a pattern did not match).
-    joined : ndarray of bool
-    spectra_without_lab : DataFrame
-        ``spectrum_id``, ``file``, ``key``, ``reason`` of each spectrum without a lab row.
-    lab_without_spectra : list of str
-        Lab ids no spectrum has.
-    notes : list of str
-    """
-
-    library: SpectralLibrary
-    rule: str
-    how: str
-    keys: np.ndarray
-    joined: np.ndarray
-    spectra_without_lab: pd.DataFrame
-    lab_without_spectra: list
-    notes: list = field(default_factory=list)
-    lab: LabTable | None = None
-
-    def matched(self) -> SpectralLibrary:
-        """The spectra that have lab values."""
-        return self.library.subset(self.joined)
-
-    @property
-    def n_samples(self) -> int:
-        return int(np.unique(self.keys[self.joined]).size)
-
-    def summary(self) -> str:
-        """One line for the join, then one line per issue (spectra without lab row, lab rows without spectra,
-        notes)."""
-        lines = [f"joined {int(self.joined.sum())} of {self.joined.size} spectra to {self.n_samples} lab samples "
-                 f"(rule {self.rule}: {self.how})"]
-        n = len(self.spectra_without_lab)
-        if n:
-            ids = self.spectra_without_lab["spectrum_id"].tolist()
-            lines.append(f"{n} spectr{'um' if n == 1 else 'a'} without a lab row: {_listed(ids)}")
-        m = len(self.lab_without_spectra)
-        if m:
-            lines.append(f"{m} lab row(s) without spectra: {_listed(self.lab_without_spectra)}")
-        lines += self.notes
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"JoinResult({self.summary()})"
-
-
-def _listed(ids, k: int = 20) -> str:
-    ids = [str(i) for i in ids]
-    return ", ".join(ids[:k]) + (f", ... ({len(ids) - k} more)" if len(ids) > k else "")
-
-
-def join_lab(lib: SpectralLibrary, lab: LabTable, rule: str = "stem", pattern=None, column=None, *,
-             case_insensitive: bool = False) -> JoinResult:
-    """Attach ``lab``'s values to the spectra of ``lib`` (one row per spectrum; every scan of a sample gets its
-    values) and report what did not join.
-
-    Parameters
-    ----------
-    rule : {"stem", "pattern", "column"}
-        ``stem``: the spectrum's sample id as read (the file stem for OPUS and ASD files, the id column of a
-        spectra table). ``pattern``: ``pattern``, a regular expression with one group or a group named ``id``,
-        searched in each spectrum's file name (``meta["source_file"]``; the sample id where there is none),
-        e.g. ``r"^(\\d+)XS"`` takes ``235157`` from ``235157XS01.0``. ``column``: ``column``, another column
-        of a spectra table (``meta["extra"]``), or ``sample_id``.
-    case_insensitive : bool
-        Compare ids case-insensitively (always as text, stripped; leading zeros are kept).
-
-    Raises
-    ------
-    ValueError
-        Duplicated lab ids (naming them and their rows), a pattern without one group, an unknown column or rule.
-    """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    dup = lab.duplicates(case_insensitive)
-    if dup:
-        listed = "; ".join(f"{k!r} rows {v}" for k, v in list(dup.items())[:10])
-        raise ValueError(f"{lab.source or 'lab table'}: {len(dup)} sample id(s) appear more than once: {listed}"
-                         f"{' ...' if len(dup) > 10 else ''}; keep one row per sample (average repeats first)")
-    files = lib.meta.get("source_file")
-    names = (np.asarray([Path(str(f)).name for f in files]) if files is not None else lib.sample_id)
-    if rule == "stem":
-        raw, how = lib.sample_id, "the spectra's sample ids as read (file stems for OPUS/ASD)"
-    elif rule == "pattern":
-        if pattern is None:
-            raise ValueError("rule='pattern' needs pattern=, e.g. r'^(\\d+)XS'")
-        rx = re.compile(pattern)
-        if "id" not in rx.groupindex and rx.groups != 1:
-            raise ValueError(f"pattern {pattern!r} must have one group or a group named 'id' (it has {rx.groups})")
-        raw = np.asarray([_match(rx, str(n)) for n in names], dtype=object)
-        how = f"pattern {pattern!r} on the file names"
-    else:
-        raw, how = _column_ids(lib, column), f"column {column!r} of the spectra table"
-    keys = _keys(raw, case_insensitive)
-    lab_keys = _keys(lab.ids, case_insensitive)
-    pos = pd.Index(lab_keys).get_indexer(keys)
-    pos[keys == ""] = -1
-    joined = pos >= 0
-    notes = []
-    props = lib.properties.copy()
-    clash = [p for p in lab.properties if p in props.columns and props[p].notna().any()]
-    if clash:
-        notes.append(f"the spectra already carried {clash}: replaced by the lab values")
-    values = lab.values.reindex(index=np.where(joined, pos, -1)).reset_index(drop=True)
-    values.loc[~joined] = np.nan
-    for p in lab.properties:
-        props[p] = values[p].to_numpy(float)
-    reason = np.where(np.asarray(raw, dtype=object) == "", "the pattern did not match the file name",
-                      "no lab row with this id")
-    miss = np.flatnonzero(~joined)
-    without = pd.DataFrame({"spectrum_id": lib.sample_id[miss], "file": names[miss], "key": keys[miss],
-                            "reason": reason[miss]})
-    used = set(keys[joined])
-    lab_only = [i for i, k in zip(lab.ids, lab_keys) if k not in used]
-    notes += _near_misses(keys[miss], lab_keys, lab_only)
-    if (reason[miss] != "no lab row with this id").any():
-        notes.append(f"{int((reason[miss] != 'no lab row with this id').sum())} file name(s) not matched by "
-                     f"the pattern: {_listed(names[miss][reason[miss] != 'no lab row with this id'], 5)}")
-    sample_id = np.where(joined, np.asarray(lab.ids, dtype=object)[np.maximum(pos, 0)], lib.sample_id).astype(str)
-    meta = dict(lib.meta) | {"spectrum_id": lib.sample_id.copy(), "lab_joined": joined}
-    out = replace(lib, sample_id=sample_id, properties=props, meta=meta)
-    return JoinResult(library=out, rule=rule, how=how + (", case-insensitive" if case_insensitive else ""),
-                      keys=keys, joined=joined, spectra_without_lab=without, lab_without_spectra=lab_only,
-                      notes=notes, lab=lab)
-
-
-def _match(rx: re.Pattern, name: str) -> str:
-    m = rx.search(name)
-    if m is None:
-        return ""
-    return m.group("id") if "id" in rx.groupindex else m.group(1)
-
-
-def _column_ids(lib: SpectralLibrary, column) -> np.ndarray:
-    if column is None:
-        raise ValueError("rule='column' needs column=, the id column of the spectra table")
-    extra = pd.DataFrame(lib.meta["extra"]) if "extra" in lib.meta else pd.DataFrame()
-    if column in extra.columns:
-        return extra[column].astype(str).to_numpy()
-    if column == "sample_id":
-        return lib.sample_id
-    raise ValueError(f"the spectra have no column {column!r} (their table columns besides the spectra: "
-                     f"{['sample_id', *map(str, extra.columns)]})")
-
-
-def _near_misses(keys, lab_keys, lab_only) -> list:
-    """Notes for unjoined spectrum ids that equal a lab id but for case or leading zeros."""
-    if not len(keys) or not lab_only:
-        return []
-    folded = {k.casefold().lstrip("0"): k for k in lab_keys}
-    pairs = [(k, folded[k.casefold().lstrip("0")]) for k in dict.fromkeys(keys)
-             if k and k.casefold().lstrip("0") in folded]
-    if not pairs:
-        return []
-    shown = ", ".join(f"{a!r} ~ {b!r}" for a, b in pairs[:5])
-    return [f"{len(pairs)} unjoined id(s) equal a lab id but for case or leading zeros ({shown}); ids are "
-            "compared exactly (leading zeros kept): fix the ids, or pass case_insensitive=True for case"]
