@@ -101,3 +101,24 @@ def test_relative_folders_are_taken_from_the_repository_root(tmp_path):
     assert cfg.data_dir == str(paths.ROOT / "notebooks")
     with pytest.raises(ValueError, match="'data_dir': no folder"):
         get_config("smoke", source="ossl", data_dir=str(tmp_path / "absent"))
+
+
+def test_own_data_runs_write_into_their_own_folder(tmp_path, capsys):
+    """A run on real data (source files or ossl) never writes into the simulated run's figures folders: its
+    folder names the source and the data, then the profile; the bundle goes beside its tables."""
+    from soilnb.apply import bundle_dir
+    from soilnb.core.config import data_name
+
+    table = tmp_path / "my scans.csv.gz"
+    table.write_bytes(b"")
+    simulated = {get_config(p).figures_dir for p in ("smoke", "default", "paper")}
+    for profile in ("smoke", "default"):
+        cfg = get_config(profile, source="files", data_dir=str(table))
+        assert cfg.figures_dir == paths.FIGURES / "files-my_scans" / profile
+        assert cfg.figures_dir not in simulated and bundle_dir(cfg) == cfg.figures_dir / "bundle"
+    ossl = get_config("smoke", source="ossl", data_dir=str(tmp_path))
+    assert ossl.figures_dir == paths.FIGURES / f"ossl-{data_name(tmp_path)}" / "smoke"
+    (tmp_path / "run.2024").mkdir()                                 # a folder keeps its whole name
+    assert data_name(tmp_path / "run.2024") == "run.2024" and data_name("x/scans.parquet") == "scans"
+    assert config.main(["--profile", "default", "source", "files", "data_dir", str(table)]) == 0
+    assert capsys.readouterr().out.strip() == str(paths.FIGURES / "files-my_scans" / "default")

@@ -6,3 +6,6 @@ from .bundle import FORMAT, FORMAT_VERSION, Bundle, compatible, read_manifest, l
 from .build import CAL_FRACTION, bundle_dir, calibration_split, mir_regressors, ran_strategies, fingerprint, build_bundle  # noqa: F401
 from .coverage import HALVES, conformal_quantile, halves_coverage, world_coverage, coverage_summary, limesoda_set_coverage, limesoda_coverage  # noqa: F401
 from .realdata import LIMESODA_PROPERTY, prediction_view, limesoda_library, apply_to_limesoda  # noqa: F401
+from .train import MIN_SAMPLES, TrainingDataError, TrainResult, parse_id_rule, parse_units, labelled_libraries, training_library, train_bundle  # noqa: F401
+from .evaluate import SUBSETS, Evaluation, flagged, flag_category, score, evaluation_table, evaluate_bundle  # noqa: F401
+from .evaluate_figure import evaluation_figure, save_evaluation_figure  # noqa: F401

@@ -5,16 +5,24 @@
     soilnb predict --model DIR FILES... [-o predictions.csv] [--coverage 0.9] [--strategy NAME|all]
                    [--normalized] [--convert-mir] [--per-spectrum] [--quiet]
     soilnb info DIR [--json]
+    soilnb train FILES... [-p OC,clay,CEC] [--lab TABLE [--id-rule stem|pattern:REGEX|column:NAME]
+                 [--unit OC=g/kg ...]] [--profile smoke|default] [--seed N] [--out DIR]
+    soilnb evaluate --model DIR FILES... [--lab TABLE ...] [-o evaluation.csv] [--figure PNG]
+                    [--predictions CSV] [--coverage 0.9] [--strategy NAME|all|default] [--normalized]
     soilnb --help | --version
 
-Exit status: 0 every file predicted; 1 some files (or rows) not predicted, each named on stderr in one line, the
-CSV holding the rest; 2 nothing predicted, a bundle that cannot be read, or a usage error; 3 an internal error
-(a bug: rerun with ``--debug`` for the traceback). A user error never prints a traceback.
+Exit status: 0 every file predicted (trained, evaluated); 1 some files (or rows) not predicted, each named on
+stderr in one line, the CSV holding the rest; 2 nothing predicted, a bundle that cannot be read, data that cannot
+train or be scored (a missing lab table, no joined sample, an unknown property, too few samples), or a usage
+error; 3 an internal error (a bug: rerun with ``--debug`` for the traceback). A user error never prints a
+traceback.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -24,9 +32,13 @@ from tqdm.auto import tqdm
 
 from soilnb import __version__
 from soilnb.apply.bundle import load_bundle, read_manifest
+from soilnb.apply.evaluate import evaluate_bundle, summary_lines
+from soilnb.apply.evaluate_figure import save_evaluation_figure
 from soilnb.apply.heads import BundleError
 from soilnb.apply.intervals import COVERAGE
+from soilnb.apply.train import MIN_SAMPLES, parse_units, train_bundle
 from soilnb.core.cache import atomic_path
+from soilnb.core.config import PROFILES
 from soilnb.data.readers import list_files, read_spectra
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERNAL = 0, 1, 2, 3
@@ -40,7 +52,8 @@ def _say(message: str) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="soilnb", description="Predict soil properties from MIR or NIR spectra with a soilnb model bundle "
-        "(written by run_all.sh, notebook 08), with conformal intervals and shift / novelty flags.",
+        "(written by run_all.sh, notebook 08, or by 'soilnb train' on your own spectra), with conformal intervals "
+        "and shift / novelty flags; score a bundle against lab values ('soilnb evaluate').",
         epilog="exit status: 0 all predicted; 1 some files or rows not predicted (named on stderr); 2 nothing "
         "predicted, unreadable bundle or usage error; 3 internal error")
     parser.add_argument("--version", action="version", version=f"soilnb {__version__}")
@@ -64,7 +77,52 @@ def _parser() -> argparse.ArgumentParser:
                        description="Check a bundle (format, version, sha256 of every file) and describe it.")
     i.add_argument("model", metavar="DIR", help="the bundle folder")
     i.add_argument("--json", action="store_true", help="print the manifest and description as JSON")
+    t = sub.add_parser("train", help="train a bundle on your own spectra and lab values",
+                       description="Train a model bundle on FILES (spectra with their properties, or spectra plus "
+                       "--lab) on all samples (a grouped 20%% held out inside to calibrate the intervals), without "
+                       "the paper's notebooks.")
+    t.add_argument("files", nargs="+", metavar="FILE", help="spectrum files or folders (one range: MIR or NIR)")
+    t.add_argument("-p", "--properties", default="", metavar="P,Q",
+                   help="comma-separated properties to model (default: every property with values)")
+    _lab_options(t)
+    t.add_argument("--profile", default="smoke", choices=sorted(PROFILES),
+                   help="model sizes and epochs of a run_all.sh profile (default %(default)s)")
+    t.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    t.add_argument("--out", default="bundle", metavar="DIR", help="the bundle folder (default %(default)s; an "
+                   "existing bundle there is replaced, anything else refused)")
+    t.add_argument("--min-samples", type=int, default=MIN_SAMPLES,
+                   help="refuse to train on fewer samples with every property (default %(default)s)")
+    t.add_argument("--quiet", "-q", action="store_true", help="no report, warnings or progress")
+    e = sub.add_parser("evaluate", help="score a bundle's predictions and intervals against lab values",
+                       description="Predict FILES with a bundle and score each property and strategy against the "
+                       "lab values (the spectra table's own, or --lab): n, CCC, RMSE, RPIQ, bias, interval coverage "
+                       "and width, for all, unflagged and flagged samples; a CSV and a figure.")
+    e.add_argument("--model", "-m", required=True, metavar="DIR", help="the bundle folder")
+    e.add_argument("files", nargs="+", metavar="FILE", help="spectrum files or folders")
+    _lab_options(e)
+    e.add_argument("-o", "--output", default="evaluation.csv", metavar="CSV", help="default: %(default)s")
+    e.add_argument("--figure", default=None, metavar="PNG",
+                   help="observed vs predicted with intervals (default: the CSV's name with .png; 'none': no figure)")
+    e.add_argument("--predictions", default=None, metavar="CSV",
+                   help="also write the predictions with the observed values")
+    e.add_argument("--coverage", type=float, default=COVERAGE, help="nominal interval coverage (default %(default)s)")
+    e.add_argument("--strategy", default="all", metavar="NAME",
+                   help="a strategy, 'all' (default) or 'default' (the bundle's default strategy per range)")
+    e.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
+    e.add_argument("--quiet", "-q", action="store_true", help="no report lines")
     return parser
+
+
+def _lab_options(p) -> None:
+    p.add_argument("--lab", default=None, metavar="TABLE", help="a lab table (CSV or Excel) joined to the spectra "
+                   "by sample id (default: the properties of the spectra table)")
+    p.add_argument("--id-rule", default="stem", metavar="RULE",
+                   help="how a spectrum finds its lab row: 'stem' (its sample id: file stem, table id), "
+                   "'pattern:REGEX' (first group on the file name) or 'column:NAME' (a spectra-table column)")
+    p.add_argument("--id-column", default=None, metavar="NAME", help="the lab table's id column (default: found)")
+    p.add_argument("--sheet", default=None, metavar="NAME", help="the sheet of an Excel lab table")
+    p.add_argument("--unit", action="append", default=[], metavar="P=UNIT",
+                   help="unit of a lab-table column, e.g. OC=g/kg (repeat for several)")
 
 
 def _predict(args) -> int:
@@ -129,6 +187,74 @@ def _named(path, message: str) -> str:
     return message if message.startswith(str(path)) else f"{path}: {message}"
 
 
+@contextlib.contextmanager
+def _reported(quiet: bool):
+    """Run a long step: its cache messages (stdout) go to stderr, or nowhere with ``quiet``; each UserWarning
+    becomes one ``soilnb: warning:`` line (once per message)."""
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(os.devnull, "w")) if quiet else sys.stderr
+        stack.enter_context(contextlib.redirect_stdout(sink))
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if not quiet:
+                for text in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
+                    _say(f"warning: {text}")
+
+
+def _train(args) -> int:
+    with _reported(args.quiet):      # the reading problems and the join report are said before the training starts
+        result = train_bundle(args.files, args.properties, lab=args.lab, id_rule=args.id_rule,
+                              units=parse_units(args.unit), id_column=args.id_column, sheet=args.sheet,
+                              profile=args.profile, seed=args.seed, out=args.out, min_samples=args.min_samples,
+                              progress=False, log=None if args.quiet else _say)
+    for line in result.problems if args.quiet else ():
+        _say(line)
+    if not args.quiet:
+        b = result.bundle
+        cal = ", ".join(f"{s} n={c.n}" for s, c in b.calibration.items())
+        _say(f"trained on {result.samples} samples ({', '.join(b.properties)}; profile {args.profile}, seed "
+             f"{args.seed}); intervals calibrated on held-out samples ({cal}); bundle written to {result.folder}")
+    return EXIT_PARTIAL if result.problems else EXIT_OK
+
+
+def _evaluate(args) -> int:
+    if not 0 < args.coverage < 1:
+        _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
+        return EXIT_FAILED
+    bundle = load_bundle(args.model)
+    strategy = None if args.strategy == "default" else args.strategy
+    with _reported(args.quiet):
+        ev = evaluate_bundle(bundle, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),
+                             id_column=args.id_column, sheet=args.sheet, coverage=args.coverage,
+                             strategy=strategy, normalized=args.normalized)
+    for line in ev.problems:
+        _say(line)
+    out = Path(args.output)
+    figure = None if (args.figure or "").lower() == "none" else Path(args.figure or out.with_suffix(".png"))
+    try:
+        with atomic_path(out) as tmp:
+            ev.table.to_csv(tmp, index=False, float_format="%.6g")
+        if args.predictions:
+            with atomic_path(Path(args.predictions)) as tmp:
+                ev.predictions.to_csv(tmp, index=False, float_format="%.6g")
+        if figure is not None:
+            with atomic_path(figure) as tmp:
+                save_evaluation_figure(ev, tmp)
+    except OSError as exc:
+        _say(f"cannot write the evaluation ({exc.strerror or exc}: {exc.filename or out})")
+        return EXIT_FAILED
+    if not args.quiet:
+        for line in ev.report + summary_lines(ev):
+            _say(line)
+        _say(f"wrote {out}" + (f" and {figure}" if figure is not None else "")
+             + (f" and {args.predictions}" if args.predictions else "")
+             + f"; {len(ev.problems)} input(s) not predicted")
+    return EXIT_PARTIAL if ev.problems else EXIT_OK
+
+
 def _info(args) -> int:
     bundle = load_bundle(args.model)
     if args.json:
@@ -148,19 +274,30 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FAILED
+    commands = {"predict": _predict, "info": _info, "train": _train, "evaluate": _evaluate}
     try:
-        return _predict(args) if args.command == "predict" else _info(args)
+        return commands[args.command](args)
     except BundleError as exc:
         _say(f"bundle {exc}")
+        return EXIT_FAILED
+    except ValueError as exc:       # data that cannot train or be scored (TrainingDataError, LabTableError, ...)
+        if args.debug or args.command not in ("train", "evaluate"):
+            return _internal(args, exc)
+        _say(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - the command's promise: a one-line message, never a traceback
-        if args.debug:
-            raise
-        _say(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
-        return EXIT_INTERNAL
+        return _internal(args, exc)
+
+
+def _internal(args, exc: Exception) -> int:
+    """An internal error: one line (the traceback with ``--debug``)."""
+    if args.debug:
+        raise exc
+    _say(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

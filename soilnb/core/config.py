@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -114,14 +115,40 @@ class Config:
 
     @property
     def figures_dir(self) -> Path:
-        """Where this run's figures and tables go: ``figures/`` for the ``default`` profile,
-        ``figures/<profile>/`` for the others, so a smoke or paper run never overwrites default outputs."""
+        """Where this run's figures and tables go. The simulated world: ``figures/`` for the ``default`` profile,
+        ``figures/<profile>/`` for the others, so a smoke or paper run never overwrites default outputs. Real data
+        (``source="ossl"`` or ``"files"``): ``figures/<source>-<data name>/<profile>/`` (:func:`data_name`), so
+        a run on your own spectra never writes over the simulated paper run's figures, tables or bundle."""
+        if self.source != "simulated":
+            return paths.FIGURES / f"{self.source}-{data_name(self.data_dir)}" / self.profile
         return paths.FIGURES if self.profile == "default" else paths.FIGURES / self.profile
 
     def run_record(self) -> dict:
         """What the outputs' manifest records about the run that wrote them."""
         return {**self.subset("profile", "source", "seed", "n_kssl", "n_paired", "n_test"),
                 "overrides": self.overrides()}
+
+
+def data_name(data_dir: str) -> str:
+    """A folder-name-safe name of a run's data: the last part of ``data_dir``, for a file without its suffix (and
+    a compression suffix before it: ``my_spectra.csv.gz`` -> ``my_spectra``; a folder keeps its name,
+    ``~/ossl/`` -> ``ossl``), characters other than letters, digits, ``-``, ``_`` and ``.`` replaced by ``_``.
+
+    >>> data_name("no/such/folder/toy_kssl_mir.csv.gz")
+    'toy_kssl_mir'
+    >>> data_name("/no/such/My Scans 2024/")
+    'My_Scans_2024'
+    """
+    path = Path(str(data_dir).rstrip("/\\"))
+    name = path.name
+    if not path.is_dir():
+        for _ in range(2 if path.suffix.lower() in COMPRESSED else 1):
+            name = Path(name).stem if Path(name).suffix else name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "data"
+
+
+#: Compression suffixes :func:`data_name` drops with the suffix before them.
+COMPRESSED = (".gz", ".bz2", ".xz", ".zip", ".zst")
 
 
 PROFILES: dict[str, dict] = {
