@@ -77,3 +77,5 @@ def test_default_run_rewrites_readme_block_smoke_never_docs(tmp_path):
         rp.write(smoke, out=rp.DOCS_PAGE)
     assert rp.default_out("smoke") == rp.paths.BUILD / "report" / "smoke" / "results.md"
     assert rp.default_out("default") == rp.DOCS_PAGE
+    # a default-profile run on own files never writes the paper run's page
+    assert rp.default_out("default", "files") == rp.paths.BUILD / "report" / "files" / "default" / "results.md"

@@ -305,8 +305,11 @@ def replace_block(text: str, block: str) -> str:
     return text[: i + len(START)] + "\n" + block.strip("\n") + "\n" + text[j:]
 
 
-def default_out(profile: str) -> Path:
-    """``docs/results.md`` for the default profile, ``build/report/<profile>/results.md`` for the others."""
+def default_out(profile: str, source: str = "simulated") -> Path:
+    """``docs/results.md`` for the paper run (default profile, simulated world), ``build/report/<profile>/results.md``
+    for the other profiles and ``build/report/<source>/<profile>/results.md`` for a run on OSSL or own files."""
+    if source not in ("simulated", "?"):
+        return paths.BUILD / "report" / source / profile / "results.md"
     return DOCS_PAGE if profile == "default" else paths.BUILD / "report" / profile / "results.md"
 
 
@@ -318,17 +321,20 @@ def write(folder, out=None, readme=None) -> Path | None:
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a folder (give a run's figures folder, e.g. figures or figures/smoke)")
     page = results_page(folder)
-    profile = read_stamp(folder, collect(folder)[1])["profile"]
+    stamp = read_stamp(folder, collect(folder)[1])
+    profile, source = stamp["profile"], stamp["source"]
+    paper_run = profile == "default" and source in ("simulated", "?")
     if out == "-":
         sys.stdout.write(page)
         return None
-    target = Path(out) if out is not None else default_out(profile)
-    if target.resolve() == DOCS_PAGE.resolve() and profile != "default":
-        raise ValueError(f"{folder} holds a {profile!r} run; only the default profile writes {DOCS_PAGE.name} "
-                         f"under docs/ (default for this run: {default_out(profile)})")
+    target = Path(out) if out is not None else default_out(profile, source)
+    if target.resolve() == DOCS_PAGE.resolve() and not paper_run:
+        raise ValueError(f"{folder} holds a {profile!r} run on {source!r} data; only the default profile on the "
+                         f"simulated world writes {DOCS_PAGE.name} under docs/ (default for this run: "
+                         f"{default_out(profile, source)})")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page)
-    if profile == "default" and readme is not False:
+    if paper_run and readme is not False:
         path = Path(readme) if readme else README
         block = readme_block(folder)
         if block is not None and path.exists() and START in path.read_text():
