@@ -1,5 +1,6 @@
 """Interval machinery beyond the bundle: CV+ (MAPIE) against the textbook formula, the LimeSoDa coverage table
-against its per-sample rows, small calibration sets, and a NIR-only bundle (no latent space, so no flags)."""
+against its per-sample rows, small calibration sets, and a NIR-only bundle (no latent space, so no flags, no
+interval-support check and no weighted intervals)."""
 import math
 
 import numpy as np
@@ -87,5 +88,12 @@ def test_nir_only_bundle_has_no_flags(tmp_path, monkeypatch):
     assert b.calibration["NIR-PLSR"].n == len(F.paired_split[1])
     with pytest.raises(ValueError, match="normalized intervals need difficulty estimates"):
         apply.predict_arrays(b, "NIR", F.test_nir, ["NIR-PLSR"], normalized=True)
+    # without a latent or novelty reference the interval support is not checked (said in the note), and weighted
+    # intervals, which need the calibration samples' embeddings, are refused
+    sup, note = apply.inference.interval_support(b, "NIR", "NIR-PLSR", fl, per["NIR-PLSR"][0].attrs["clipped"])
+    assert sup.all() and all(n.startswith("not checked") for n in note)
+    with pytest.raises(ValueError, match="latent embeddings"):
+        apply.predict_arrays(b, "NIR", F.test_nir, ["NIR-PLSR"], weighted=True)
+    assert "limits" in b.info and "shift_distance_limit" not in b.info["limits"]["NIR"]
     with pytest.raises(ValueError, match="this bundle has no MIR model"):
         apply.prepare(b, sim.test_mir)

@@ -210,8 +210,10 @@ def _build(cfg, F, vae, n2m, res, vae_history, texture) -> Bundle:
         own = [s for s in strategies if STRATEGY_INPUTS[s][0] == rng]
         per, fl = predict_arrays(_Uncalibrated(b), rng, X, own)
         sig = fl["shift_distance"].to_numpy() if rng in b.shift else None
+        z = latent(b, rng, X)                    # for weighted intervals (density ratios against new batches)
         for s in own:
-            b.calibration[s] = Calibration.fit(Y, per[s][0], b.heads[STRATEGY_INPUTS[s][2]].targets, sigmas=sig)
+            b.calibration[s] = Calibration.fit(Y, per[s][0], b.heads[STRATEGY_INPUTS[s][2]].targets, sigmas=sig,
+                                               latent=z)
             cal_sets[s] = label
         b.default_strategy[rng] = _default_strategy(b.calibration, own, rng)
     props = list(F.properties)

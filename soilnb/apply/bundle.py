@@ -39,7 +39,7 @@ import safetensors.torch
 
 from soilnb import __version__
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
-from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
+from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, flag_limits, predict_spectra, shift_distance_limit
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import file_sha256, json_default
 from soilnb.models.checkpoints import build_nir_to_mir, model_config
@@ -83,8 +83,18 @@ class Bundle:
     def ranges(self) -> tuple:
         return tuple(self.grids)
 
+    def shift_limit(self, rng: str) -> float:
+        """The shift limit of range ``rng`` on the scale of predict's ``shift_distance`` column: ``shift_flag`` is
+        raised where ``shift_distance`` exceeds it (:func:`~soilnb.apply.inference.shift_distance_limit`)."""
+        return shift_distance_limit(self.shift[rng])
+
+    def limits(self) -> dict:
+        """The flags' limits per range on the scales of predict's columns (``soilnb info`` reports them;
+        :func:`~soilnb.apply.inference.flag_limits`)."""
+        return flag_limits(self)
+
     def predict(self, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
-                convert_mir: bool = False, average_scans: bool = True) -> pd.DataFrame:
+                convert_mir: bool = False, average_scans: bool = True, weighted: bool = False) -> pd.DataFrame:
         """Predict soil properties of ``spectra``: one row per sample (and strategy).
 
         Parameters
@@ -99,6 +109,11 @@ class Bundle:
             reads the input's range; or names.
         normalized : bool
             Intervals scaled by the latent Mahalanobis distance (wider far from the training data).
+        weighted : bool
+            Weighted split-conformal intervals (Tibshirani et al. 2019): the calibration residuals weighted by the
+            density ratio of each library's spectra (the batch) against the calibration samples, from a domain
+            classifier on the latent embeddings; wider where the batch differs from the calibration data (up to
+            the physical bounds). Meaningful for batches of tens of spectra or more; not with ``normalized``.
         convert_mir : bool
             For NIR input, add the converted MIR spectrum (SNV) as columns ``mir_<cm-1>``.
         average_scans : bool
@@ -110,11 +125,16 @@ class Bundle:
         DataFrame
             ``sample_id``, ``file``, ``row``, ``n_spectra``, ``range``, ``strategy``; per property ``P``, ``P_lower``,
             ``P_upper``; ``shift_distance``, ``shift_flag`` (Pomerantsev limit), ``recon_error``, ``novelty_p``,
-            ``novelty_flag``; ``quality``, ``quality_ok`` (the reading checks of every spectrum of the sample). ``attrs["problems"]`` names
-            what could not be predicted (a ValueError when nothing could).
+            ``novelty_flag``; ``quality``, ``quality_ok`` (the reading checks of every spectrum of the sample);
+            ``clipped`` (the properties whose predicted value lay outside its physical bounds and was clipped to
+            them, ";"-separated, "" for none); ``interval_supported`` and ``interval_note`` (whether the
+            calibration data support the row's intervals, and why not:
+            :func:`soilnb.apply.inference.interval_support`). ``attrs["problems"]`` names what could not be
+            predicted (a ValueError when nothing could); ``attrs["n_clipped"]`` counts the clipped values,
+            ``attrs["n_unsupported"]`` the unsupported rows.
         """
         return predict_spectra(self, spectra, coverage=coverage, strategy=strategy, normalized=normalized,
-                               convert_mir=convert_mir, average_scans=average_scans)
+                               convert_mir=convert_mir, average_scans=average_scans, weighted=weighted)
 
     # ------------------------------------------------------------------------------------------ writing
     def to_json(self) -> tuple[dict, dict, dict]:
@@ -134,7 +154,8 @@ class Bundle:
         for r, det in self.shift.items():
             m = det.mahalanobis_
             shift[r] = {"alpha": det.alpha, "squared": det.squared, "d0": det.d0_, "Fd": int(det.Fd_),
-                        "limit": det.limit_, "train_flag_rate": det.train_flag_rate_}
+                        "limit": det.limit_, "distance_limit": shift_distance_limit(det),
+                        "train_flag_rate": det.train_flag_rate_}
             arrays.update({f"shift/{r}/{k}": getattr(m, k) for k in ("median_", "iqr_", "covariance_", "precision_")})
         novelty = {}
         for r, ref in self.novelty.items():
@@ -200,8 +221,9 @@ class Bundle:
                          f"(default {self.default_strategy.get(r)})")
             if r in self.shift:
                 d = self.shift[r]
-                lines.append(f"  shift flag: robust Mahalanobis distance of the latent embedding, Pomerantsev limit "
-                             f"{d.limit_:.3g} (d0 {d.d0_:.3g}, Fd {d.Fd_}, alpha {d.alpha})")
+                lines.append(f"  shift flag: robust Mahalanobis distance of the latent embedding (shift_distance) "
+                             f"above {self.shift_limit(r):.4g} (Pomerantsev limit {d.limit_:.4g} on Fd*d/d0, d0 "
+                             f"{d.d0_:.3g}, Fd {d.Fd_}, alpha {d.alpha})")
             if r in self.novelty:
                 ref = self.novelty[r]
                 lines.append(f"  novelty flag: reconstruction error above {ref.limit:.4g} (conformal limit at alpha "
@@ -210,6 +232,11 @@ class Bundle:
                              f"at alpha {ref.alpha} (p-values are still given)")
         lines.append("intervals: split-conformal (crepes), calibrated on held-out samples: " +
                      ", ".join(f"{s} n={c.n}" for s, c in self.calibration.items()))
+        sup = {s: v for r in self.limits().values() for s, v in r.get("interval_support_distance_limit", {}).items()}
+        if sup:
+            lines.append("interval supported (interval_supported): shift_distance up to the calibration samples' "
+                         "limit (" + ", ".join(f"{s} {v:.4g}" if v is not None else f"{s} none" for s, v in
+                                               sup.items()) + ") and no novelty flag")
         for k, v in i.get("training", {}).items():
             lines.append(f"training set {k}: {v}")
         return "\n".join(lines)
@@ -338,7 +365,9 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -
         if head not in heads or s not in calibration:
             raise BundleError(f"{folder / 'bundle.json'}: strategy {s} lacks its head or its calibration")
     info = {**doc["info"], "manifest": {k: man[k] for k in ("soilnb_version", "created")}}
-    return Bundle(info, grids, strategies, doc["default_strategy"], heads, calibration, shift, novelty, vae, n2m)
+    b = Bundle(info, grids, strategies, doc["default_strategy"], heads, calibration, shift, novelty, vae, n2m)
+    b.info["limits"] = b.limits()           # computed on loading, so ``soilnb info --json`` shows them
+    return b
 
 
 def _with_weights(model, path: Path):

@@ -19,6 +19,12 @@ training data get wider intervals.
 spectrum's conformal p-value is ``(1 + #{reference >= q}) / (n + 1)`` and it is flagged when ``q`` exceeds the
 ``ceil((n + 1)(1 - alpha))``-th smallest reference error, which flags at most a share ``alpha`` of exchangeable
 spectra (conformal anomaly detection, Laxhammar and Falkman 2015).
+
+**Weighted split conformal** (``weights=`` of :meth:`Calibration.intervals`; Tibshirani et al. 2019, covariate
+shift): each calibration residual counts with the density ratio ``w(x_i) = dP_new / dP_cal`` at its sample and the
+new row with its own ``w(x)``; the interval's half-width is the ``coverage`` quantile of the weighted residuals
+with the new row's weight put on +inf. :func:`shift_weights` estimates the ratios with a domain classifier
+(logistic regression on standardised latent means, calibration against the batch being predicted).
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from crepes import ConformalRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from soilnb.data.properties import NON_NEGATIVE, PERCENT
 from soilnb.stats.targets import TargetTransformer
@@ -76,7 +84,8 @@ def _inverse(v, scale: str):
 class Calibration:
     """The calibration of one strategy: signed residuals (observed - predicted, on each property's scale) of
     held-out samples, the standard deviation of their observed values on that scale (``spread``) and their
-    difficulty estimates (``sigmas``, None when the bundle has no latent space)."""
+    difficulty estimates (``sigmas``, None when the bundle has no latent space), and their latent embeddings
+    (``latent``, for weighted intervals; None in bundles written before they were stored)."""
 
     properties: list
     scales: list
@@ -85,11 +94,12 @@ class Calibration:
     residuals: np.ndarray
     spread: np.ndarray
     sigmas: np.ndarray | None = None
+    latent: np.ndarray | None = None
     _fitted: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def fit(cls, observed: pd.DataFrame, predicted: pd.DataFrame, targets: TargetTransformer,
-            sigmas=None) -> "Calibration":
+            sigmas=None, latent=None) -> "Calibration":
         """From observed and predicted properties (original scale) of the calibration samples."""
         props = list(targets.properties_)
         scales = score_scales(targets)
@@ -100,7 +110,8 @@ class Calibration:
         res = obs - np.column_stack([_forward(predicted[p].to_numpy(float), s) for p, s in zip(props, scales)])
         lo, hi = physical_bounds(targets)
         sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
-        return cls(props, scales, lo, hi, res, obs.std(axis=0), sig)
+        z = None if latent is None else np.asarray(latent, dtype=np.float64)
+        return cls(props, scales, lo, hi, res, obs.std(axis=0), sig, z)
 
     @property
     def n(self) -> int:
@@ -115,14 +126,20 @@ class Calibration:
                                                          sigmas=self.sigmas if normalized else None)
         return self._fitted[key]
 
-    def intervals(self, predicted: pd.DataFrame, coverage: float = COVERAGE, sigmas=None):
+    def intervals(self, predicted: pd.DataFrame, coverage: float = COVERAGE, sigmas=None, weights=None):
         """``(lower, upper)`` DataFrames (original scale, the columns of ``predicted`` that were calibrated).
 
-        ``sigmas`` (difficulty of each predicted row) switch to normalised intervals. A calibration set too small
-        for ``coverage`` gives the widest interval (the physical bounds), with a warning.
+        ``sigmas`` (difficulty of each predicted row) switch to normalised intervals; ``weights`` =
+        ``(w_cal, w_new)`` (density ratios of the calibration samples and of each predicted row,
+        :func:`shift_weights`) to weighted split conformal. A calibration set too small for ``coverage`` gives the
+        widest interval (the physical bounds), with a warning.
         """
         if not 0 < coverage < 1:
             raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
+        if weights is not None:
+            if sigmas is not None:
+                raise ValueError("weighted intervals are not normalised: give sigmas or weights, not both")
+            return self._weighted(predicted, coverage, *weights)
         normalized = sigmas is not None
         sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
         lower, upper = {}, {}
@@ -140,10 +157,24 @@ class Calibration:
                           "physical range", stacklevel=2)
         return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
 
+    def _weighted(self, predicted, coverage, w_cal, w_new):
+        q = weighted_quantiles(np.abs(self.residuals), w_cal, w_new, coverage)      # (n_new, n_properties)
+        lower, upper = {}, {}
+        for j, (p, s) in enumerate(zip(self.properties, self.scales)):
+            y_hat = _forward(predicted[p].to_numpy(float), s)
+            y_min = _forward(self.lower[j], s) if np.isfinite(self.lower[j]) else -np.inf
+            y_max = _forward(self.upper[j], s) if np.isfinite(self.upper[j]) else np.inf
+            with np.errstate(invalid="ignore"):
+                lo, hi = np.maximum(y_hat - q[:, j], y_min), np.minimum(y_hat + q[:, j], y_max)
+            lower[p], upper[p] = _inverse(lo, s), _inverse(hi, s)
+        return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
+
     def arrays(self) -> dict:
         out = {"residuals": self.residuals, "spread": self.spread, "lower": self.lower, "upper": self.upper}
         if self.sigmas is not None:
             out["sigmas"] = self.sigmas
+        if self.latent is not None:
+            out["latent"] = self.latent
         return out
 
     def spec(self) -> dict:
@@ -153,7 +184,8 @@ class Calibration:
     def from_arrays(cls, spec: dict, arrays: dict) -> "Calibration":
         return cls(list(spec["properties"]), list(spec["scales"]), np.asarray(arrays["lower"], float),
                    np.asarray(arrays["upper"], float), np.asarray(arrays["residuals"], float),
-                   np.asarray(arrays["spread"], float), np.asarray(arrays["sigmas"], float) if "sigmas" in arrays else None)
+                   np.asarray(arrays["spread"], float), np.asarray(arrays["sigmas"], float) if "sigmas" in arrays else None,
+                   np.asarray(arrays["latent"], float) if "latent" in arrays else None)
 
 
 def coverage_and_width(observed: pd.DataFrame, lower: pd.DataFrame, upper: pd.DataFrame) -> pd.DataFrame:
@@ -179,7 +211,56 @@ def binomial_tolerance(coverage: float, n_test: int, n_cal: int | None = None, k
     return k * math.sqrt(var)
 
 
-# ------------------------------------------------------------------------------------------ novelty
+def clip_to_bounds(predicted: pd.DataFrame, targets: TargetTransformer) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(clipped, mask)``: ``predicted`` clipped to :func:`physical_bounds` and, per value, whether it was
+    outside them (NaN stays NaN, unmarked)."""
+    lo, hi = physical_bounds(targets)
+    out, mask = predicted.copy(), pd.DataFrame(False, index=predicted.index, columns=predicted.columns)
+    for j, p in enumerate(targets.properties_):
+        if p not in predicted.columns:
+            continue
+        v = predicted[p].to_numpy(float)
+        mask[p] = (v < lo[j]) | (v > hi[j])
+        out[p] = np.clip(v, lo[j], hi[j])
+    return out, mask
+
+
+# ------------------------------------------------------------------------------------------ covariate shift
+def shift_weights(z_cal, z_new, C: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(w_cal, w_new)``: density ratios ``dP_new / dP_cal`` at the calibration rows and the new rows, from a
+    domain classifier: logistic regression (L2, ``C``) on the standardised features, calibration labelled 0 and
+    the new batch 1, ``w(x) = p(x) / (1 - p(x)) * n_cal / n_new`` (Tibshirani et al. 2019, Sect. 4)."""
+    z_cal, z_new = np.asarray(z_cal, np.float64), np.asarray(z_new, np.float64)
+    Z = np.vstack([z_cal, z_new])
+    y = np.r_[np.zeros(len(z_cal)), np.ones(len(z_new))]
+    sc = StandardScaler().fit(Z)
+    clf = LogisticRegression(C=C, max_iter=1000).fit(sc.transform(Z), y)
+    logit = clf.decision_function(sc.transform(Z)) + math.log(len(z_cal) / len(z_new))
+    w = np.exp(np.clip(logit, -700, 700))
+    return w[:len(z_cal)], w[len(z_cal):]
+
+
+def weighted_quantiles(scores, w_cal, w_new, coverage: float = COVERAGE) -> np.ndarray:
+    """Per new row (and column of ``scores``): the ``coverage`` quantile of the calibration ``scores`` with
+    weights ``w_cal`` plus a point mass of weight ``w_new[i]`` at +inf (Tibshirani et al. 2019, Eq. 7): the
+    smallest score ``s`` with ``sum(w_cal[scores <= s]) / (sum(w_cal) + w_new[i]) >= coverage``, inf if none.
+    Equal weights give the plain split-conformal ``ceil((n + 1) coverage)``-th smallest score."""
+    S = np.asarray(scores, np.float64)
+    S = S[:, None] if S.ndim == 1 else S
+    w_cal, w_new = np.asarray(w_cal, np.float64), np.atleast_1d(np.asarray(w_new, np.float64))
+    out = np.empty((w_new.size, S.shape[1]))
+    total = w_cal.sum() + w_new                                          # (n_new,)
+    for j in range(S.shape[1]):
+        order = np.argsort(S[:, j], kind="stable")
+        cum = np.cumsum(w_cal[order])                                    # (n_cal,)
+        # the first k with cum[k] >= coverage * total (a tolerance keeps equal-weight ranks exact)
+        k = np.searchsorted(cum, coverage * total * (1 - 1e-12), side="left")
+        s = np.append(S[order, j], np.inf)
+        out[:, j] = s[k]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ novelty and limits
 @dataclass
 class NoveltyReference:
     """Reconstruction errors of held-out spectra and the conformal limit at ``alpha``."""
@@ -206,3 +287,20 @@ class NoveltyReference:
 
     def flag(self, q) -> np.ndarray:
         return np.asarray(q, dtype=np.float64) > self.limit
+
+
+def calibration_distance_limit(cal, alpha: float) -> float:
+    """The conformal limit of the latent distances of a strategy's calibration samples (``cal.sigmas``): the
+    ``ceil((n + 1)(1 - alpha))``-th smallest, inf when they are too few (or NaN without a latent space)."""
+    if cal.sigmas is None or not np.isfinite(cal.sigmas).all():
+        return np.nan
+    return NoveltyReference(cal.sigmas, alpha).limit
+
+
+def shift_distance_limit(det) -> float:
+    """The value of the robust Mahalanobis distance ``d`` (predict's ``shift_distance``) above which the
+    :class:`~soilnb.stats.shift.ShiftDetector` ``det`` flags a row. The detector compares ``Fd * d / d0`` (or
+    ``Fd * d**2 / d0`` with ``squared``) with the Pomerantsev limit, so this is ``limit * d0 / Fd`` (its square
+    root with ``squared``)."""
+    t = det.limit_ * det.d0_ / det.Fd_
+    return float(np.sqrt(t) if det.squared else t)
