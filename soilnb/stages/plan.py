@@ -39,7 +39,10 @@ def notebook_plan(cfg: Config) -> dict[str, str]:
             skip[nb] = f"needs {', '.join(missing)} spectra; this world holds {', '.join(NAMES[k] for k in have)}"
     if "06" not in skip and not set(TEXTURE) <= set(modelled_properties(world, cfg.properties.split(","))):
         skip["06"] = "the ILR ablation needs clay, silt and sand among the modelled properties"
-    return skip
+    if cfg.source != "simulated":
+        skip["07"] = ("the LimeSoDa benchmark does not depend on this run's data (it runs with the simulated "
+                      "default: ./run_all.sh --only 07)")
+    return dict(sorted(skip.items()))
 
 
 def get_models(cfg: Config, F: Features, progress: bool = True):
