@@ -70,6 +70,9 @@ def test_point_predictions_are_clipped_to_the_bounds_of_their_intervals(tiny):
     # the rest of the row is what the plain bundle predicts
     np.testing.assert_allclose(out.loc[2, c.properties].to_numpy(float), plain.loc[2, c.properties].to_numpy(float))
     assert "3 predicted value(s) clipped" in summary_text(out)
+    both = pd.concat([out, plain], ignore_index=True)             # what the command summarises, attrs or not
+    both.attrs = {}
+    assert summary_text(both).startswith("3 predicted value(s) clipped")
 
 
 def test_texture_sums_to_100_and_is_never_clipped(tiny):

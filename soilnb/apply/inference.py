@@ -380,12 +380,14 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
 
 
 def summary_text(pred: pd.DataFrame) -> str:
-    """What a summary line says about ``pred`` beyond its size: the values clipped to their physical bounds and
-    the rows whose interval the calibration data do not support ("" when neither)."""
+    """What a summary line says about ``pred`` (one or several :func:`predict_spectra` tables concatenated; counted
+    from the columns, so no ``attrs`` are needed): the values clipped to their physical bounds and the rows whose
+    interval the calibration data do not support ("" when neither)."""
     parts = []
-    if pred.attrs.get("n_clipped"):
-        parts.append(f"{pred.attrs['n_clipped']} predicted value(s) clipped to physical bounds (column 'clipped')")
-    n = pred.attrs.get("n_unsupported", 0)
+    n_clipped = int(sum(len(c.split(";")) for c in pred.get("clipped", pd.Series(dtype=object)).fillna("") if c))
+    if n_clipped:
+        parts.append(f"{n_clipped} predicted value(s) clipped to physical bounds (column 'clipped')")
+    n = int((~pred["interval_supported"].astype(bool)).sum()) if "interval_supported" in pred else 0
     if n:
         parts.append(f"{n} of {len(pred)} row(s) with intervals the calibration data do not support "
                      "(interval_supported False: their coverage is not guaranteed; see interval_note)")
