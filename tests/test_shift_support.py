@@ -219,3 +219,13 @@ def test_weighted_intervals_widen_for_a_shifted_batch(tiny):
     with pytest.raises(ValueError, match="latent embeddings"):
         old.predict(near, strategy="MIR-PLSR", weighted=True)
     assert apply.load_bundle(tiny["folder"]).calibration["MIR-PLSR"].latent.shape[0] == b.calibration["MIR-PLSR"].n
+
+
+def test_summary_counts_rows_predicted_from_quality_flagged_spectra():
+    from soilnb.apply.inference import summary_text
+
+    pred = pd.DataFrame({"quality_ok": [True, False, False], "quality": ["", "saturated; flat", "saturated"],
+                         "interval_supported": [True, True, True]})
+    assert summary_text(pred) == ("2 of 3 row(s) predicted from spectra with a reading-quality flag "
+                                  "(saturated: 2, flat: 1): check column 'quality'")
+    assert summary_text(pred.assign(quality_ok=True)) == ""
