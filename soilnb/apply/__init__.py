@@ -9,3 +9,5 @@ from .realdata import LIMESODA_PROPERTY, prediction_view, limesoda_library, appl
 from .train import MIN_SAMPLES, TrainingDataError, TrainResult, parse_id_rule, parse_units, labelled_libraries, training_library, train_bundle  # noqa: F401
 from .evaluate import SUBSETS, Evaluation, flagged, flag_category, score, evaluation_table, evaluate_bundle  # noqa: F401
 from .evaluate_figure import evaluation_figure, save_evaluation_figure  # noqa: F401
+from .adapt import MIN_LOCAL, WEIGHTS, AdaptError, AdaptResult, Library, library_of, local_folds, adapt, adapt_bundle  # noqa: F401
+from .transfer import TRANSFER_SETS, transfer_bundle, transfer_runs, transfer_table, transfer_checks  # noqa: F401

@@ -9,6 +9,7 @@
                  [--unit OC=g/kg ...]] [--profile smoke|default] [--seed N] [--out DIR]
     soilnb evaluate --model DIR FILES... [--lab TABLE ...] [-o evaluation.csv] [--figure PNG]
                     [--predictions CSV] [--coverage 0.9] [--strategy NAME|all|default] [--normalized]
+    soilnb adapt --model DIR FILES... [--lab TABLE ...] --out DIR [--weights 1,5,20] [--folds 5] [--seed N]
     soilnb --help | --version
 
 Exit status: 0 every file predicted (trained, evaluated); 1 some files (or rows) not predicted, each named on
@@ -31,6 +32,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from soilnb import __version__
+from soilnb.apply.adapt import LOCAL_FOLDS, WEIGHTS, adapt_bundle
 from soilnb.apply.bundle import load_bundle, read_manifest
 from soilnb.apply.evaluate import evaluate_bundle, summary_lines
 from soilnb.apply.evaluate_figure import save_evaluation_figure
@@ -110,7 +112,51 @@ def _parser() -> argparse.ArgumentParser:
                    help="a strategy, 'all' (default) or 'default' (the bundle's default strategy per range)")
     e.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
     e.add_argument("--quiet", "-q", action="store_true", help="no report lines")
+    _adapt_parser(sub)
     return parser
+
+
+def _adapt_parser(sub) -> None:
+    a = sub.add_parser("adapt", help="adapt a bundle to a new instrument with a few local samples (10-100)",
+                       description="Adapt a bundle with local reference samples (spectra of the new instrument "
+                       "with lab values): PLS heads refit with the local samples spiked into the training data "
+                       "(their weight chosen by CV inside the local samples), other heads bias-corrected, intervals "
+                       "recalibrated on out-of-fold local residuals, novelty (and shift) references extended; "
+                       "written to a new folder.")
+    a.add_argument("--model", "-m", required=True, metavar="DIR", help="the parent bundle folder")
+    a.add_argument("files", nargs="+", metavar="FILE", help="the local samples' spectrum files or folders")
+    _lab_options(a)
+    a.add_argument("--out", required=True, metavar="DIR", help="the adapted bundle's folder (not the parent's)")
+    a.add_argument("--weights", default=",".join(map(str, WEIGHTS)), metavar="W,W",
+                   help="candidate weights (copies) of the local samples (default %(default)s)")
+    a.add_argument("--folds", type=int, default=LOCAL_FOLDS, help="local CV folds (default %(default)s)")
+    a.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    a.add_argument("--quiet", "-q", action="store_true", help="no report lines")
+
+
+def _adapt(args) -> int:
+    try:
+        weights = tuple(float(w) for w in args.weights.split(",") if w.strip())
+    except ValueError:
+        weights = ()
+    if not weights or min(weights) <= 0:
+        _say(f"--weights must be positive numbers separated by commas (e.g. 1,5,20), got {args.weights!r}")
+        return EXIT_FAILED
+    with _reported(args.quiet):
+        res = adapt_bundle(args.model, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),
+                           id_column=args.id_column, sheet=args.sheet, weights=weights, n_folds=args.folds,
+                           seed=args.seed, out=args.out)
+    for line in res.problems:
+        _say(line)
+    if not args.quiet:
+        r = res.record
+        for line in res.report:
+            _say(line)
+        for head, h in r["heads"].items():
+            _say(f"{head}: {h['method']}" + (f", weight {h['weight']:g}" if h["weight"] is not None else ""))
+        _say(f"adapted with {r['n_local']} local samples ({r['folds']}-fold local CV); intervals recalibrated on "
+             f"their out-of-fold residuals; bundle written to {res.folder}")
+    return EXIT_PARTIAL if res.problems else EXIT_OK
 
 
 def _lab_options(p) -> None:
@@ -274,14 +320,15 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FAILED
-    commands = {"predict": _predict, "info": _info, "train": _train, "evaluate": _evaluate}
+    commands = {"predict": _predict, "info": _info, "train": _train, "evaluate": _evaluate,
+                "adapt": _adapt}
     try:
         return commands[args.command](args)
     except BundleError as exc:
         _say(f"bundle {exc}")
         return EXIT_FAILED
     except ValueError as exc:       # data that cannot train or be scored (TrainingDataError, LabTableError, ...)
-        if args.debug or args.command not in ("train", "evaluate"):
+        if args.debug or args.command not in ("train", "evaluate", "adapt"):
             return _internal(args, exc)
         _say(str(exc))
         return EXIT_FAILED

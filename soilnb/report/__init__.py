@@ -11,3 +11,4 @@ from .figures_results import fig5_ccc, fig6_rpiq, fig_metric_bars, fig_variant_b
 from .output import savefig, save_table, record_skip, read_manifest  # noqa: F401
 from .style import CM, STYLE, use_style  # noqa: F401
 from .tables import APPENDIX_A_COLUMNS, APPENDIX_B_COLUMNS, summary_statistics, appendix_a, read_reference, beside_paper, appendix_a_vs_paper, appendix_b_vs_paper  # noqa: F401
+from .figures_transfer import METHOD_COLORS, fig_transfer  # noqa: F401

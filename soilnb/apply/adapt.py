@@ -1,0 +1,292 @@
+"""Adapt a bundle to a new instrument or soil population with a few local reference samples (``soilnb adapt``).
+
+A bundle plus 10-100 local samples (scanned on the new instrument, with lab values) gives an adapted bundle in a
+new folder (:func:`adapt_bundle`; the array-level step is :func:`adapt`):
+
+* **Regressors.** A bundle stores coefficients, not its training spectra. The spectra a ``soilnb train`` bundle
+  learned from are recorded in it (``training_data``: files, lab table, id rule), so they are read again and
+  checked against the bundle's training fingerprint (:func:`library_of`). With them, each PLS head reading
+  spectra is *spiked*: refit on the library plus the local samples counted ``w`` times, with the parent head's
+  number of components per output (the local samples are too few to choose it), through the weighted Gram
+  matrices (:func:`soilnb.stats.pls.pls1_from_gram`; counting a sample ``w`` times is weighting it by ``w``).
+  ``w`` comes from :data:`WEIGHTS` by cross-validation *inside the local samples only*: K grouped folds of the
+  local samples, the whole library in every training fold, the weight with the smallest out-of-fold error on the
+  standardised outputs wins; each weight is tried with and without a local bias correction on top (the local
+  training rows' mean residual: a pure offset of the new instrument, which a refit on spectra that look like the
+  library's cannot learn), and the CV picks that too. MLP heads (and every head when the library cannot be had) are corrected by the
+  local samples' mean residual on their output scale (a bias correction folded into the head's intercept).
+* **Intervals.** Split conformal on out-of-fold local residuals (cross-conformal: each local sample's residual
+  comes from a model fitted without it, with the chosen weight); the final heads use every local sample, so the
+  intervals are those of K-fold CV residuals around the refit (CV+ in its simplest, "naive" form; with the weight
+  chosen on the same folds, a mild optimism). With k local samples a 90 % interval needs k >= 9 (here
+  :data:`MIN_LOCAL` = 10).
+* **Flags.** The novelty reference gets the local samples' reconstruction errors (spectra the VAE never saw); the
+  shift reference is refit on the library's and the local samples' embeddings when the library is at hand (the
+  bundle stores the reference as summaries, which cannot be extended without the embeddings), else kept.
+
+Only the strategies of the local samples' range stay in the adapted bundle (a head may be shared with the other
+range, whose calibration would no longer hold). ``info["adapted"]`` records what it was adapted with.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.apply.build import _default_strategy, fingerprint
+from soilnb.apply.bundle import MANIFEST, Bundle, bundle_sha256, load_bundle
+from soilnb.apply.heads import PLSHead
+from soilnb.apply.inference import _Features, latent, per_sample, prepare, reconstruction_error
+from soilnb.apply.intervals import Calibration, NoveltyReference, clip_to_bounds
+from soilnb.apply.train import TrainingDataError, labelled_libraries, training_library
+from soilnb.core.cache import file_sha256
+from soilnb.core.config import get_config
+from soilnb.data.library import World
+from soilnb.stages.features import get_features
+from soilnb.stats.pls import pls1_from_gram
+from soilnb.stats.shift import ShiftDetector
+
+#: Fewer local samples (with every property of the bundle) than this and :func:`adapt` refuses.
+MIN_LOCAL = 10
+#: The candidate weights (copies) of the local samples in the spiked fit.
+WEIGHTS = (1, 5, 20)
+#: Folds of the local cross-validation (fewer when there are fewer local samples).
+LOCAL_FOLDS = 5
+
+
+class AdaptError(TrainingDataError):
+    """The local samples cannot adapt this bundle: the message says why."""
+
+
+@dataclass
+class Library:
+    """The spectra a bundle learned from, preprocessed on its grid: ``X`` (n, K), ``Y`` (properties), ``ids``."""
+
+    X: np.ndarray
+    Y: pd.DataFrame
+    ids: np.ndarray
+
+
+@dataclass
+class AdaptResult:
+    """What :func:`adapt_bundle` made: the adapted bundle, its folder, the record, report lines and problems."""
+
+    bundle: Bundle
+    folder: Path | None
+    record: dict
+    report: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+
+def library_of(b: Bundle) -> Library:
+    """The training spectra of a ``soilnb train`` bundle, read again from the files it records and built into
+    features as the training run built them; an :class:`AdaptError` when it records none, they cannot be read,
+    or they are not the data it was trained on (fingerprint)."""
+    td, conf = b.info.get("training_data"), dict(b.info.get("config") or {})
+    if not td or not td.get("spectra"):
+        raise AdaptError("the bundle records no training files (only 'soilnb train' bundles do)")
+    missing = [p for p in td["spectra"] + ([td["lab_table"]] if td.get("lab_table") else []) if not Path(p).exists()]
+    if missing:
+        raise AdaptError(f"the bundle's training files are gone: {', '.join(missing[:3])}")
+    cfg = get_config(conf.pop("profile", "smoke"), **conf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = labelled_libraries(td["spectra"], td.get("lab_table"), id_rule=td.get("id_rule") or "stem",
+                                  units=td.get("units") or None, name="training spectra")
+        lib = training_library(data.libraries[0])
+        world = World(kssl=lib, source="files") if lib.unit == "cm-1" else \
+            World(paired_nir=lib.average_scans(), source="files")
+        F = get_features(cfg, world)
+    if fingerprint(F)["sha256"] != b.info["fingerprint"]["sha256"]:
+        raise AdaptError("the bundle's training files changed since it was trained (fingerprint differs)")
+    if F.kssl is not None:
+        return Library(np.asarray(F.kssl, np.float64), F.kssl_Y.reset_index(drop=True), np.asarray(F.kssl_id))
+    return Library(np.asarray(F.paired_nir, np.float64), F.paired_Y.reset_index(drop=True), np.asarray(F.paired_id))
+
+
+def local_folds(ids, n_folds: int = LOCAL_FOLDS, seed: int = 0) -> np.ndarray:
+    """The fold of each local row: samples (ids) dealt at random into ``min(n_folds, n_samples)`` folds."""
+    uniq, inverse = np.unique(np.asarray(ids).astype(str), return_inverse=True)
+    k = min(n_folds, uniq.size)
+    order = np.random.default_rng(seed).permutation(uniq.size)
+    fold_of = np.empty(uniq.size, int)
+    fold_of[order] = np.arange(uniq.size) % k
+    return fold_of[inverse]
+
+
+class _Spiker:
+    """Weighted PLS1 refits of one PLS head on the library plus weighted local rows (Gram matrices)."""
+
+    def __init__(self, head: PLSHead, X_lib, T_lib):
+        self.head, self.A = head, [int(a) for a in head.n_components]
+        self.G = (X_lib.T @ X_lib, X_lib.T @ T_lib, X_lib.sum(0), T_lib.sum(0), len(X_lib))
+
+    def fit(self, X, T, w: float, bias: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients and intercepts of the refit; ``bias``: plus the local rows' mean residual."""
+        XTX, XTY, xs, ys, n = self.G
+        XTX, XTY = XTX + w * X.T @ X, XTY + w * X.T @ T
+        xs, ys, n = xs + w * X.sum(0), ys + w * T.sum(0), n + w * len(X)
+        B = pls1_from_gram(XTX, XTY, max(self.A), xs, ys, n)
+        coef = np.stack([B[a - 1][:, j] for j, a in enumerate(self.A)])           # (m, K)
+        intercept = ys / n - coef @ (xs / n)
+        return coef, intercept + ((T - X @ coef.T - intercept).mean(0) if bias else 0.0)
+
+    def head_of(self, coef, intercept) -> PLSHead:
+        return replace(self.head, coef=coef, intercept=intercept)
+
+
+def _error(T, T_hat) -> float:
+    return float(np.mean((np.asarray(T) - T_hat) ** 2))
+
+
+def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, props):
+    """``(new head, out-of-fold outputs, record)`` of one head (module docstring)."""
+    if library is not None and isinstance(head, PLSHead) and kind == "spectra":
+        sp = _Spiker(head, library.X, head.targets.transform(library.Y[props]))
+        oof, cv, cands = {}, {}, [(w, bias) for w in weights for bias in (False, True)]
+        for w, bias in cands:
+            oof[w, bias] = np.empty_like(T)
+            for f in np.unique(folds):
+                te = folds == f
+                coef, icpt = sp.fit(X[~te], T[~te], w, bias)
+                oof[w, bias][te] = X[te] @ coef.T + icpt
+            cv[w, bias] = _error(T, oof[w, bias])
+        best = min(cands, key=lambda c: (cv[c], c))
+        return sp.head_of(*sp.fit(X, T, *best)), oof[best], \
+            {"method": "spiked PLS refit" + (" + local bias correction" if best[1] else ""), "weight": best[0],
+             "bias": best[1], "cv_error": {f"{w:g}{'+bias' if b else ''}": cv[w, b] for w, b in cands}}
+    out = head.outputs(X)
+    oof = np.empty_like(T)
+    for f in np.unique(folds):
+        te = folds == f
+        oof[te] = out[te] + (T[~te] - out[~te]).mean(0)
+    offset = (T - out).mean(0)
+    new = replace(head, intercept=head.intercept + offset) if isinstance(head, PLSHead) else \
+        replace(head, y_mean=head.y_mean + offset)
+    return new, oof, {"method": "bias correction", "weight": None, "bias": True, "cv_error": {"bias": _error(T, oof)}}
+
+
+def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None = None, *,
+          weights=WEIGHTS, n_folds: int = LOCAL_FOLDS, seed: int = 0) -> tuple[Bundle, dict]:
+    """``(adapted bundle, record)`` from local samples: ``X`` their preprocessed spectra on the bundle's ``rng``
+    grid (one row per sample), ``Y`` their properties (every one of the bundle's), ``ids`` their sample ids;
+    ``library`` the bundle's training spectra (:func:`library_of`) or None (bias correction only)."""
+    X = np.asarray(X, np.float64)
+    props = b.properties
+    Y = Y.reset_index(drop=True)
+    if len(X) < MIN_LOCAL:
+        raise AdaptError(f"only {len(X)} local sample(s) with every one of {', '.join(props)}: at least "
+                         f"{MIN_LOCAL} are needed (a 90 % interval from k out-of-fold residuals needs k >= 9)")
+    own = [s for s, v in b.strategies.items() if v[0] == rng]
+    if not own:
+        raise AdaptError(f"the bundle has no {rng} strategy")
+    folds = local_folds(ids, n_folds, seed)
+    feats = _Features(b, rng, X.astype(np.float32))
+    heads, oofs, per_head = dict(b.heads), {}, {}
+    for s in own:
+        _, kind, h = b.strategies[s]
+        if h in per_head:
+            continue
+        T = b.heads[h].targets.transform(Y[props])
+        heads[h], oofs[h], per_head[h] = _adapt_head(b.heads[h], kind, np.asarray(feats[kind], np.float64), T,
+                                                     folds, tuple(weights), library, props)
+    new = Bundle(info=dict(b.info), grids=dict(b.grids), strategies={s: b.strategies[s] for s in own},
+                 default_strategy={}, heads=heads, calibration={}, shift=dict(b.shift), novelty=dict(b.novelty),
+                 vae=b.vae, n2m=b.n2m)
+    z = latent(b, rng, X.astype(np.float32))
+    shift_note = "kept (no library at hand: the stored reference cannot be extended)"
+    if rng in b.shift and z is not None and library is not None:
+        det = b.shift[rng]
+        new.shift[rng] = ShiftDetector(alpha=det.alpha, squared=det.squared).fit(
+            np.vstack([latent(b, rng, library.X.astype(np.float32)), z]))
+        shift_note = f"refit on the library and the local embeddings ({len(library.X)} + {len(X)})"
+    novelty_note = "none"
+    if rng in b.novelty:
+        ref = b.novelty[rng]
+        new.novelty[rng] = NoveltyReference(np.r_[ref.scores, reconstruction_error(b, rng, X)], ref.alpha)
+        novelty_note = f"{ref.scores.size} + {len(X)} local reconstruction errors"
+    sig = new.shift[rng].mahalanobis_.distance(z) if rng in new.shift and z is not None else None
+    for s in own:
+        h = b.strategies[s][2]
+        pred, _ = clip_to_bounds(heads[h].targets.inverse_transform(oofs[h]), heads[h].targets)
+        new.calibration[s] = Calibration.fit(Y, pred, heads[h].targets, sigmas=sig, latent=z)
+    new.default_strategy = {rng: _default_strategy(new.calibration, own, rng)}
+    record = {"n_local": int(len(X)), "range": rng, "folds": int(folds.max() + 1), "seed": seed,
+              "weights_tried": [float(w) for w in weights], "weight": next((v["weight"] for v in per_head.values() if v["weight"] is not None), None),
+              "heads": per_head, "strategies": own,
+              "dropped": [s for s in b.strategies if s not in own],
+              "ids_sha256": hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest(),
+              "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "shift_reference": shift_note,
+              "novelty_reference": novelty_note,
+              "calibration": "split conformal on out-of-fold residuals of the local samples (K-fold, soilnb.apply.adapt)"}
+    new.info["adapted"] = record
+    new.info["calibration_sets"] = {s: f"local samples, out-of-fold ({len(X)})" for s in own}
+    new.info["calibration_scheme"] = record["calibration"]
+    return new, record
+
+
+def _summary(record: dict) -> str:
+    w = record["weight"]
+    return (f"{record['n_local']} local samples ({record['range']}), "
+            + (f"weight {w:g} chosen by {record['folds']}-fold local CV" if w is not None else "bias correction")
+            + f", on {record['date'][:10]}; parent manifest sha256 {record.get('parent_manifest_sha256', '?')[:16]}")
+
+
+def local_samples(b: Bundle, spectra, lab=None, **join) -> tuple[str, np.ndarray, pd.DataFrame, np.ndarray, list,
+                                                                  list]:
+    """``(range, X, Y, ids, report, problems)``: the local spectra joined to their lab values (as ``soilnb train``
+    joins them), a sample's scans averaged, on the bundle's grid, only samples with every bundle property."""
+    data = labelled_libraries(spectra, lab, name="local spectra", **join)
+    props = b.properties
+    Xs, Ys, ids, rngs = [], [], [], set()
+    for lib in data.libraries:
+        lacking = [p for p in props if p not in lib.property_names or lib.properties[p].isna().all()]
+        if lacking:
+            raise AdaptError(f"the local samples' {'lab table' if lab is not None else 'spectra'} lack "
+                             f"{', '.join(lacking)} (the bundle predicts {', '.join(props)})")
+        avg, _ = per_sample(lib)
+        keep = avg.properties[props].notna().all(axis=1).to_numpy() if avg.n_scans else np.zeros(0, bool)
+        rng, X = prepare(b, avg.subset(keep))
+        Xs.append(X)
+        Ys.append(avg.properties[props][keep].reset_index(drop=True))
+        ids += list(np.asarray(avg.sample_id)[keep].astype(str))
+        rngs.add(rng)
+    if len(rngs) > 1:
+        raise AdaptError("local spectra of two ranges; adapt one range at a time")
+    return rngs.pop(), np.vstack(Xs), pd.concat(Ys, ignore_index=True), np.asarray(ids), data.report, data.problems
+
+
+def adapt_bundle(bundle_dir, spectra, lab=None, *, id_rule="stem", units=None, id_column=None, sheet=None,
+                 library: Library | None | str = "recorded", weights=WEIGHTS, n_folds: int = LOCAL_FOLDS,
+                 seed: int = 0, out=None) -> AdaptResult:
+    """Adapt the bundle in ``bundle_dir`` with local samples (``spectra`` with their properties, or files plus
+    ``lab`` joined as ``soilnb train`` joins them) and save the adapted bundle into ``out`` (a new folder, never
+    the parent's). ``library``: "recorded" (the training files the bundle records, :func:`library_of`; a bias
+    correction, with a report line, when they cannot be had), a :class:`Library`, or None (bias correction)."""
+    parent = Path(bundle_dir)
+    if out is not None and Path(out).resolve() == parent.resolve():
+        raise AdaptError(f"--out {out}: the adapted bundle goes to a new folder, not over its parent")
+    b = load_bundle(parent)
+    rng, X, Y, ids, report, problems = local_samples(b, spectra, lab, id_rule=id_rule, units=units,
+                                                     id_column=id_column, sheet=sheet)
+    report = list(report)
+    if isinstance(library, str):
+        try:
+            library = library_of(b)
+        except AdaptError as exc:
+            report.append(f"no spiking: {exc}; the heads get a bias correction instead")
+            library = None
+    new, record = adapt(b, X, Y, ids, rng, library, weights=weights, n_folds=n_folds, seed=seed)
+    paths = [Path(spectra)] if isinstance(spectra, (str, Path)) else [Path(p) for p in spectra]
+    files = [p for q in paths for p in (sorted(q.rglob("*")) if q.is_dir() else [q]) if p.is_file()]
+    record.update({"parent_manifest_sha256": file_sha256(parent / MANIFEST), "parent_sha256": bundle_sha256(parent),
+                   "parent_created": b.info.get("created"), "local_files": {p.name: file_sha256(p) for p in files[:200]},
+                   "lab_table": {Path(lab).name: file_sha256(Path(lab))} if lab is not None else None})
+    new.info["training"] = {**new.info.get("training", {}), "adapted": _summary(record)}
+    folder = new.save(out) if out is not None else None
+    return AdaptResult(new, folder, record, report, problems)
