@@ -12,8 +12,8 @@ from apply_world import make_tiny
 from sklearn.linear_model import LogisticRegression
 
 from soilnb import apply
-from soilnb.apply.inference import (calibration_distance_limit, flags, interval_support, shift_distance_limit,
-                                    summary_text)
+from soilnb.apply.inference import calibration_distance_limit, flags, interval_support, shift_distance_limit
+from soilnb.apply.prediction_summary import summary_text
 from soilnb.apply.intervals import shift_weights, weighted_quantiles
 from soilnb.data.library import SpectralLibrary
 from soilnb.stats.shift import ShiftDetector
@@ -72,7 +72,7 @@ def test_point_predictions_are_clipped_to_the_bounds_of_their_intervals(tiny):
     assert "3 predicted value(s) clipped" in summary_text(out)
     both = pd.concat([out, plain], ignore_index=True)             # what the command summarises, attrs or not
     both.attrs = {}
-    assert summary_text(both).startswith("3 predicted value(s) clipped")
+    assert "; 3 predicted value(s) clipped" in summary_text(both)   # after the quality-flag count
 
 
 def test_texture_sums_to_100_and_is_never_clipped(tiny):
@@ -222,9 +222,10 @@ def test_weighted_intervals_widen_for_a_shifted_batch(tiny):
 
 
 def test_summary_counts_rows_predicted_from_quality_flagged_spectra():
-    from soilnb.apply.inference import summary_text
+    from soilnb.apply.prediction_summary import summary_text
 
-    pred = pd.DataFrame({"quality_ok": [True, False, False], "quality": ["", "saturated; flat", "saturated"],
+    pred = pd.DataFrame({"quality_ok": [True, False, False],
+                         "quality": ["", "saturated: absorbance 5.2 above 5; flat", "saturated: absorbance 5.1 above 5"],
                          "interval_supported": [True, True, True]})
     assert summary_text(pred) == ("2 of 3 row(s) predicted from spectra with a reading-quality flag "
                                   "(saturated: 2, flat: 1): check column 'quality'")

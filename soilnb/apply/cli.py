@@ -3,7 +3,7 @@
 ::
 
     soilnb predict --model DIR FILES... [-o predictions.csv] [--coverage 0.9] [--strategy NAME|all]
-                   [--normalized] [--convert-mir] [--per-spectrum] [--quiet]
+                   [--normalized | --weighted] [--convert-mir] [--per-spectrum] [--quiet]
     soilnb info DIR [--json]
     soilnb train FILES... [-p OC,clay,CEC] [--lab TABLE [--id-rule stem|pattern:REGEX|column:NAME]
                  [--unit OC=g/kg ...]] [--profile smoke|default] [--seed N] [--out DIR]
@@ -38,6 +38,7 @@ from soilnb.apply.evaluate import evaluate_bundle, summary_lines
 from soilnb.apply.evaluate_figure import save_evaluation_figure
 from soilnb.apply.heads import BundleError
 from soilnb.apply.intervals import COVERAGE
+from soilnb.apply.prediction_summary import summary_text
 from soilnb.apply.train import MIN_SAMPLES, parse_units, train_bundle
 from soilnb.core.cache import atomic_path
 from soilnb.core.config import PROFILES
@@ -71,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", default=None, metavar="NAME",
                    help="a strategy name, or 'all'; default: the bundle's default strategy for each range")
     p.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
+    p.add_argument("--weighted", action="store_true",
+                   help="weighted split-conformal intervals for covariate shift (each file one batch): wider where "
+                   "its spectra differ from the calibration samples")
     p.add_argument("--convert-mir", action="store_true", help="for NIR input, add the converted MIR spectrum")
     p.add_argument("--per-spectrum", action="store_true",
                    help="one row per spectrum (default: the scans of one sample id in a file are averaged)")
@@ -196,8 +200,8 @@ def _predict(args) -> int:
             warnings.simplefilter("always")
             try:
                 pred = bundle.predict(read, coverage=args.coverage, strategy=args.strategy,
-                                      normalized=args.normalized, convert_mir=args.convert_mir,
-                                      average_scans=not args.per_spectrum)
+                                      normalized=args.normalized, weighted=args.weighted,
+                                      convert_mir=args.convert_mir, average_scans=not args.per_spectrum)
             except ValueError as exc:
                 failed.append(_named(f, str(exc).removeprefix("nothing predicted: ")))
                 _say(failed[-1])
@@ -225,6 +229,9 @@ def _predict(args) -> int:
     if not args.quiet:
         _say(f"wrote {len(table)} predictions of {len(frames)} file(s) to {out} (coverage {args.coverage:g}); "
              f"{len(failed)} input(s) not predicted")
+    extra = summary_text(table)          # quality-flagged, clipped, unsupported rows: said even with --quiet
+    if extra:
+        _say(extra)
     return EXIT_PARTIAL if failed or partial else EXIT_OK
 
 

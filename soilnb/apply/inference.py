@@ -377,27 +377,3 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
     out.attrs.update(coverage=coverage, normalized=normalized, weighted=weighted, problems=problems, n_clipped=n_clipped,
                      n_unsupported=int((~out["interval_supported"]).sum()))
     return out
-
-
-def summary_text(pred: pd.DataFrame) -> str:
-    """What a summary line says about ``pred`` (one or several :func:`predict_spectra` tables concatenated; counted
-    from the columns, so no ``attrs`` are needed): the rows predicted from spectra with a reading-quality flag, the
-    values clipped to their physical bounds and the rows whose interval the calibration data do not support ("" when
-    none of these)."""
-    parts = []
-    if "quality_ok" in pred:
-        bad = ~pred["quality_ok"].astype(bool)
-        if bad.any():
-            reasons = pred.loc[bad, "quality"].fillna("").astype(str) if "quality" in pred else pd.Series(dtype=str)
-            top = reasons[reasons != ""].str.split(";").explode().str.strip().value_counts().head(3)
-            why = f" ({', '.join(f'{r}: {n}' for r, n in top.items())})" if len(top) else ""
-            parts.append(f"{int(bad.sum())} of {len(pred)} row(s) predicted from spectra with a reading-quality "
-                         f"flag{why}: check column 'quality'")
-    n_clipped = int(sum(len(c.split(";")) for c in pred.get("clipped", pd.Series(dtype=object)).fillna("") if c))
-    if n_clipped:
-        parts.append(f"{n_clipped} predicted value(s) clipped to physical bounds (column 'clipped')")
-    n = int((~pred["interval_supported"].astype(bool)).sum()) if "interval_supported" in pred else 0
-    if n:
-        parts.append(f"{n} of {len(pred)} row(s) with intervals the calibration data do not support "
-                     "(interval_supported False: their coverage is not guaranteed; see interval_note)")
-    return "; ".join(parts)
