@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +26,10 @@ import numpy as np
 from soilnb.apply.build import CAL_FRACTION, MIR_HEADS, build_bundle, calibration_split, mir_regressors
 from soilnb.apply.bundle import Bundle
 from soilnb.core.config import Config, get_config
-from soilnb.data.files import MODEL_GRIDS, library_with_properties
+from soilnb.data.files import clean_library, library_with_properties
 from soilnb.data.labjoin import join_lab
 from soilnb.data.labtable import read_lab_table
 from soilnb.data.library import SpectralLibrary, World
-from soilnb.data.properties import property_quality
 from soilnb.data.readers import read_spectra
 from soilnb.stages.features import get_features
 from soilnb.stages.plan import get_models
@@ -145,31 +143,12 @@ def _lab_join(libraries: dict, lab, rule: dict, units, id_column, sheet):
 
 
 def training_library(lib: SpectralLibrary, name: str = "training") -> SpectralLibrary:
-    """``lib`` as a training library, as :func:`soilnb.data.files.load_files_library` makes one: spectra with a
-    quality flag and rows with an implausible property value left out (a warning counts them and names the
-    reasons), resampled onto the model grid of its range (refused with the gap named when it does not cover it)."""
-    bad_spec = ~np.asarray(lib.meta.get("quality_ok", np.ones(lib.n_scans, bool)), bool)
-    pq = property_quality(lib.properties)
-    bad_prop = ~pq["ok"].to_numpy()
-    if bad_spec.any():
-        warnings.warn(f"{name}: left out {int(bad_spec.sum())} of {lib.n_scans} spectra with quality flags: "
-                      f"{_reasons(np.asarray(lib.meta['quality'])[bad_spec])}", stacklevel=2)
-    if bad_prop.any():
-        warnings.warn(f"{name}: left out {int(bad_prop.sum())} of {lib.n_scans} rows with implausible property "
-                      f"values: {_reasons(pq['reason'][bad_prop])}", stacklevel=2)
-    keep = ~(bad_spec | bad_prop)
-    if not keep.any():
-        raise TrainingDataError(f"{name}: every spectrum is flagged (see the warnings)")
-    lib = lib.subset(keep)
-    grid = MODEL_GRIDS[lib.unit]
-    if not (lib.axis.size == grid.size and np.allclose(lib.axis, grid)):
-        lib = lib.on_grid(grid)
-    return lib
-
-
-def _reasons(text) -> str:
-    counts = Counter(r.strip() for t in text for r in str(t).split(";") if r.strip())
-    return "; ".join(f"{r} ({n})" for r, n in counts.most_common(5))
+    """``lib`` as a training library, as :func:`soilnb.data.files.load_files_library` makes one
+    (:func:`soilnb.data.files.clean_library`); a :class:`TrainingDataError` when every spectrum is flagged."""
+    try:
+        return clean_library(lib, name, name)
+    except ValueError as exc:
+        raise TrainingDataError(str(exc)) from None
 
 
 def _regressors(cfg: Config, F, vae, n2m) -> StrategyResults:

@@ -67,18 +67,25 @@ def load_files_library(path, name: str = "training") -> SpectralLibrary:
         raise ValueError(f"{name} spectra {path}: {len(res.libraries)} kinds of spectra ({list(res.libraries)}); "
                          "give one range on one grid per data_dir / test_dir")
     lib = library_with_properties(res.library, f"{name} spectra {path}")
+    return clean_library(lib, f"{name} spectra {path}", name)
+
+
+def clean_library(lib: SpectralLibrary, what: str, name: str = "training") -> SpectralLibrary:
+    """``lib`` ready to train on: spectra with a quality flag and rows with an implausible property value left out
+    (a warning counts them and names the reasons), resampled onto the model grid of its range (refused with the
+    gap named when it does not cover it); a ValueError naming ``what`` when every row is flagged."""
     bad_spec = ~np.asarray(lib.meta.get("quality_ok", np.ones(lib.n_scans, bool)), bool)
     pq = property_quality(lib.properties)
     bad_prop = ~pq["ok"].to_numpy()
     if bad_spec.any():
         warnings.warn(f"{name}: left out {int(bad_spec.sum())} of {lib.n_scans} spectra with quality flags: "
-                      f"{_reasons(lib.meta['quality'][bad_spec])}", stacklevel=2)
+                      f"{_reasons(np.asarray(lib.meta['quality'])[bad_spec])}", stacklevel=3)
     if bad_prop.any():
         warnings.warn(f"{name}: left out {int(bad_prop.sum())} of {lib.n_scans} rows with implausible property "
-                      f"values: {_reasons(pq['reason'][bad_prop])}", stacklevel=2)
+                      f"values: {_reasons(pq['reason'][bad_prop])}", stacklevel=3)
     keep = ~(bad_spec | bad_prop)
     if not keep.any():
-        raise ValueError(f"{name} spectra {path}: every row is flagged (see the warnings)")
+        raise ValueError(f"{what}: every row is flagged (see the warnings)")
     lib = lib.subset(keep)
     grid = MODEL_GRIDS[lib.unit]
     if not (lib.axis.size == grid.size and np.allclose(lib.axis, grid)):
