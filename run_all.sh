@@ -63,9 +63,13 @@ if [ -n "$only" ]; then
   done
 fi
 
-out="build/notebooks/$profile"
-report="build/report"                        # the HTML report: build/report (default profile) or build/report/<profile>
-[ "$profile" = default ] || report="build/report/$profile"
+# executed notebooks and the HTML report follow the figures folder: build/report for the paper run (default
+# profile, simulated world), build/report/<profile> for other profiles, build/report/<source>-<data>/<profile> for
+# runs on OSSL or own files, so that no run writes over another's
+rel="$("$PY" -c 'import os, sys; from soilnb.core import paths; r = os.path.relpath(sys.argv[1], paths.FIGURES); print("" if r == "." else r)' "$figs")"
+case "$rel" in ..*|/*) rel="$profile" ;; esac   # a figures folder outside the figures root: by profile
+out="build/notebooks/${rel:-default}"
+report="build/report${rel:+/$rel}"
 mkdir -p "$out" "$figs"
 # the run's id names it in the figures folder's manifest.json; the notebooks' record_skip files items under it
 run_id="$(date +%Y%m%dT%H%M%S)-$$"
@@ -100,12 +104,10 @@ for nb in "${notebooks[@]}"; do
   [ "$status" = failed ] || printf '%-28s %9ss\n' "$base" "$secs"
 done
 
-# the claims table and the results page, where those modules exist (the summary reads the first, names the second)
-if "$PY" -c 'import soilnb.report.claims' 2>/dev/null; then
-  "$PY" -m soilnb.report.claims "$figs" > "$out/claims.log" 2>&1 \
-    || echo "run_all.sh: the claims table failed (see $out/claims.log)" >&2
-fi
-if [ -z "$failed" ] && "$PY" -c 'import soilnb.report.results_page' 2>/dev/null; then
+# the claims table (from the tables of this run's parameters) and, when every notebook ran, the results page
+"$PY" -m soilnb.report.claims "$figs" > "$out/claims.log" 2>&1 \
+  || echo "run_all.sh: the claims table failed (see $out/claims.log)" >&2
+if [ -z "$failed" ]; then
   "$PY" -m soilnb.report.results_page "$figs" > "$out/results_page.log" 2>&1 \
     || echo "run_all.sh: the results page failed (see $out/results_page.log)" >&2
 fi

@@ -16,7 +16,7 @@ _torch_version=2.13.0
 _cpu_index=https://download.pytorch.org/whl/cpu
 _lock="$_root/requirements/lock.txt"
 _stamp="$_root/.venv/soilnb-lock.sha256"
-_check='import soilnb, torch, numpy, pandas, sklearn, scipy, papermill, ipykernel, ipywidgets, filelock, ikpls, xicor, pooch, tqdm, seaborn, nbval, brukeropus, LimeSoDa, safetensors, crepes, mapie, importlinter, ruff'
+_check='import soilnb, torch, numpy, pandas, sklearn, scipy, papermill, ipykernel, ipywidgets, filelock, ikpls, xicor, pooch, tqdm, seaborn, nbval, brukeropus, LimeSoDa, safetensors, crepes, mapie, importlinter, ruff, nbconvert, openpyxl'
 # Where a Python imports soilnb from, asked from / so that the current directory cannot stand in for
 # the installed package (notebook kernels and scripts elsewhere see only the install).
 _soilnb_at() { (cd / && "$1" -W ignore -c 'import os, soilnb; print(os.path.realpath(soilnb.__file__))') 2>/dev/null; }

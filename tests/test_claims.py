@@ -1,5 +1,6 @@
 """The claims table: verdicts against the paper's own table, hand-made tables on both sides of each rule."""
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -101,3 +102,33 @@ def test_folder_run_writes_every_claim_and_names_missing_tables(tmp_path, capsys
     assert "5 hold, 0 do not, 10 not run" in capsys.readouterr().out
     assert claims.main([str(tmp_path / "absent")]) == 2
     assert set(table["verdict"]) <= set(claims.VERDICTS) and np.all(table["rule"].str.len() > 0)
+
+
+def test_tables_of_a_run_with_other_parameters_do_not_decide(tmp_path):
+    """A table left in the folder by a run with another seed counts as not written (no verdict on stale tables)."""
+    from soilnb.core import config
+    from soilnb.report import save_table
+
+    save_table(read_reference("appendix_b"), "table_appendix_b", config.from_notebook({"profile": "smoke", "seed": 1}),
+               folder=tmp_path)
+    time.sleep(1.1)                                            # the manifest records the second a table was written
+    shift = pd.DataFrame({"set": ["KSSL (training)"], "flagged_share": [0.05]})
+    save_table(shift, "table_shift", config.from_notebook({"profile": "smoke", "seed": 2}), folder=tmp_path)
+    table = claims.write_claims(tmp_path).set_index("claim_id")
+    assert table.loc["training_share_flagged", "verdict"] == "holds"          # the newest run's table
+    assert table.loc["mir_beats_nir", "verdict"] == "not run"                   # another seed's table
+    from soilnb.report import read_manifest
+    assert read_manifest(tmp_path)["table_claims.csv"]["seed"] == 2
+
+
+def test_pomerantsev_share_and_cv_plus_rules_on_both_sides_of_their_bounds():
+    def share(v):
+        return _verdicts({"table_shift": pd.DataFrame({"set": ["KSSL (training)"], "flagged_share": [v]})})
+    assert share(0.02)["training_share_flagged"] == "holds" and share(0.10)["training_share_flagged"] == "holds"
+    assert share(0.019)["training_share_flagged"] == "does not hold"
+    assert share(0.11)["training_share_flagged"] == "does not hold"
+    # pooled CV+ coverage weighs each case by its n: (0.7 * 10 + 0.9 * 30) / 40 = 0.85 >= 0.80
+    lim = pd.DataFrame({"coverage": [0.7, 0.9], "n": [10, 30]})
+    assert _verdicts({"table_coverage_limesoda": lim})["limesoda_cv_plus"] == "holds"
+    lim["n"] = [30, 10]                                                      # 0.75 < 0.80
+    assert _verdicts({"table_coverage_limesoda": lim})["limesoda_cv_plus"] == "does not hold"

@@ -130,7 +130,7 @@ def test_plan_skips_the_notebooks_a_mir_only_world_cannot_run(real_dir, tmp_path
     cfg = get_config("smoke", source="files", data_dir=str(real_dir / "kssl_mir_toy" / "toy_kssl_mir.csv.gz"),
                      properties="OC,clay,CEC", **SMALL)
     plan = notebook_plan(cfg)
-    assert sorted(plan) == ["03", "05", "06", "07"]
+    assert sorted(plan) == ["03", "05", "06", "07", "09"]
     assert "does not depend on this run's data" in plan["07"]
     assert plan["03"] == ("needs Paired NIR, Paired MIR spectra; this world holds a MIR library (KSSL), test MIR")
     assert notebook_plan(get_config("smoke")) == {}

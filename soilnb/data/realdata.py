@@ -165,16 +165,21 @@ def _from_origin(entry: Entry, root: Path, progressbar: bool) -> Path:
         shutil.move(got, target)
         return target
     known = f"sha256:{entry.archive_sha256}" if entry.archive_sha256 else None
-    archive = download(entry.url, known, store, Path(urlsplit(entry.url).path).name, progressbar)
-    with cache.atomic_path(target) as tmp:
-        if entry.unpack == "gzip":
-            with gzip.open(archive, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            _require(tmp, entry, f"the gunzipped {entry.url}")
-        else:
-            with zipfile.ZipFile(archive) as z, z.open(entry.member) as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            _require(tmp, entry, f"member {entry.member} of {entry.url}")
+    archive = Path(download(entry.url, known, store, Path(urlsplit(entry.url).path).name, progressbar))
+    try:
+        with cache.atomic_path(target) as tmp:
+            if entry.unpack == "gzip":
+                with gzip.open(archive, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                _require(tmp, entry, f"the gunzipped {entry.url}")
+            else:
+                with zipfile.ZipFile(archive) as z, z.open(entry.member) as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                _require(tmp, entry, f"member {entry.member} of {entry.url}")
+    except Exception:
+        if not entry.archive_sha256:      # an archive of unknown hash that gave a wrong file is not kept for reuse
+            archive.unlink(missing_ok=True)
+        raise
     return target
 
 

@@ -3,7 +3,7 @@
 One row per claim: ``claim_id``, ``source`` (where the claim is made), ``claim``, ``paper`` (the paper's value, or
 its words where it gives no number), ``ours``, ``rule`` (what "holds" means, stated before looking at a result)
 and ``verdict``: ``holds``, ``does not hold``, ``not run`` (the run did not write the table the claim needs, e.g. a
-MIR-only world or ``run_all.sh --only``) or ``undetermined`` (the table is there but lacks what the rule needs).
+MIR-only world, ``run_all.sh --only``, or a table there written by a run with other parameters) or ``undetermined`` (the table is there but lacks what the rule needs).
 
 Every rule compares with something that could come out the other way: a baseline strategy, an ablation's other
 arm, the paper's own table, a binomial bound, a guarantee. None holds by construction (texture sums after ILR, Xi
@@ -18,6 +18,7 @@ their own tables decide (:func:`claims_table` with the tables in memory, :func:`
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -284,11 +285,23 @@ def claims_table(tables: dict[str, pd.DataFrame], only_decided: bool = False) ->
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _signature(entry) -> str:
+    """The run parameters a manifest entry records (profile, source, seed, sizes, overrides), as one key."""
+    keep = {k: v for k, v in (entry or {}).items() if k not in ("written", "seconds", "soilnb")}
+    return json.dumps(keep, sort_keys=True, default=str)
+
+
 def claims_from_folder(folder) -> pd.DataFrame:
-    """:func:`claims_table` on the CSV tables a run wrote into ``folder``."""
+    """:func:`claims_table` on the CSV tables a run wrote into ``folder``: those written with the parameters of the
+    newest of them (a table left there by a run with other parameters, e.g. another seed, counts as not written)."""
     folder = Path(folder)
-    names = {n for c in CLAIMS for n in c.needs}
-    tables = {n: pd.read_csv(folder / f"{n}.csv") for n in sorted(names) if (folder / f"{n}.csv").exists()}
+    manifest = read_manifest(folder)
+    names = sorted({n for c in CLAIMS for n in c.needs})
+    present = [n for n in names if (folder / f"{n}.csv").exists()]
+    entries = {n: manifest.get(f"{n}.csv") if isinstance(manifest.get(f"{n}.csv"), dict) else {} for n in present}
+    newest = max(present, key=lambda n: str(entries[n].get("written", "")), default=None)
+    wanted = _signature(entries[newest]) if newest else None
+    tables = {n: pd.read_csv(folder / f"{n}.csv") for n in present if _signature(entries[n]) == wanted}
     return claims_table(tables)
 
 
@@ -308,7 +321,8 @@ def write_claims(folder) -> pd.DataFrame:
     table = claims_from_folder(folder)
     manifest = read_manifest(folder)
     needed = [f"{n}.csv" for c in CLAIMS for n in c.needs]
-    run = next((manifest[n] for n in needed if isinstance(manifest.get(n), dict)), {})
+    written = [manifest[n] for n in needed if isinstance(manifest.get(n), dict)]
+    run = max(written, key=lambda e: str(e.get("written", "")), default={})
     path = folder / "table_claims.csv"
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

@@ -40,8 +40,9 @@ def notebook_plan(cfg: Config) -> dict[str, str]:
     if "06" not in skip and not set(TEXTURE) <= set(modelled_properties(world, cfg.properties.split(","))):
         skip["06"] = "the ILR ablation needs clay, silt and sand among the modelled properties"
     if cfg.source != "simulated":
-        skip["07"] = ("the LimeSoDa benchmark does not depend on this run's data (it runs with the simulated "
-                      "default: ./run_all.sh --only 07)")
+        for nb, what in (("07", "the LimeSoDa benchmark"), ("09", "the transfer benchmark")):
+            skip[nb] = (f"{what} does not depend on this run's data (it runs with the simulated default: "
+                        f"./run_all.sh --only {nb})")
     return dict(sorted(skip.items()))
 
 
