@@ -98,6 +98,36 @@ def test_gkg_declared_but_values_are_percent(tmp_path):
     np.testing.assert_allclose(lab.values[["clay", "silt", "sand"]].to_numpy(), [[20, 30, 50]])
 
 
+def test_texture_a_thousand_times_too_small_has_its_own_message(tmp_path):
+    # g/kg values declared mg/kg, and fractions declared g/kg: both sum to 0.1 % -- never "declare %"
+    p = write(tmp_path, "id,clay,silt,sand\na,200,300,500\nb,100,400,500\n")
+    with pytest.raises(LabTableError, match=r"sums to 0.1 %.*look like g/kg; declare .*'clay': 'g/kg'") as exc:
+        read_lab_table(p, units={"clay": "mg/kg", "silt": "mg/kg", "sand": "mg/kg"})
+    assert "'%'" not in str(exc.value)
+    p = write(tmp_path, "id,clay,silt,sand\na,0.2,0.3,0.5\nb,0.1,0.4,0.5\n", "fractions.csv")
+    with pytest.raises(LabTableError, match=r"sums to 0.1 %.*look like fractions \(0-1\); give them in % \(x 100\)"):
+        read_lab_table(p, units={"clay": "g/kg", "silt": "g/kg", "sand": "g/kg"})
+
+
+def test_bare_inorganic_carbon_needs_its_basis(tmp_path):
+    # the model's IC is CaCO3 equivalent (%); labs also report inorganic carbon as C (x 100.09 / 12.01 apart)
+    for header in ("IC (%)", "IC", "inorganic carbon (%)"):
+        p = write(tmp_path, f"id,{header}\na,1.2\nb,0\n")
+        with pytest.raises(LabTableError, match=r"IC\).*without its basis.*--unit IC=%CaCO3 or --unit IC=%C"):
+            read_lab_table(p)
+    p = write(tmp_path, "id,IC\na,1.2\nb,0\n")
+    np.testing.assert_allclose(read_lab_table(p, units={"IC": "%CaCO3"}).values["IC"], [1.2, 0])
+    lab = read_lab_table(p, units={"IC": "%C"})
+    np.testing.assert_allclose(lab.values["IC"], [1.2 * 100.09 / 12.01, 0])          # 1.2 % C = 10.0 % CaCO3
+    assert lab.units["IC"] == "wt% CaCO3 eq." and any("x 8.33" in n for n in lab.notes)
+    np.testing.assert_allclose(read_lab_table(p, units={"IC": "g/kg C"}).values["IC"], [0.12 * 100.09 / 12.01, 0])
+    lab = read_lab_table(write(tmp_path, "id,IC [%C]\na,1.2\n", "written.csv"))        # the unit in the header
+    np.testing.assert_allclose(lab.values["IC"], [1.2 * 100.09 / 12.01])
+    for header in ("CaCO3 (%)", "carbonate (%)", "IC (% CaCO3)", "caco3_usda.a54_w.pct"):  # as today
+        lab = read_lab_table(write(tmp_path, f"id,{header}\na,10\n", "caco3.csv"))
+        np.testing.assert_allclose(lab.values["IC"], [10.0])
+
+
 def test_pH_outside_range_refused(tmp_path):
     with pytest.raises(LabTableError, match="not a pH"):
         read_lab_table(write(tmp_path, "id,pH\na,65\nb,7\n"))
@@ -147,20 +177,18 @@ def test_id_column_detection_and_leading_zeros(tmp_path):
         read_lab_table(write(tmp_path, "code,OC (%)\na,1\n", "none.csv"))
 
 
-def test_excel_without_openpyxl_names_pip(tmp_path):
-    pytest.importorskip("pandas")
+def test_excel_tables(tmp_path):
+    df = pd.DataFrame({"sample_id": ["007", "8"], "OC [g/kg]": [12.5, 3.0]})
+    df.to_excel(tmp_path / "lab.xlsx", index=False)                  # openpyxl is a dependency
+    lab = read_lab_table(tmp_path / "lab.xlsx")
+    assert lab.ids.tolist() == ["007", "8"]
+    np.testing.assert_allclose(lab.values["OC"], [1.25, 0.3])
     import importlib.util
-    p = tmp_path / "lab.xlsx"
-    p.write_bytes(b"PK")
-    if importlib.util.find_spec("openpyxl") is None:
-        with pytest.raises(ImportError, match="pip install openpyxl"):
-            read_lab_table(p)
-    else:
-        df = pd.DataFrame({"sample_id": ["007", "8"], "OC [g/kg]": [12.5, 3.0]})
-        df.to_excel(p, index=False)
-        lab = read_lab_table(p)
-        assert lab.ids.tolist() == ["007", "8"]
-        np.testing.assert_allclose(lab.values["OC"], [1.25, 0.3])
+    for suffix, engine in ((".xls", "xlrd"), (".ods", "odf")):      # not dependencies: a LabTableError, no ImportError
+        if importlib.util.find_spec(engine) is None:
+            (tmp_path / f"lab{suffix}").write_bytes(b"\xd0\xcf")
+            with pytest.raises(LabTableError, match=rf"lab{suffix}.*save the sheet as .xlsx or CSV"):
+                read_lab_table(tmp_path / f"lab{suffix}")
 
 
 # ----------------------------------------------------------------------------------------------- joins

@@ -6,13 +6,16 @@ to a :class:`~soilnb.data.library.SpectralLibrary` by sample id, with everything
 * the file: CSV with any delimiter ``csv.Sniffer`` recognises (``,``, ``;``, tab, ``|``); a decimal comma is
   accepted when it is unambiguous (no cell of the table uses a decimal point and not every comma number has
   exactly three digits after the comma, which would read as a thousands separator); otherwise ``decimal=``.
-  Excel (``.xlsx``, ``.xlsm``) through ``openpyxl``, which this project does not install: without it the error
-  says ``pip install openpyxl``. Every cell is read as text, so ids keep their leading zeros.
+  Excel (``.xlsx``, ``.xlsm``) through ``openpyxl``; ``.xls`` and ``.ods`` need ``xlrd`` / ``odfpy``, which are
+  not dependencies: without them the error names the file and the fix (save it as .xlsx or CSV). Every cell is
+  read as text, so ids keep their leading zeros.
 * the id column: ``id_column=``, else the one column named like :data:`ID_NAMES` (case, spaces, dots ignored);
   several such columns or none is an error naming the candidates and the option.
 * property names: mapped to the model's names (:data:`NAME_ALIASES`: ``SOC``, ``organic carbon``, ``C_org``
   -> ``OC``; ``Clay`` -> ``clay``; OSSL column names -> their property); any other column is kept under its
-  own name (its unit, if written, recorded, nothing converted).
+  own name (its unit, if written, recorded, nothing converted). The model's IC is CaCO3 equivalent: a header
+  naming CaCO3 or carbonate is read so; a bare ``IC`` / ``inorganic carbon`` needs a unit saying which
+  (``--unit IC=%CaCO3``, or ``--unit IC=%C``: inorganic C, converted x 100.09/12.01), else it is an error.
 * units: declared (``units={"OC": "g/kg"}``, keyed by the model name or the column header) or written in the
   header (``OC [g/kg]``, ``OC (%)``, ``OC_g_kg``, ``clay_pct``, ``CEC (cmol(+)/kg)``, ``K (ppm)``,
   ``CEC meq/100g``; see :mod:`soilnb.data.units`), and converted to the model's units (% for carbon, nitrogen
@@ -49,8 +52,8 @@ import numpy as np
 import pandas as pd
 
 from soilnb.data.units import (BLANK, MODEL_UNITS, NOTES_BY_PROPERTY, UNIT_TABLE, _example_unit, _guess_texture,
-                                _impossible, _name_key, _texture_sums, _vocab_unit, conversion, parse_cells,
-                                parse_header, parse_unit)
+                                _impossible, _name_key, _texture_sums, _vocab_unit, conversion, ic_unit,
+                                parse_cells, parse_header, parse_unit)
 
 #: Id column names (compared after :func:`_name_key`), any one of which is taken as the id column.
 ID_NAMES = ("sample_id", "sampleid", "id", "sample", "lab_id", "labid", "lab_no", "lab_nr", "lab_number",
@@ -226,18 +229,21 @@ def read_lab_table(path, id_column=None, units=None, sheet=None, *, decimal=None
                 notes.append(f"{columns[key]!r} is not a model property: kept as {key!r} without a unit")
             continue
         target = MODEL_UNITS[key]
+        canon, to_caco3, bad = ic_unit(columns[key], unit) if key == "IC" else (parse_unit(unit), 1.0, None)
+        if bad:
+            errors.append(bad)
+            continue
         if unit is None:
             errors.append(f"column {columns[key]!r} ({key}): no unit in the header and none declared; declare it, "
                           f"e.g. units={{{key!r}: {_example_unit(target)!r}}} (command line --unit "
                           f"{key}={_example_unit(target)})")
             continue
-        canon = parse_unit(unit)
         if canon is None:
             errors.append(f"column {columns[key]!r} ({key}): unit {unit!r} is not one this reader knows "
                           f"({', '.join(UNIT_TABLE)}); declare one, e.g. units={{{key!r}: {_example_unit(target)!r}}}")
             continue
         try:
-            f = conversion(key, canon, target)
+            f = conversion(key, canon, target) * to_caco3
         except ValueError:
             errors.append(f"column {columns[key]!r} ({key}): unit {unit!r} cannot be converted to the model's "
                           f"{_vocab_unit(key)}; declare the right one, e.g. units={{{key!r}: {_example_unit(target)!r}}}")
@@ -274,8 +280,8 @@ def _read_raw(path: Path, sheet) -> pd.DataFrame:
         engine = {".xls": "xlrd", ".ods": "odf"}.get(suffix, "openpyxl")
         package = {"xlrd": "xlrd", "odf": "odfpy"}.get(engine, "openpyxl")
         if importlib.util.find_spec(engine) is None:
-            raise ImportError(f"reading {path.name} needs the {package} package, which is not installed: "
-                              f"pip install {package} (or save the sheet as CSV)")
+            raise LabTableError(f"lab table {path.name}: reading {suffix} files needs the {package} package, which "
+                                f"soilnb does not install; save the sheet as .xlsx or CSV (or pip install {package})")
         return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, keep_default_na=False,
                              engine=engine)
     try:

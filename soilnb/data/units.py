@@ -117,6 +117,7 @@ NAME_ALIASES: dict[str, str] = {
     "tn": "TN", "n": "TN", "total_nitrogen": "TN", "nitrogen": "TN", "n_tot": "TN", "ntot": "TN", "total_n": "TN",
     "n_total": "TN",
     "ic": "IC", "caco3": "IC", "caco3_eq": "IC", "carbonate": "IC", "carbonates": "IC", "calcium_carbonate": "IC",
+    "inorganic_carbon": "IC", "inorganic_c": "IC", "c_inorg": "IC", "tic": "IC",
     "eoc": "EOC",
     "ph": "pH", "ph_h2o": "pH", "ph_water": "pH", "ph_1_1_h2o": "pH", "ph_h20": "pH",
     "cec": "CEC", "cation_exchange_capacity": "CEC", "cec_nh4oac": "CEC",
@@ -129,8 +130,10 @@ NAME_ALIASES: dict[str, str] = {
 #: Cells read as plain missing values (not reported).
 BLANK = {"", "na", "nan", "n/a", "#n/a", "null", "none"}
 #: Model properties whose name or unit is ambiguous enough to say so in a note (IC: CaCO3 equivalent, not C).
-NOTES_BY_PROPERTY = {"IC": "IC is read as % CaCO3 equivalent (as the model's IC); inorganic C as C would be "
-                           "12 % of it"}
+NOTES_BY_PROPERTY = {"IC": "IC is the model's CaCO3 equivalent (%); inorganic carbon given as C is converted "
+                           "(x 100.09 / 12.01)"}
+#: Inorganic carbon as C -> as CaCO3 equivalent (the model's IC): molar mass of CaCO3 over that of C.
+IC_C_TO_CACO3 = 100.09 / 12.01
 
 
 def _name_key(text) -> str:
@@ -187,6 +190,36 @@ def parse_header(header) -> tuple[str, str | None, str | None]:
     if unit is None and prop is None and m and _ALIASES.get(_name_key(m.group(1))) not in (None, "pH"):
         return m.group(1), m.group(2).strip(), _ALIASES[_name_key(m.group(1))]   # a unit this reader does not know
     return name, unit, prop
+
+
+def ic_basis(unit) -> tuple[str | None, str | None]:
+    """``(mass unit, basis)`` of a unit written for inorganic carbon: basis ``"CaCO3"`` (``%CaCO3``,
+    ``g/kg CaCO3``, ``wt% CaCO3 eq.``), ``"C"`` (``%C``, ``g/kg C``) or None (the unit alone).
+
+    >>> ic_basis("%CaCO3"), ic_basis("g/kg C"), ic_basis("%")
+    (('%', 'CaCO3'), ('g/kg', 'C'), ('%', None))
+    """
+    k = unit_key(unit)
+    for basis, tail in (("CaCO3", "caco3_eq"), ("CaCO3", "caco3"), ("C", "c")):
+        head = _BY_KEY.get(k[:-len(tail)].rstrip("_")) if k.endswith(tail) else None
+        if head is not None and UNIT_TABLE[head][0] == "mass":
+            return head, basis
+    return parse_unit(unit), None
+
+
+def ic_unit(header, unit) -> tuple[str | None, float, str | None]:
+    """``(mass unit, extra factor, error)`` of an IC column: a header naming CaCO3 or carbonate is CaCO3
+    equivalent as it is; a bare one (``IC``, ``inorganic carbon``) needs a unit saying CaCO3 (``%CaCO3``) or C
+    (``%C``, converted x :data:`IC_C_TO_CACO3` to CaCO3 equivalent), else the error says so."""
+    canon, basis = ic_basis(unit) if unit is not None else (None, None)
+    if basis is None and any(w in _name_key(header) for w in ("caco3", "carbonat")):
+        basis = "CaCO3"
+    if basis is None:
+        return None, 1.0, (f"column {header!r} (IC): inorganic carbon without its basis -- the model's IC is CaCO3 "
+                           f"equivalent (%), and labs also report it as C (x {IC_C_TO_CACO3:.3g} between the two); "
+                           "declare which, e.g. units={'IC': '%CaCO3'} or units={'IC': '%C'} (command line "
+                           "--unit IC=%CaCO3 or --unit IC=%C)")
+    return canon, IC_C_TO_CACO3 if basis == "C" else 1.0, None
 
 
 # --------------------------------------------------------------------------------------------- cells
@@ -291,7 +324,10 @@ def _texture_sums(values, columns, source_units, errors) -> list:
         return []
     med = float(np.median(total))
     cols = [columns[t] for t in TEXTURE]
-    for scale, what, fix in ((10.0, "%", "%"), (1.0, "fractions (0-1)", None), (0.1, "%", "%")):
+    declared = {parse_unit(str(source_units[t]).rsplit(" (", 1)[0]) for t in TEXTURE}
+    small = ("g/kg", "g/kg") if declared == {"mg/kg"} else ("fractions (0-1)", None) if declared == {"g/kg"} else \
+        ("1000 times smaller than their declared unit (g/kg declared as mg/kg, or fractions as g/kg)", None)
+    for scale, what, fix in ((10.0, "%", "%"), (1.0, "fractions (0-1)", None), (0.1, *small)):
         if abs(med - scale) <= TEXTURE_TOLERANCE * scale / 100:
             units = {t: source_units[t] for t in TEXTURE}
             how = (f"declare units={{'clay': {fix!r}, 'silt': {fix!r}, 'sand': {fix!r}}}" if fix
