@@ -18,8 +18,6 @@ from soilnb.data.library import SpectralLibrary
 RULES = ("stem", "pattern", "column")
 
 
-
-
 @dataclass
 class JoinResult:
     """Spectra with their lab values, and what did not join.
