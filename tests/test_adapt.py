@@ -7,11 +7,16 @@ import pytest
 
 from soilnb import apply
 from soilnb.apply import cli
-from soilnb.apply.adapt import MIN_LOCAL, AdaptError, adapt_bundle, local_folds
+from soilnb.apply.adapt import (MIN_LOCAL, AdaptError, Library, _adapt_head, adapt_bundle, library_of,
+                                local_folds, local_samples)
+from soilnb.apply.heads import PLSHead
+from soilnb.apply.inference import latent
 from soilnb.core import paths
 from soilnb.core.cache import file_sha256
 from soilnb.data.simulate.world import simulate_world
 from soilnb.stats import metrics
+from soilnb.stats.shift import ShiftDetector
+from soilnb.stats.targets import TargetTransformer
 
 TINY = dict(vae_hidden=32, vae_epochs=2, latent_dim=4, mlp_hidden=16, mlp_epochs=3, pls_max_components=6)
 PROPS = ["clay", "pH"]
@@ -87,10 +92,50 @@ def test_weight_comes_from_the_local_cv(world):
     assert h["method"].startswith("spiked") and h["weight"] == 20 and res.record["weight"] == 20
     cv = h["cv_error"]
     assert min(cv, key=cv.get) in ("20", "20+bias") and cv["1"] > cv["20"]
-    # the offset case: the local CV may choose another weight, but always one it tried, with its error recorded
-    rec = world["res"].record["heads"]["MIR-PLSR"]
-    key = f"{rec['weight']:g}{'+bias' if rec['bias'] else ''}"
-    assert rec["cv_error"][key] == min(rec["cv_error"].values())
+    # the offset case (clay + 12, pH + 1): a refit on spectra cannot learn a pure offset, the bias correction can
+    assert world["res"].record["heads"]["MIR-PLSR"]["bias"] is True
+
+
+def _head_case(local_y):
+    """One PLS head spiked with 20 local rows (5 folds): the library's pH = 6 + X beta, the local pH
+    ``local_y(X, beta)``, both without noise."""
+    rng = np.random.default_rng(0)
+    beta = np.array([1.0, -0.5, 0.3, 0.0, 0.2, -0.1])
+    X_lib, X = rng.normal(size=(200, 6)), rng.normal(size=(20, 6))
+    Y_lib = pd.DataFrame({"pH": 6 + X_lib @ beta})
+    tt = TargetTransformer().fit(Y_lib)
+    T = tt.transform(pd.DataFrame({"pH": local_y(X, beta)}))
+    head = PLSHead(np.zeros((1, 6)), np.zeros(1), tt, [6])
+    _, oof, rec = _adapt_head(head, "spectra", X, T, local_folds(np.arange(20), 5), (1, 5, 20),
+                              Library(X_lib, Y_lib, np.arange(200)), ["pH"])
+    return T, oof, rec
+
+
+def test_the_option_the_case_calls_for_wins():
+    """A local relation against the library's: only the heaviest weight learns it (no bias); the library's
+    relation plus a pure offset: the lightest weight with the bias correction."""
+    T, oof, rec = _head_case(lambda X, beta: 6 - 2 * X @ beta)
+    assert (rec["weight"], rec["bias"]) == (20, False)
+    T, oof, rec = _head_case(lambda X, beta: 9 + X @ beta)
+    assert (rec["weight"], rec["bias"]) == (1, True) and rec["cv_error"]["1+bias"] < 0.1 < rec["cv_error"]["20"]
+    assert np.mean((T - oof) ** 2) < 0.1 * np.mean(T ** 2)      # nested residuals of an offset the bias learns
+
+
+def test_calibration_distances_are_out_of_fold(world):
+    """The local samples' latent distances that calibrate normalised intervals and the support limit: each to
+    the shift reference refit on the library and the other folds' local samples, not to the final reference
+    (which holds the sample itself)."""
+    parent, res = apply.load_bundle(world["parent"].folder), world["res"]
+    _, X, _, ids, _, _ = local_samples(parent, world["folder"] / "local.csv")
+    z = latent(parent, "MIR", X.astype(np.float32))
+    z_lib = latent(parent, "MIR", library_of(parent).X.astype(np.float32))
+    folds, want = local_folds(ids), np.empty(len(X))
+    for f in np.unique(folds):
+        te = folds == f
+        want[te] = ShiftDetector().fit(np.vstack([z_lib, z[~te]])).mahalanobis_.distance(z[te])
+    for cal in res.bundle.calibration.values():
+        np.testing.assert_allclose(cal.sigmas, want, rtol=1e-6)
+    assert not np.allclose(want, res.bundle.shift["MIR"].mahalanobis_.distance(z))
 
 
 def test_adapted_bundle_records_parent_and_local_samples(world):
@@ -140,5 +185,9 @@ def test_adapt_command_refuses_a_lab_table_of_other_properties(world, tmp_path, 
 
 
 def test_ccc_metric_used_by_the_benchmark_is_lins():
-    y = np.array([1.0, 2.0, 3.0, 4.0])
-    assert metrics.ccc(y, y) == pytest.approx(1.0)
+    """Lin's CCC penalises a shift and a scale that Pearson's r ignores: y_pred = 2 y + 1 has r = 1 and, by
+    hand (population moments: var y 2, var y_pred 8, covariance 4, means 3 and 7), CCC = 2*4 / (2 + 8 + 4^2)."""
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert np.corrcoef(y, 2 * y + 1)[0, 1] == pytest.approx(1.0)
+    assert metrics.ccc(y, 2 * y + 1) == pytest.approx(8 / 26)
+    assert metrics.ccc(y, y + 1) == pytest.approx(2 * 2 / (2 + 2 + 1))

@@ -16,13 +16,17 @@ new folder (:func:`adapt_bundle`; the array-level step is :func:`adapt`):
   library's cannot learn), and the CV picks that too. MLP heads (and every head when the library cannot be had) are corrected by the
   local samples' mean residual on their output scale (a bias correction folded into the head's intercept).
 * **Intervals.** Split conformal on out-of-fold local residuals (cross-conformal: each local sample's residual
-  comes from a model fitted without it, with the chosen weight); the final heads use every local sample, so the
-  intervals are those of K-fold CV residuals around the refit (CV+ in its simplest, "naive" form; with the weight
-  chosen on the same folds, a mild optimism). With k local samples a 90 % interval needs k >= 9 (here
-  :data:`MIN_LOCAL` = 10).
+  comes from a model fitted without it); the final heads use every local sample, so the intervals are those of
+  K-fold CV residuals around the refit (CV+ in its simplest, "naive" form). The choice of weight and bias is
+  nested inside the folds: a fold's residuals come from the option a CV on the other folds alone chose, so the
+  choice made on the same folds does not shrink the intervals (the final heads' option is the one the CV on
+  all folds chose). With k local samples a 90 % interval needs k >= 9 (here :data:`MIN_LOCAL` = 10).
 * **Flags.** The novelty reference gets the local samples' reconstruction errors (spectra the VAE never saw); the
   shift reference is refit on the library's and the local samples' embeddings when the library is at hand (the
-  bundle stores the reference as summaries, which cannot be extended without the embeddings), else kept.
+  bundle stores the reference as summaries, which cannot be extended without the embeddings), else kept. The
+  local samples' latent distances that calibrate normalised intervals and the interval-support limit are out of
+  sample, as the calibration samples' of a trained bundle are: each to the shift reference refit on the library
+  and the other folds' local samples (or to the parent's reference when it is kept), never to the one they are in.
 
 Only the strategies of the local samples' range stay in the adapted bundle (a head may be shared with the other
 range, whose calibration would no longer hold). ``info["adapted"]`` records what it was adapted with.
@@ -43,10 +47,9 @@ from soilnb.apply.bundle import MANIFEST, Bundle, bundle_sha256, load_bundle
 from soilnb.apply.heads import PLSHead
 from soilnb.apply.inference import _Features, latent, per_sample, prepare, reconstruction_error
 from soilnb.apply.intervals import Calibration, NoveltyReference, clip_to_bounds
-from soilnb.apply.train import TrainingDataError, labelled_libraries, training_library
+from soilnb.apply.train import TrainingDataError, labelled_libraries, training_library, training_world
 from soilnb.core.cache import file_sha256
 from soilnb.core.config import get_config
-from soilnb.data.library import World
 from soilnb.stages.features import get_features
 from soilnb.stats.pls import pls1_from_gram
 from soilnb.stats.shift import ShiftDetector
@@ -98,10 +101,7 @@ def library_of(b: Bundle) -> Library:
         warnings.simplefilter("ignore")
         data = labelled_libraries(td["spectra"], td.get("lab_table"), id_rule=td.get("id_rule") or "stem",
                                   units=td.get("units") or None, name="training spectra")
-        lib = training_library(data.libraries[0])
-        world = World(kssl=lib, source="files") if lib.unit == "cm-1" else \
-            World(paired_nir=lib.average_scans(), source="files")
-        F = get_features(cfg, world)
+        F = get_features(cfg, training_world(training_library(data.libraries[0])))
     if fingerprint(F)["sha256"] != b.info["fingerprint"]["sha256"]:
         raise AdaptError("the bundle's training files changed since it was trained (fingerprint differs)")
     if F.kssl is not None:
@@ -144,20 +144,32 @@ def _error(T, T_hat) -> float:
     return float(np.mean((np.asarray(T) - T_hat) ** 2))
 
 
+def _cv(sp: _Spiker, X, T, folds, cands) -> tuple[dict, dict, tuple]:
+    """``(out-of-fold outputs, CV error)`` per candidate ``(weight, bias)``, and the best candidate."""
+    oof, cv = {}, {}
+    for c in cands:
+        oof[c] = np.empty_like(T)
+        for f in np.unique(folds):
+            te = folds == f
+            coef, icpt = sp.fit(X[~te], T[~te], *c)
+            oof[c][te] = X[te] @ coef.T + icpt
+        cv[c] = _error(T, oof[c])
+    return oof, cv, min(cands, key=lambda c: (cv[c], c))
+
+
 def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, props):
     """``(new head, out-of-fold outputs, record)`` of one head (module docstring)."""
     if library is not None and isinstance(head, PLSHead) and kind == "spectra":
         sp = _Spiker(head, library.X, head.targets.transform(library.Y[props]))
-        oof, cv, cands = {}, {}, [(w, bias) for w in weights for bias in (False, True)]
-        for w, bias in cands:
-            oof[w, bias] = np.empty_like(T)
-            for f in np.unique(folds):
-                te = folds == f
-                coef, icpt = sp.fit(X[~te], T[~te], w, bias)
-                oof[w, bias][te] = X[te] @ coef.T + icpt
-            cv[w, bias] = _error(T, oof[w, bias])
-        best = min(cands, key=lambda c: (cv[c], c))
-        return sp.head_of(*sp.fit(X, T, *best)), oof[best], \
+        cands = [(w, bias) for w in weights for bias in (False, True)]
+        _, cv, best = _cv(sp, X, T, folds, cands)
+        oof = np.empty_like(T)          # nested: each fold's option chosen by a CV on the other folds alone
+        for f in np.unique(folds):
+            te = folds == f
+            inner = _cv(sp, X[~te], T[~te], folds[~te], cands)[2] if len(np.unique(folds[~te])) > 1 else best
+            coef, icpt = sp.fit(X[~te], T[~te], *inner)
+            oof[te] = X[te] @ coef.T + icpt
+        return sp.head_of(*sp.fit(X, T, *best)), oof, \
             {"method": "spiked PLS refit" + (" + local bias correction" if best[1] else ""), "weight": best[0],
              "bias": best[1], "cv_error": {f"{w:g}{'+bias' if b else ''}": cv[w, b] for w, b in cands}}
     out = head.outputs(X)
@@ -200,17 +212,22 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
                  vae=b.vae, n2m=b.n2m)
     z = latent(b, rng, X.astype(np.float32))
     shift_note = "kept (no library at hand: the stored reference cannot be extended)"
-    if rng in b.shift and z is not None and library is not None:
-        det = b.shift[rng]
-        new.shift[rng] = ShiftDetector(alpha=det.alpha, squared=det.squared).fit(
-            np.vstack([latent(b, rng, library.X.astype(np.float32)), z]))
+    # the calibration distances (sigmas) of the local samples, each to a reference that did not see it: the
+    # parent's, or with the library at hand the reference refit without the sample's fold (out of fold)
+    sig = b.shift[rng].mahalanobis_.distance(z) if rng in b.shift and z is not None else None
+    if sig is not None and library is not None:
+        det, z_lib = b.shift[rng], latent(b, rng, library.X.astype(np.float32))
+        new.shift[rng] = ShiftDetector(alpha=det.alpha, squared=det.squared).fit(np.vstack([z_lib, z]))
         shift_note = f"refit on the library and the local embeddings ({len(library.X)} + {len(X)})"
+        for f in np.unique(folds):
+            te = folds == f
+            sig[te] = ShiftDetector(alpha=det.alpha, squared=det.squared).fit(
+                np.vstack([z_lib, z[~te]])).mahalanobis_.distance(z[te])
     novelty_note = "none"
     if rng in b.novelty:
         ref = b.novelty[rng]
         new.novelty[rng] = NoveltyReference(np.r_[ref.scores, reconstruction_error(b, rng, X)], ref.alpha)
         novelty_note = f"{ref.scores.size} + {len(X)} local reconstruction errors"
-    sig = new.shift[rng].mahalanobis_.distance(z) if rng in new.shift and z is not None else None
     for s in own:
         h = b.strategies[s][2]
         pred, _ = clip_to_bounds(heads[h].targets.inverse_transform(oofs[h]), heads[h].targets)
@@ -223,7 +240,8 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
               "ids_sha256": hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest(),
               "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "shift_reference": shift_note,
               "novelty_reference": novelty_note,
-              "calibration": "split conformal on out-of-fold residuals of the local samples (K-fold, soilnb.apply.adapt)"}
+              "calibration": "split conformal on out-of-fold residuals of the local samples (K-fold, weight and "
+                             "bias chosen inside each fold; soilnb.apply.adapt)"}
     new.info["adapted"] = record
     new.info["calibration_sets"] = {s: f"local samples, out-of-fold ({len(X)})" for s in own}
     new.info["calibration_scheme"] = record["calibration"]

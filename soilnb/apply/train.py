@@ -151,6 +151,14 @@ def training_library(lib: SpectralLibrary, name: str = "training") -> SpectralLi
         raise TrainingDataError(str(exc)) from None
 
 
+def training_world(lib: SpectralLibrary) -> World:
+    """The World a training library is trained in: MIR (cm-1) as the KSSL part, NIR as the Paired part (a
+    sample's scans averaged)."""
+    if lib.unit == "cm-1":
+        return World(kssl=lib, source="files")
+    return World(paired_nir=lib.average_scans(), source="files")
+
+
 def _regressors(cfg: Config, F, vae, n2m) -> StrategyResults:
     """The regressors the bundle holds: the NIR heads of :func:`~soilnb.stages.get_regressions` (trained on the
     Paired training split), the MIR heads of :func:`~soilnb.apply.build.mir_regressors` (trained on the proper
@@ -234,10 +242,7 @@ def train_bundle(spectra, properties=None, *, lab=None, id_rule="stem", units=No
     first = [spectra] if isinstance(spectra, (str, Path)) else list(spectra)
     cfg = get_config(profile, **{**overrides, "source": "files", "data_dir": str(first[0]),
                                  "properties": ",".join(properties), "seed": seed})
-    if lib.unit == "cm-1":
-        world = World(kssl=lib, source="files")
-    else:
-        world = World(paired_nir=lib.average_scans(), source="files")
+    world = training_world(lib)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*dropped \d+ of \d+ samples with missing properties")
         F = get_features(cfg, world)
