@@ -12,6 +12,7 @@ from apply_world import make_tiny
 from sklearn.linear_model import LogisticRegression
 
 from soilnb import apply
+from soilnb.apply import inference
 from soilnb.apply.inference import calibration_distance_limit, flags, interval_support, shift_distance_limit
 from soilnb.apply.prediction_summary import summary_text
 from soilnb.apply.intervals import shift_weights, weighted_quantiles
@@ -103,6 +104,23 @@ def test_rows_beyond_the_calibration_distances_are_unsupported(tiny):
     fl = pd.DataFrame({"shift_distance": c.sigmas, "shift_flag": False, "recon_error": 0.0, "novelty_p": 1.0,
                        "novelty_flag": False})
     assert (~interval_support(b, "MIR", "MIR-PLSR", fl)[0]).mean() <= alpha
+
+
+def test_interval_support_applies_the_support_rule(tiny, monkeypatch):
+    """``interval_support`` marks what ``unsupported_rules(...)[SUPPORT_RULE]`` marks (plus clipped rows), with a
+    reason per part of the rule: change the rule and the marks follow."""
+    b = tiny["loaded"]
+    lim = calibration_distance_limit(b.calibration["MIR-PLSR"], b.shift["MIR"].alpha)
+    fl = pd.DataFrame({"shift_distance": [0.0, 2 * lim, 0.0, 0.0], "shift_flag": [False, False, True, False],
+                       "recon_error": 0.0, "novelty_p": 1.0, "novelty_flag": [False, False, False, True]})
+    clipped = pd.DataFrame({"clay": [False, False, False, False], "pH": [True, False, False, False]})
+    rules = inference.unsupported_rules(b, "MIR", "MIR-PLSR", fl)
+    sup, note = interval_support(b, "MIR", "MIR-PLSR", fl, clipped)
+    np.testing.assert_array_equal(~sup, rules[inference.SUPPORT_RULE] | clipped.any(axis=1).to_numpy())
+    assert list(sup) == [False, False, True, False] and "pH predicted outside" in note[0] and note[2] == ""
+    monkeypatch.setattr(inference, "SUPPORT_RULE", "shift")
+    sup, note = interval_support(b, "MIR", "MIR-PLSR", fl)
+    assert list(sup) == [True, True, False, True] and "above the shift limit" in note[2]
 
 
 @pytest.mark.filterwarnings("ignore:.*looks like reflectance")

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from soilnb.apply.bundle import Bundle, load_bundle
+from soilnb.apply.inference import source_files
 from soilnb.apply.intervals import COVERAGE, binomial_tolerance
 from soilnb.apply.train import TrainingDataError, labelled_libraries
 from soilnb.stats import metrics
@@ -115,8 +116,7 @@ def evaluation_table(pred: pd.DataFrame, properties, coverage: float = COVERAGE,
 def observed_per_sample(lib) -> pd.DataFrame:
     """The observed values of a library per sample and file (``sample_id``, ``file``, the properties), keyed as
     :func:`soilnb.apply.inference.per_sample` keys a prediction row (the same id in two files is two samples)."""
-    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object).astype(str)
-    obs = pd.concat([pd.DataFrame({"sample_id": lib.sample_id.astype(str), "file": files}),
+    obs = pd.concat([pd.DataFrame({"sample_id": lib.sample_id.astype(str), "file": source_files(lib)}),
                      lib.properties.reset_index(drop=True)], axis=1)
     return obs.groupby(["file", "sample_id"], sort=False).first().reset_index()
 

@@ -45,7 +45,6 @@ STRATEGY_INPUTS = {"MIR-PLSR": ("MIR", "spectra", "MIR-PLSR"), "MIR-MLP": ("MIR"
                    "NIR-MLP": ("NIR", "spectra", "NIR-MLP"), "NIRtoMIR-MLP": ("NIR", "converted", "MIR-MLP"),
                    "NIRtoMIR-SSL-MLP": ("NIR", "latent", "MIR-SSL-MLP")}
 FLAG_COLUMNS = ("shift_distance", "shift_flag", "recon_error", "novelty_p", "novelty_flag")
-SUPPORT_COLUMNS = ("interval_supported", "interval_note")
 
 
 def reconstruction_error(b, rng: str, X) -> np.ndarray:
@@ -234,25 +233,28 @@ def interval_support(b, rng: str, strategy: str, fl: pd.DataFrame, clipped: pd.D
     (``benchmarks/bench_shift_intervals.py``) the marked rows held most of the interval misses of clay, not those
     of organic soils whose spectra look ordinary to the VAE: no mark makes an interval hold."""
     cal, ref, alpha = b.calibration[strategy], b.novelty.get(rng), support_alpha(b, rng)
-    n = len(fl)
-    notes = [[] for _ in range(n)]
-    d = fl["shift_distance"].to_numpy(float)
+    rules = unsupported_rules(b, rng, strategy, fl)
+    d, q = fl["shift_distance"].to_numpy(float), fl["recon_error"].to_numpy(float)
     lim = calibration_distance_limit(cal, alpha)
-    if np.isfinite(lim):
-        for i in np.flatnonzero(d > lim):
-            notes[i].append(f"latent distance {d[i]:.3g} above the calibration samples' limit {lim:.3g}")
-    if ref is not None and np.isfinite(ref.limit):
-        q = fl["recon_error"].to_numpy(float)
-        for i in np.flatnonzero(fl["novelty_flag"].to_numpy(bool)):
-            notes[i].append(f"reconstruction error {q[i]:.3g} above the novelty limit {ref.limit:.3g}")
-    checked = np.isfinite(lim) or (ref is not None and np.isfinite(ref.limit))
+    why = {"latent>cal-limit": lambda i: f"latent distance {d[i]:.3g} above the calibration samples' limit {lim:.3g}",
+           "latent>cal-max": lambda i: f"latent distance {d[i]:.3g} above the calibration samples' largest "
+                                       f"{np.max(cal.sigmas):.3g}",
+           "novelty": lambda i: f"reconstruction error {q[i]:.3g} above the novelty limit {ref.limit:.3g}",
+           "recon>ref-max": lambda i: f"reconstruction error {q[i]:.3g} above the largest held-out error "
+                                      f"{ref.scores.max():.3g}",
+           "shift": lambda i: f"latent distance {d[i]:.3g} above the shift limit "
+                              f"{shift_distance_limit(b.shift[rng]):.3g}"}
+    notes = [[] for _ in range(len(fl))]
+    for part in SUPPORT_RULE.split("|"):          # the rule's marks, each with its reason
+        for i in np.flatnonzero(rules[part]):
+            notes[i].append(why[part](i))
     if clipped is not None:
         m = clipped.to_numpy(bool)
         for i in np.flatnonzero(m.any(axis=1)):
             notes[i].append(f"{', '.join(clipped.columns[m[i]])} predicted outside the physical bounds")
+    supported = ~(rules[SUPPORT_RULE] | (clipped.to_numpy(bool).any(axis=1) if clipped is not None else False))
     note = np.array(["; ".join(x) for x in notes], dtype=object)
-    supported = note == ""
-    if not checked:
+    if not (np.isfinite(lim) or (ref is not None and np.isfinite(ref.limit))):
         note = np.array(["; ".join(["not checked: no latent or novelty reference for this range"] + x)
                          for x in notes], dtype=object)
     return supported, note
@@ -310,13 +312,19 @@ def _grids_text(b) -> str:
     return ", ".join(f"{r} {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]}" for r, g in b.grids.items()) or "none"
 
 
+def source_files(lib: SpectralLibrary) -> np.ndarray:
+    """The file of each spectrum as text (the library's name where none is recorded): with the sample id, the
+    key of a sample (:func:`per_sample`; :func:`soilnb.apply.evaluate.observed_per_sample`)."""
+    return np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object).astype(str)
+
+
 def per_sample(lib: SpectralLibrary, average: bool = True) -> tuple[SpectralLibrary, pd.DataFrame]:
     """``(library, rows)``: one spectrum per sample of each file (the mean of a sample's scans in that file, as
     the training spectra were averaged) and per sample its ``file``, ``row`` (of its first scan), ``n_spectra``,
     ``quality`` (every scan's reasons, named once) and ``quality_ok`` (every scan fine). The same id in two files is
     two samples (two rows), never averaged together. ``average=False``: every spectrum as it is."""
     quality, ok = _quality(lib)
-    files = np.asarray(lib.meta.get("source_file", np.full(lib.n_scans, lib.name or "")), dtype=object).astype(str)
+    files = source_files(lib)
     rows = pd.DataFrame({"sample_id": lib.sample_id, "file": files,
                          "row": lib.meta.get("source_row", np.arange(1, lib.n_scans + 1)), "n_spectra": 1,
                          "quality": quality, "quality_ok": ok})

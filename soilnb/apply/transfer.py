@@ -28,6 +28,7 @@ import pandas as pd
 from soilnb.apply.adapt import Library, adapt, local_folds
 from soilnb.apply.build import MIR_HEADS, build_bundle, mir_regressors
 from soilnb.apply.coverage import conformal_quantile
+from soilnb.apply.evaluate import score
 from soilnb.apply.inference import predict_arrays, prepare
 from soilnb.apply.intervals import COVERAGE
 from soilnb.apply.realdata import limesoda_library
@@ -41,7 +42,6 @@ from soilnb.stages.limesoda_data import dataset_digest
 from soilnb.stages.plan import get_models
 from soilnb.stages.strategies import StrategyResults
 from soilnb.stages.training import get_vae
-from soilnb.stats.metrics import ccc
 from soilnb.stats.pls import PLSR
 
 #: The five LimeSoDa MIR sets, and the smoke profile's two.
@@ -96,8 +96,9 @@ def local_only(X_loc, y_loc, X_test, seed: int = 0, coverage: float = COVERAGE, 
 
 
 def _scores(y, pred, lo, hi) -> dict:
-    return {"ccc": float(ccc(y, pred)), "coverage": float(np.mean((lo <= y) & (y <= hi))),
-            "width": float(np.mean(hi - lo)), "n_test": int(len(y))}
+    """The table's metrics: those of :func:`soilnb.apply.evaluate.score`, under this table's names."""
+    sc = score(y, pred, lo, hi)
+    return {"ccc": sc["ccc"], "coverage": sc["coverage"], "width": sc["mean_width"], "n_test": sc["n"]}
 
 
 def _bundle_rows(b, X, Y: pd.DataFrame) -> list[dict]:
