@@ -46,6 +46,13 @@ def test_help_and_no_command():
     assert out.returncode == 2 and "usage: soilnb" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_normalized_and_weighted_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["predict", "--model", "nowhere", "x.csv", "--normalized", "--weighted"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "not allowed with argument --normalized" in err and "Traceback" not in err
+
+
 def test_predict_every_real_file(tiny, real_dir, tmp_path):
     """In a fresh process, as a user runs it: every example file predicted, with intervals and flags."""
     files = sorted((real_dir / "ossl_sample_inputs").iterdir())

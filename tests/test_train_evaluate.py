@@ -142,6 +142,30 @@ def test_evaluate_command_writes_csv_and_figure(tiny, tiny_data, tmp_path, capsy
     assert "soilnb: TC " in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), ValueError("cannot draw")])
+def test_evaluate_writes_no_csv_when_the_figure_fails(tiny, tiny_data, tmp_path, capsys, monkeypatch, error):
+    def broken(ev, path):
+        raise error
+
+    monkeypatch.setattr(cli, "save_evaluation_figure", broken)
+    out = tmp_path / "ev.csv"
+    rc = cli.main(["evaluate", "--model", str(tiny.folder), str(tiny_data / "with_props.csv"), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(getattr(error, "strerror", None) or error) in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "ev.png").exists()
+
+
+def test_train_refuses_an_xls_lab_table_in_one_line(tiny_data, tmp_path, capsys):
+    import importlib.util
+    if importlib.util.find_spec("xlrd") is not None:
+        pytest.skip("xlrd is installed here: .xls tables are read")
+    (tmp_path / "lab.xls").write_bytes(b"\xd0\xcf")
+    rc = cli.main(["train", str(tiny_data / "spectra.csv"), "--lab", str(tmp_path / "lab.xls"), "--out",
+                   str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "lab.xls" in err and "save the sheet as .xlsx or CSV" in err and "internal error" not in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--lab", "{d}/nope.csv"], "lab table {d}/nope.csv: no such file"),
     (["--lab", "{d}/other_ids.csv"], "no spectrum matched a sample of the table by file stem"),

@@ -71,14 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coverage", type=float, default=COVERAGE, help="nominal interval coverage (default %(default)s)")
     p.add_argument("--strategy", default=None, metavar="NAME",
                    help="a strategy name, or 'all'; default: the bundle's default strategy for each range")
-    p.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
-    p.add_argument("--weighted", action="store_true",
-                   help="weighted split-conformal intervals for covariate shift (each file one batch): wider where "
-                   "its spectra differ from the calibration samples")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
+    kind.add_argument("--weighted", action="store_true",
+                      help="weighted split-conformal intervals for covariate shift (each file one batch): wider "
+                      "where its spectra differ from the calibration samples")
     p.add_argument("--convert-mir", action="store_true", help="for NIR input, add the converted MIR spectrum")
     p.add_argument("--per-spectrum", action="store_true",
                    help="one row per spectrum (default: the scans of one sample id in a file are averaged)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress bar and no 'wrote' line (flagged, clipped and unsupported rows are still said)")
     i = sub.add_parser("info", help="what a bundle holds and was trained on",
                        description="Check a bundle (format, version, sha256 of every file) and describe it.")
     i.add_argument("model", metavar="DIR", help="the bundle folder")
@@ -287,17 +289,21 @@ def _evaluate(args) -> int:
         _say(line)
     out = Path(args.output)
     figure = None if (args.figure or "").lower() == "none" else Path(args.figure or out.with_suffix(".png"))
+    written = []            # the figure first: a figure that cannot be drawn leaves no CSV behind
     try:
-        with atomic_path(out) as tmp:
-            ev.table.to_csv(tmp, index=False, float_format="%.6g")
-        if args.predictions:
-            with atomic_path(Path(args.predictions)) as tmp:
-                ev.predictions.to_csv(tmp, index=False, float_format="%.6g")
         if figure is not None:
             with atomic_path(figure) as tmp:
                 save_evaluation_figure(ev, tmp)
+            written.append(str(figure))
+        with atomic_path(out) as tmp:
+            ev.table.to_csv(tmp, index=False, float_format="%.6g")
+        written.append(str(out))
+        if args.predictions:
+            with atomic_path(Path(args.predictions)) as tmp:
+                ev.predictions.to_csv(tmp, index=False, float_format="%.6g")
     except OSError as exc:
-        _say(f"cannot write the evaluation ({exc.strerror or exc}: {exc.filename or out})")
+        _say(f"cannot write the evaluation ({exc.strerror or exc}: {exc.filename or out}); "
+             + (f"written: {', '.join(written)}" if written else "nothing written"))
         return EXIT_FAILED
     if not args.quiet:
         for line in ev.report + summary_lines(ev):
