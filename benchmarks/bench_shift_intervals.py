@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from soilnb import apply, stages
-from soilnb.apply.inference import SUPPORT_RULE, interval_support, predict_arrays, prepare, unsupported_rules
+from soilnb.apply.inference import latent, predict_arrays, prepare
+from soilnb.apply.support import SUPPORT_RULE, batch_marks, interval_support, unsupported_rules
 from soilnb.apply.realdata import limesoda_library
 from soilnb.core import paths
 from soilnb.core.config import get_config
@@ -78,7 +79,10 @@ def rows_of(b, X, Y: pd.DataFrame, dataset: str, strategy: str, compared: dict) 
     per, fl = predict_arrays(b, "MIR", X, [strategy])
     pred, lo, hi = per[strategy]
     marks = unsupported_rules(b, "MIR", strategy, fl)
-    supported, _ = interval_support(b, "MIR", strategy, fl, pred.attrs["clipped"])
+    batch = batch_marks(b, strategy, latent(b, "MIR", np.asarray(X, np.float32)))
+    supported, _ = interval_support(b, "MIR", strategy, fl, pred.attrs["clipped"], batch)
+    marks["batch"] = np.full(len(fl), batch[0])
+    marks[f"{SUPPORT_RULE}|batch"] = marks[SUPPORT_RULE] | batch[0]
     out = []
     _, w_lo, w_hi = predict_arrays(b, "MIR", X, [strategy], weighted=True)[0][strategy]
     for t, p in compared.items():
@@ -143,7 +147,8 @@ def main():
         "weighted": g["w_covered"].mean(), "width": g["width"].median(),
         "weighted_width": g["w_width"].median()}), include_groups=False).astype({"n": int})
     print(f"\nper data set and property: 90 % intervals (plain split conformal), the rows predict marks unsupported "
-          f"(rule {SUPPORT_RULE}, or a clipped value), and weighted split conformal (median widths)")
+          f"(rule {SUPPORT_RULE}, a clipped value, or the batch rule: each data set one batch), and weighted split "
+          "conformal (median widths)")
     print(per_set.to_string(float_format="{:.2f}".format))
     shifted = t[t["dataset"] != "KSSL held out"]
     print("\ncandidate rules on all LimeSoDa rows (misses_marked: share of the interval misses among marked rows)")

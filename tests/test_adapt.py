@@ -84,41 +84,50 @@ def test_recalibrated_intervals_cover_held_out_local_samples(world):
     assert before["coverage"].min() < 0.8
 
 
-def test_weight_comes_from_the_local_cv(world):
-    """Local samples whose properties run against the library's relation: only a heavy weight lets the refit
-    learn it, and the local CV picks the largest weight; the CV errors are recorded per candidate."""
+def test_options_come_from_the_local_cv(world):
+    """Local samples whose properties run against the library's relation (60 - clay, 12 - pH): the plain refit
+    with weight 1 cannot follow them; the local CV picks options that can (a heavier weight or the slope-and-bias
+    recalibration), at most 0.7 times its CV error (pH is barely predictable in this tiny world, clay well); the offset case (clay + 12, pH + 1), which a refit on spectra
+    cannot learn, gets a correction. The CV errors are recorded per property and candidate."""
     res = adapt_bundle(world["parent"].folder, world["folder"] / "swapped.csv")
     h = res.record["heads"]["MIR-PLSR"]
-    assert h["method"].startswith("spiked") and h["weight"] == 20 and res.record["weight"] == 20
-    cv = h["cv_error"]
-    assert min(cv, key=cv.get) in ("20", "20+bias") and cv["1"] > cv["20"]
-    # the offset case (clay + 12, pH + 1): a refit on spectra cannot learn a pure offset, the bias correction can
-    assert world["res"].record["heads"]["MIR-PLSR"]["bias"] is True
+    assert h["method"].startswith("spiked") and set(h["cv_error"]) == set(PROPS)
+    for p in PROPS:
+        cv = h["cv_error"][p]
+        assert len(cv) == 15 and min(cv.values()) < 0.7 * cv["1"], (p, cv)
+        assert h["weight"][p] > 1 or h["correction"][p] == "slope and bias", (p, h["weight"], h["correction"])
+    assert set(world["res"].record["heads"]["MIR-PLSR"]["correction"].values()) <= {"bias", "slope and bias"}
 
 
 def _head_case(local_y):
     """One PLS head spiked with 20 local rows (5 folds): the library's pH = 6 + X beta, the local pH
-    ``local_y(X, beta)``, both without noise."""
+    ``local_y(X, beta, gamma)``, both without noise (gamma: a direction the library's pH does not follow)."""
     rng = np.random.default_rng(0)
-    beta = np.array([1.0, -0.5, 0.3, 0.0, 0.2, -0.1])
+    beta, gamma = np.array([1.0, -0.5, 0.3, 0.0, 0.2, -0.1]), np.array([0.0, 0.4, 0.0, 1.0, -0.6, 0.0])
     X_lib, X = rng.normal(size=(200, 6)), rng.normal(size=(20, 6))
     Y_lib = pd.DataFrame({"pH": 6 + X_lib @ beta})
     tt = TargetTransformer().fit(Y_lib)
-    T = tt.transform(pd.DataFrame({"pH": local_y(X, beta)}))
+    T = tt.transform(pd.DataFrame({"pH": local_y(X, beta, gamma)}))
     head = PLSHead(np.zeros((1, 6)), np.zeros(1), tt, [6])
-    _, oof, rec = _adapt_head(head, "spectra", X, T, local_folds(np.arange(20), 5), (1, 5, 20),
+    _, oof, rec = _adapt_head(head, "spectra", X, T, local_folds(np.arange(20), 5), (1, 16, 256),
                               Library(X_lib, Y_lib, np.arange(200)), ["pH"])
     return T, oof, rec
 
 
 def test_the_option_the_case_calls_for_wins():
-    """A local relation against the library's: only the heaviest weight learns it (no bias); the library's
-    relation plus a pure offset: the lightest weight with the bias correction."""
-    T, oof, rec = _head_case(lambda X, beta: 6 - 2 * X @ beta)
-    assert (rec["weight"], rec["bias"]) == (20, False)
-    T, oof, rec = _head_case(lambda X, beta: 9 + X @ beta)
-    assert (rec["weight"], rec["bias"]) == (1, True) and rec["cv_error"]["1+bias"] < 0.1 < rec["cv_error"]["20"]
+    """A local relation along another spectral direction: only the heaviest weight learns it; the library's
+    relation plus a pure offset: a correction (bias, or slope and bias, exact alike); the library's relation
+    reversed and shifted: the heaviest weight with a slope-and-bias recalibration (which, at weight 1, cuts the
+    error of a bias correction alone tenfold)."""
+    T, oof, rec = _head_case(lambda X, beta, gamma: 6 + X @ gamma)
+    assert rec["weight"]["pH"] == 256 and rec["cv_error"]["pH"]["256"] < 0.1 * rec["cv_error"]["pH"]["1+slope"]
+    T, oof, rec = _head_case(lambda X, beta, gamma: 9 + X @ beta)
+    assert rec["correction"]["pH"] in ("bias", "slope and bias")
+    assert rec["cv_error"]["pH"]["1+bias"] < 0.1 < rec["cv_error"]["pH"]["1"]
     assert np.mean((T - oof) ** 2) < 0.1 * np.mean(T ** 2)      # nested residuals of an offset the bias learns
+    T, oof, rec = _head_case(lambda X, beta, gamma: 10 - 2 * X @ beta)
+    assert (rec["weight"]["pH"], rec["correction"]["pH"]) == (256, "slope and bias")
+    assert rec["cv_error"]["pH"]["1+slope"] < 0.1 * rec["cv_error"]["pH"]["1+bias"]
 
 
 def test_calibration_distances_are_out_of_fold(world):
@@ -129,7 +138,7 @@ def test_calibration_distances_are_out_of_fold(world):
     _, X, _, ids, _, _ = local_samples(parent, world["folder"] / "local.csv")
     z = latent(parent, "MIR", X.astype(np.float32))
     z_lib = latent(parent, "MIR", library_of(parent).X.astype(np.float32))
-    folds, want = local_folds(ids), np.empty(len(X))
+    folds, want = local_folds(ids, res.record["folds"]), np.empty(len(X))
     for f in np.unique(folds):
         te = folds == f
         want[te] = ShiftDetector().fit(np.vstack([z_lib, z[~te]])).mahalanobis_.distance(z[te])

@@ -12,8 +12,10 @@ from apply_world import make_tiny
 from sklearn.linear_model import LogisticRegression
 
 from soilnb import apply
-from soilnb.apply import inference
-from soilnb.apply.inference import calibration_distance_limit, flags, interval_support, shift_distance_limit
+from soilnb.apply.inference import flags, shift_distance_limit
+from soilnb.apply import support
+from soilnb.apply.intervals import batch_shift_test, calibration_distance_limit
+from soilnb.apply.support import interval_support
 from soilnb.apply.prediction_summary import summary_text
 from soilnb.apply.intervals import shift_weights, weighted_quantiles
 from soilnb.data.library import SpectralLibrary
@@ -114,13 +116,39 @@ def test_interval_support_applies_the_support_rule(tiny, monkeypatch):
     fl = pd.DataFrame({"shift_distance": [0.0, 2 * lim, 0.0, 0.0], "shift_flag": [False, False, True, False],
                        "recon_error": 0.0, "novelty_p": 1.0, "novelty_flag": [False, False, False, True]})
     clipped = pd.DataFrame({"clay": [False, False, False, False], "pH": [True, False, False, False]})
-    rules = inference.unsupported_rules(b, "MIR", "MIR-PLSR", fl)
+    rules = support.unsupported_rules(b, "MIR", "MIR-PLSR", fl)
     sup, note = interval_support(b, "MIR", "MIR-PLSR", fl, clipped)
-    np.testing.assert_array_equal(~sup, rules[inference.SUPPORT_RULE] | clipped.any(axis=1).to_numpy())
+    np.testing.assert_array_equal(~sup, rules[support.SUPPORT_RULE] | clipped.any(axis=1).to_numpy())
     assert list(sup) == [False, False, True, False] and "pH predicted outside" in note[0] and note[2] == ""
-    monkeypatch.setattr(inference, "SUPPORT_RULE", "shift")
+    monkeypatch.setattr(support, "SUPPORT_RULE", "shift")
     sup, note = interval_support(b, "MIR", "MIR-PLSR", fl)
     assert list(sup) == [True, True, False, True] and "above the shift limit" in note[2]
+    # a batch told apart from the calibration samples marks every row, with its reason
+    sup, note = interval_support(b, "MIR", "MIR-PLSR", fl, batch=(True, "the batch is told apart"))
+    assert not sup.any() and all(n.endswith("the batch is told apart") for n in note)
+
+
+def test_batch_shift_test_is_a_classifier_two_sample_test():
+    """Exchangeable batches: AUC near 0.5, p not small; a batch shifted by two standard deviations along one
+    latent axis: AUC near the best classifier's Phi(2 / sqrt 2) = 0.921, p tiny. The AUC is the Mann-Whitney U of the out-of-fold scores over n1 n2 (scipy, by
+    hand from ranks here)."""
+    rng = np.random.default_rng(1)
+    cal = rng.normal(size=(100, 8))
+    same = batch_shift_test(cal, rng.normal(size=(60, 8)))
+    shifted = batch_shift_test(cal, rng.normal(size=(60, 8)) + np.r_[2.0, np.zeros(7)])
+    assert 0.35 < same[0] < 0.65 and same[1] > 0.01 and shifted[1] < 1e-6
+    assert shifted[0] == pytest.approx(0.921, abs=0.06)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    z = np.vstack([cal, rng.normal(size=(30, 8)) + 0.5])
+    y = np.r_[np.zeros(100), np.ones(30)]
+    s = cross_val_predict(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), z, y,
+                          cv=StratifiedKFold(5, shuffle=True, random_state=0), method="decision_function")
+    ranks = pd.Series(s).rank().to_numpy()
+    u = ranks[y == 1].sum() - 30 * 31 / 2
+    assert batch_shift_test(cal, z[100:])[0] == pytest.approx(u / (100 * 30))
 
 
 @pytest.mark.filterwarnings("ignore:.*looks like reflectance")

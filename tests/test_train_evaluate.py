@@ -118,6 +118,20 @@ def test_evaluate_metrics_are_those_of_stats_metrics(tiny, tiny_data):
                     assert (p, s, subset) not in t.index
 
 
+def test_evaluate_names_a_lab_unit_off_by_a_power_of_ten(tiny, tiny_data, tmp_path):
+    """TC in g/kg under a header that says % (only samples below 100 g/kg, which the reader's impossible-value
+    check lets through): the evaluation runs, and a problem line names TC, the factor 10 and the --unit fix; the
+    correctly labelled table raises none."""
+    lab = pd.read_csv(tiny_data / "lab.csv", dtype={"sample_id": str})
+    lab = lab[lab["TC [g/kg]"] <= 100]
+    lab.rename(columns={"TC [g/kg]": "TC [%]"}).to_csv(tmp_path / "mislabelled.csv", index=False)
+    ev = evaluate_bundle(tiny.folder, tiny_data / "spectra.csv", tmp_path / "mislabelled.csv")
+    lines = [p for p in ev.problems if p.startswith("TC: the lab values are about 10 times the predictions")]
+    assert len(lines) == 1 and "--unit TC=UNIT" in lines[0], ev.problems
+    ok = evaluate_bundle(tiny.folder, tiny_data / "spectra.csv", tiny_data / "lab.csv")
+    assert not [p for p in ok.problems if "times the predictions" in p]
+
+
 def test_evaluation_table_subsets_and_undefined_metrics():
     pred = pd.DataFrame({"strategy": "S", "range": "MIR", "P": [1.0, 2.0, 3.0], "P_lower": [0.0, 2.5, 2.0],
                          "P_upper": [2.0, 3.0, 4.0], f"P{OBSERVED}": [1.0, 2.0, np.nan],

@@ -6,21 +6,17 @@ new folder (:func:`adapt_bundle`; the array-level step is :func:`adapt`):
 * **Regressors.** A bundle stores coefficients, not its training spectra. The spectra a ``soilnb train`` bundle
   learned from are recorded in it (``training_data``: files, lab table, id rule), so they are read again and
   checked against the bundle's training fingerprint (:func:`library_of`). With them, each PLS head reading
-  spectra is *spiked*: refit on the library plus the local samples counted ``w`` times, with the parent head's
-  number of components per output (the local samples are too few to choose it), through the weighted Gram
-  matrices (:func:`soilnb.stats.pls.pls1_from_gram`; counting a sample ``w`` times is weighting it by ``w``).
-  ``w`` comes from :data:`WEIGHTS` by cross-validation *inside the local samples only*: K grouped folds of the
-  local samples, the whole library in every training fold, the weight with the smallest out-of-fold error on the
-  standardised outputs wins; each weight is tried with and without a local bias correction on top (the local
-  training rows' mean residual: a pure offset of the new instrument, which a refit on spectra that look like the
-  library's cannot learn), and the CV picks that too. MLP heads (and every head when the library cannot be had) are corrected by the
-  local samples' mean residual on their output scale (a bias correction folded into the head's intercept).
+  spectra is *spiked* (:mod:`soilnb.apply.spiking`): refit on the library plus the local samples counted ``w``
+  times, per property the weight, the number of components and a local correction (none, bias, slope and bias)
+  ranked by cross-validation *inside the local samples only* (the whole library in every training fold), the head
+  the mean of the best options' refits. MLP heads (and every head when the library cannot be had) are corrected
+  by the local samples' mean residual on their output scale (a bias correction folded into the head's intercept).
 * **Intervals.** Split conformal on out-of-fold local residuals (cross-conformal: each local sample's residual
-  comes from a model fitted without it); the final heads use every local sample, so the intervals are those of
-  K-fold CV residuals around the refit (CV+ in its simplest, "naive" form). The choice of weight and bias is
-  nested inside the folds: a fold's residuals come from the option a CV on the other folds alone chose, so the
-  choice made on the same folds does not shrink the intervals (the final heads' option is the one the CV on
-  all folds chose). With k local samples a 90 % interval needs k >= 9 (here :data:`MIN_LOCAL` = 10).
+  comes from a model fitted without its fold, :data:`LOCAL_FOLDS` folds); the final heads use every local sample,
+  so the intervals are those of K-fold CV residuals around the refit (CV+ in its simplest, "naive" form). The
+  choice of options is nested inside the folds: a fold's residuals come from the options a CV on the other folds
+  alone chose, so the choice made on the same samples does not shrink the intervals. With k local samples a 90 %
+  interval needs k >= 9 (here :data:`MIN_LOCAL` = 10).
 * **Flags.** The novelty reference gets the local samples' reconstruction errors (spectra the VAE never saw); the
   shift reference is refit on the library's and the local samples' embeddings when the library is at hand (the
   bundle stores the reference as summaries, which cannot be extended without the embeddings), else kept. The
@@ -47,19 +43,19 @@ from soilnb.apply.bundle import MANIFEST, Bundle, bundle_sha256, load_bundle
 from soilnb.apply.heads import PLSHead
 from soilnb.apply.inference import _Features, latent, per_sample, prepare, reconstruction_error
 from soilnb.apply.intervals import Calibration, NoveltyReference, clip_to_bounds
+from soilnb.apply.spiking import CORRECTIONS, INNER_FOLDS, OUTER_FOLDS, WEIGHTS, Spiker, deal_folds, nested_residuals, select
 from soilnb.apply.train import TrainingDataError, labelled_libraries, training_library, training_world
 from soilnb.core.cache import file_sha256
 from soilnb.core.config import get_config
 from soilnb.stages.features import get_features
-from soilnb.stats.pls import pls1_from_gram
 from soilnb.stats.shift import ShiftDetector
 
 #: Fewer local samples (with every property of the bundle) than this and :func:`adapt` refuses.
 MIN_LOCAL = 10
-#: The candidate weights (copies) of the local samples in the spiked fit.
-WEIGHTS = (1, 5, 20)
-#: Folds of the local cross-validation (fewer when there are fewer local samples).
-LOCAL_FOLDS = 5
+#: Folds of the local out-of-fold residuals (leave-one-out below that many samples); see :mod:`.spiking`.
+LOCAL_FOLDS = OUTER_FOLDS
+#: The local samples' folds (samples kept whole).
+local_folds = deal_folds
 
 
 class AdaptError(TrainingDataError):
@@ -109,69 +105,27 @@ def library_of(b: Bundle) -> Library:
     return Library(np.asarray(F.paired_nir, np.float64), F.paired_Y.reset_index(drop=True), np.asarray(F.paired_id))
 
 
-def local_folds(ids, n_folds: int = LOCAL_FOLDS, seed: int = 0) -> np.ndarray:
-    """The fold of each local row: samples (ids) dealt at random into ``min(n_folds, n_samples)`` folds."""
-    uniq, inverse = np.unique(np.asarray(ids).astype(str), return_inverse=True)
-    k = min(n_folds, uniq.size)
-    order = np.random.default_rng(seed).permutation(uniq.size)
-    fold_of = np.empty(uniq.size, int)
-    fold_of[order] = np.arange(uniq.size) % k
-    return fold_of[inverse]
+def _label(w, bias) -> str:
+    return f"{w:g}" + {False: "", True: "+bias", "slope": "+slope"}[bias]
 
 
-class _Spiker:
-    """Weighted PLS1 refits of one PLS head on the library plus weighted local rows (Gram matrices)."""
-
-    def __init__(self, head: PLSHead, X_lib, T_lib):
-        self.head, self.A = head, [int(a) for a in head.n_components]
-        self.G = (X_lib.T @ X_lib, X_lib.T @ T_lib, X_lib.sum(0), T_lib.sum(0), len(X_lib))
-
-    def fit(self, X, T, w: float, bias: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Coefficients and intercepts of the refit; ``bias``: plus the local rows' mean residual."""
-        XTX, XTY, xs, ys, n = self.G
-        XTX, XTY = XTX + w * X.T @ X, XTY + w * X.T @ T
-        xs, ys, n = xs + w * X.sum(0), ys + w * T.sum(0), n + w * len(X)
-        B = pls1_from_gram(XTX, XTY, max(self.A), xs, ys, n)
-        coef = np.stack([B[a - 1][:, j] for j, a in enumerate(self.A)])           # (m, K)
-        intercept = ys / n - coef @ (xs / n)
-        return coef, intercept + ((T - X @ coef.T - intercept).mean(0) if bias else 0.0)
-
-    def head_of(self, coef, intercept) -> PLSHead:
-        return replace(self.head, coef=coef, intercept=intercept)
-
-
-def _error(T, T_hat) -> float:
-    return float(np.mean((np.asarray(T) - T_hat) ** 2))
-
-
-def _cv(sp: _Spiker, X, T, folds, cands) -> tuple[dict, dict, tuple]:
-    """``(out-of-fold outputs, CV error)`` per candidate ``(weight, bias)``, and the best candidate."""
-    oof, cv = {}, {}
-    for c in cands:
-        oof[c] = np.empty_like(T)
-        for f in np.unique(folds):
-            te = folds == f
-            coef, icpt = sp.fit(X[~te], T[~te], *c)
-            oof[c][te] = X[te] @ coef.T + icpt
-        cv[c] = _error(T, oof[c])
-    return oof, cv, min(cands, key=lambda c: (cv[c], c))
-
-
-def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, props):
+def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, props, ids=None, seed: int = 0):
     """``(new head, out-of-fold outputs, record)`` of one head (module docstring)."""
+    ids = np.arange(len(X)) if ids is None else np.asarray(ids)
     if library is not None and isinstance(head, PLSHead) and kind == "spectra":
-        sp = _Spiker(head, library.X, head.targets.transform(library.Y[props]))
-        cands = [(w, bias) for w in weights for bias in (False, True)]
-        _, cv, best = _cv(sp, X, T, folds, cands)
-        oof = np.empty_like(T)          # nested: each fold's option chosen by a CV on the other folds alone
-        for f in np.unique(folds):
-            te = folds == f
-            inner = _cv(sp, X[~te], T[~te], folds[~te], cands)[2] if len(np.unique(folds[~te])) > 1 else best
-            coef, icpt = sp.fit(X[~te], T[~te], *inner)
-            oof[te] = X[te] @ coef.T + icpt
-        return sp.head_of(*sp.fit(X, T, *best)), oof, \
-            {"method": "spiked PLS refit" + (" + local bias correction" if best[1] else ""), "weight": best[0],
-             "bias": best[1], "cv_error": {f"{w:g}{'+bias' if b else ''}": cv[w, b] for w, b in cands}}
+        sp = Spiker(head, library.X, head.targets.transform(library.Y[props]), X)
+        cands = [(w, bias) for w in weights for bias in CORRECTIONS]
+        rows = np.arange(len(X))
+        choice, errors = select(sp, rows, T, ids, cands, seed)
+        oof = nested_residuals(sp, T, ids, folds, cands, seed)
+        outs = list(head.targets.properties_)
+        return sp.refit_head(T, rows, choice), oof, \
+            {"method": "spiked PLS refit", "weight": {p: float(o[0][0]) for p, o in zip(outs, choice)},
+             "correction": {p: {False: "none", True: "bias", "slope": "slope and bias"}[o[0][1]]
+                            for p, o in zip(outs, choice)},
+             "components": {p: int(o[0][2]) for p, o in zip(outs, choice)},
+             "averaged": {p: [f"{_label(w, b)}/{a}" for w, b, a in o] for p, o in zip(outs, choice)},
+             "cv_error": {p: {_label(*c): float(e[:, j].min()) for c, e in errors.items()} for j, p in enumerate(outs)}}
     out = head.outputs(X)
     oof = np.empty_like(T)
     for f in np.unique(folds):
@@ -180,7 +134,8 @@ def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, 
     offset = (T - out).mean(0)
     new = replace(head, intercept=head.intercept + offset) if isinstance(head, PLSHead) else \
         replace(head, y_mean=head.y_mean + offset)
-    return new, oof, {"method": "bias correction", "weight": None, "bias": True, "cv_error": {"bias": _error(T, oof)}}
+    return new, oof, {"method": "bias correction", "weight": None, "correction": "bias",
+                      "cv_error": {"bias": float(np.mean((T - oof) ** 2))}}
 
 
 def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None = None, *,
@@ -206,7 +161,7 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
             continue
         T = b.heads[h].targets.transform(Y[props])
         heads[h], oofs[h], per_head[h] = _adapt_head(b.heads[h], kind, np.asarray(feats[kind], np.float64), T,
-                                                     folds, tuple(weights), library, props)
+                                                     folds, tuple(weights), library, props, ids, seed)
     new = Bundle(info=dict(b.info), grids=dict(b.grids), strategies={s: b.strategies[s] for s in own},
                  default_strategy={}, heads=heads, calibration={}, shift=dict(b.shift), novelty=dict(b.novelty),
                  vae=b.vae, n2m=b.n2m)
@@ -234,7 +189,8 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
         new.calibration[s] = Calibration.fit(Y, pred, heads[h].targets, sigmas=sig, latent=z)
     new.default_strategy = {rng: _default_strategy(new.calibration, own, rng)}
     record = {"n_local": int(len(X)), "range": rng, "folds": int(folds.max() + 1), "seed": seed,
-              "weights_tried": [float(w) for w in weights], "weight": next((v["weight"] for v in per_head.values() if v["weight"] is not None), None),
+              "weights_tried": [float(w) for w in weights], "inner_folds": INNER_FOLDS,
+              "weight": next((v["weight"] for v in per_head.values() if v["weight"] is not None), None),
               "heads": per_head, "strategies": own,
               "dropped": [s for s in b.strategies if s not in own],
               "ids_sha256": hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest(),
@@ -250,8 +206,9 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
 
 def _summary(record: dict) -> str:
     w = record["weight"]
+    chosen = ", ".join(f"{p} {v:g}" for p, v in w.items()) if isinstance(w, dict) else None
     return (f"{record['n_local']} local samples ({record['range']}), "
-            + (f"weight {w:g} chosen by {record['folds']}-fold local CV" if w is not None else "bias correction")
+            + (f"weights {chosen} chosen by local CV" if chosen else "bias correction")
             + f", on {record['date'][:10]}; parent manifest sha256 {record.get('parent_manifest_sha256', '?')[:16]}")
 
 

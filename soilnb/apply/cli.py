@@ -9,7 +9,7 @@
                  [--unit OC=g/kg ...]] [--profile smoke|default] [--seed N] [--out DIR]
     soilnb evaluate --model DIR FILES... [--lab TABLE ...] [-o evaluation.csv] [--figure PNG]
                     [--predictions CSV] [--coverage 0.9] [--strategy NAME|all|default] [--normalized]
-    soilnb adapt --model DIR FILES... [--lab TABLE ...] --out DIR [--weights 1,5,20] [--folds 5] [--seed N]
+    soilnb adapt --model DIR FILES... [--lab TABLE ...] --out DIR [--weights 1,4,16,64,256] [--folds 10] [--seed N]
     soilnb --help | --version
 
 Exit status: 0 every file predicted (trained, evaluated); 1 some files (or rows) not predicted, each named on
@@ -126,16 +126,18 @@ def _adapt_parser(sub) -> None:
     a = sub.add_parser("adapt", help="adapt a bundle to a new instrument with a few local samples (10-100)",
                        description="Adapt a bundle with local reference samples (spectra of the new instrument "
                        "with lab values): PLS heads refit with the local samples spiked into the training data "
-                       "(their weight chosen by CV inside the local samples), other heads bias-corrected, intervals "
+                       "(weight, components and a local correction chosen by CV inside the local samples), other "
+                       "heads bias-corrected, intervals "
                        "recalibrated on out-of-fold local residuals, novelty (and shift) references extended; "
                        "written to a new folder.")
     a.add_argument("--model", "-m", required=True, metavar="DIR", help="the parent bundle folder")
     a.add_argument("files", nargs="+", metavar="FILE", help="the local samples' spectrum files or folders")
     _lab_options(a)
     a.add_argument("--out", required=True, metavar="DIR", help="the adapted bundle's folder (not the parent's)")
-    a.add_argument("--weights", default=",".join(map(str, WEIGHTS)), metavar="W,W",
+    a.add_argument("--weights", default=",".join(f"{w:g}" for w in WEIGHTS), metavar="W,W",
                    help="candidate weights (copies) of the local samples (default %(default)s)")
-    a.add_argument("--folds", type=int, default=LOCAL_FOLDS, help="local CV folds (default %(default)s)")
+    a.add_argument("--folds", type=int, default=LOCAL_FOLDS,
+                   help="folds of the out-of-fold residuals that calibrate the intervals (default %(default)s)")
     a.add_argument("--seed", type=int, default=0, help="default %(default)s")
     a.add_argument("--quiet", "-q", action="store_true", help="no report lines")
 
@@ -146,7 +148,7 @@ def _adapt(args) -> int:
     except ValueError:
         weights = ()
     if not weights or min(weights) <= 0:
-        _say(f"--weights must be positive numbers separated by commas (e.g. 1,5,20), got {args.weights!r}")
+        _say(f"--weights must be positive numbers separated by commas (e.g. 1,16,256), got {args.weights!r}")
         return EXIT_FAILED
     with _reported(args.quiet):
         res = adapt_bundle(args.model, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),
@@ -159,7 +161,9 @@ def _adapt(args) -> int:
         for line in res.report:
             _say(line)
         for head, h in r["heads"].items():
-            _say(f"{head}: {h['method']}" + (f", weight {h['weight']:g}" if h["weight"] is not None else ""))
+            _say(f"{head}: {h['method']}" + "".join(
+                f"; {p}: weight {w:g}, {h['components'][p]} components, correction {h['correction'][p]}"
+                for p, w in (h["weight"] or {}).items()))
         _say(f"adapted with {r['n_local']} local samples ({r['folds']}-fold local CV); intervals recalibrated on "
              f"their out-of-fold residuals; bundle written to {res.folder}")
     return EXIT_PARTIAL if res.problems else EXIT_OK

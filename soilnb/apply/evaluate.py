@@ -161,8 +161,30 @@ def evaluate_bundle(bundle, spectra, lab=None, *, id_rule="stem", units=None, id
         if p + OBSERVED not in table:
             table[p + OBSERVED] = np.nan
     table["flag"] = flag_category(table)
+    problems += unit_suspicions(table, props)
     n_cal = {s: c.n for s, c in b.calibration.items()}
     return Evaluation(evaluation_table(table, props, coverage, n_cal), table, props, coverage, report, problems)
+
+
+def unit_suspicions(table: pd.DataFrame, props) -> list[str]:
+    """One line per property whose lab values look like the predictions in another unit: the median of the
+    observed values over the median of the predictions (every strategy pooled) within a fifth of a decade of a
+    power of ten other than 1, and the values scaled by that power fitting the predictions at least twice as well
+    (RMSE) -- a lab table in g/kg read as %, or the reverse."""
+    out = []
+    for p in props:
+        obs, pred = table[p + OBSERVED].to_numpy(float), table[p].to_numpy(float)
+        ok = np.isfinite(obs) & np.isfinite(pred)
+        if ok.sum() < 5 or np.median(obs[ok]) <= 0 or np.median(pred[ok]) <= 0:
+            continue
+        ratio = np.median(obs[ok]) / np.median(pred[ok])
+        k = int(np.round(np.log10(ratio)))
+        rmse = lambda o: float(np.sqrt(np.mean((o - pred[ok]) ** 2)))  # noqa: E731
+        if k and abs(np.log10(ratio) - k) < 0.2 and rmse(obs[ok] / 10.0 ** k) < 0.5 * rmse(obs[ok]):
+            out.append(f"{p}: the lab values are about {10.0 ** k:g} times the predictions (medians "
+                       f"{np.median(obs[ok]):.3g} and {np.median(pred[ok]):.3g}): a unit read wrongly? Declare the "
+                       f"lab table's unit (--unit {p}=UNIT, e.g. g/kg) or check its header")
+    return out
 
 
 def summary_lines(ev: Evaluation) -> list[str]:

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.apply.intervals import (COVERAGE, calibration_distance_limit, clip_to_bounds, shift_distance_limit,
-                                    shift_weights)
+from soilnb.apply.intervals import COVERAGE, clip_to_bounds, shift_weights
+from soilnb.apply.support import (SUPPORT_RULE, batch_marks, flag_limits, interval_support,  # noqa: F401
+                                  support_alpha, unsupported_rules)
 from soilnb.data.library import SpectralLibrary
 from soilnb.data.prepare import preprocess_library
 from soilnb.data.readers import ReadResult, read_spectra
@@ -125,7 +126,7 @@ def strategies_for(b, rng: str, strategy=None) -> list[str]:
 
 
 def predict_arrays(b, rng: str, X, strategies, coverage: float = COVERAGE, normalized: bool = False,
-                   weighted: bool = False):
+                   weighted: bool = False, features=None):
     """Predictions of preprocessed spectra ``X`` (on the bundle's ``rng`` grid, SNV): ``(per_strategy, flags)``
     with ``per_strategy[s] = (predicted, lower, upper)`` DataFrames of the properties (original units).
 
@@ -135,7 +136,7 @@ def predict_arrays(b, rng: str, X, strategies, coverage: float = COVERAGE, norma
     density ratio against the calibration samples a domain classifier estimates (:func:`weights_for`)."""
     if normalized and weighted:
         raise ValueError("intervals are either normalized or weighted, not both")
-    feats = _Features(b, rng, X)
+    feats = features if features is not None else _Features(b, rng, X)
     fl = flags(b, rng, X, feats)
     out = {}
     for s in strategies:
@@ -161,103 +162,6 @@ def weights_for(b, strategy: str, z) -> tuple:
         raise ValueError("weighted intervals need the calibration samples' latent embeddings: this bundle has "
                          "none (no latent space, or written by an older soilnb: rebuild it)")
     return shift_weights(cal.latent, z)
-
-
-# ------------------------------------------------------------------------------------------ interval support
-#: The rule :func:`interval_support` applies (one of :func:`unsupported_rules`' keys; a clipped value marks its
-#: row too), chosen on real shifted soils by ``benchmarks/bench_shift_intervals.py``: as many of the misses as the
-#: flags' union at the same share of marked rows, and defined by the calibration samples themselves.
-SUPPORT_RULE = "latent>cal-limit|novelty"
-
-
-def flag_limits(b) -> dict:
-    """Per range: the shift limit on the ``shift_distance`` scale (and the detector's own, Pomerantsev scale),
-    the novelty limit on the ``recon_error`` scale, and per strategy the limit of the calibration samples' latent
-    distances beyond which ``interval_supported`` is False (None where there is none)."""
-    out = {}
-    for r in b.grids:
-        d = {}
-        if r in b.shift:
-            det = b.shift[r]
-            d["shift_distance_limit"] = shift_distance_limit(det)
-            d["shift_pomerantsev"] = {"limit": det.limit_, "d0": det.d0_, "Fd": int(det.Fd_), "alpha": det.alpha,
-                                      "squared": bool(det.squared)}
-        if r in b.novelty:
-            d["recon_error_limit"] = b.novelty[r].limit if np.isfinite(b.novelty[r].limit) else None
-        sup = {s: calibration_distance_limit(b.calibration[s], support_alpha(b, r))
-               for s, v in b.strategies.items() if v[0] == r and s in b.calibration}
-        sup = {s: float(v) if np.isfinite(v) else None for s, v in sup.items()}
-        if any(v is not None for v in sup.values()):
-            d["interval_support_distance_limit"] = sup
-        out[r] = d
-    return out
-
-
-def support_alpha(b, rng: str) -> float:
-    """The significance level of range ``rng``'s flags (its shift detector's, else its novelty reference's)."""
-    if rng in b.shift:
-        return b.shift[rng].alpha
-    return b.novelty[rng].alpha if rng in b.novelty else 0.05
-
-
-def unsupported_rules(b, rng: str, strategy: str, fl: pd.DataFrame) -> dict:
-    """Candidate rules marking the rows whose interval the calibration data do not support, each a boolean array
-    over the rows of ``fl`` (:func:`flags`): the latent distance above the largest, or above the conformal
-    ``1 - alpha`` limit, of the calibration samples' distances (the population the interval was calibrated
-    on); the reconstruction error above the largest held-out error, or above the novelty limit; the shift flag
-    (Pomerantsev limit of the training embeddings); and combinations."""
-    cal, ref, alpha = b.calibration[strategy], b.novelty.get(rng), support_alpha(b, rng)
-    d, q = fl["shift_distance"].to_numpy(float), fl["recon_error"].to_numpy(float)
-    no = np.zeros(len(fl), bool)
-    has_d = cal.sigmas is not None and np.isfinite(d).all()
-    lat_max = d > np.max(cal.sigmas) if has_d else no
-    lat_lim = d > calibration_distance_limit(cal, alpha) if has_d else no
-    rec_max = q > ref.scores.max() if ref is not None else no
-    nov = fl["novelty_flag"].to_numpy(bool)
-    shift = fl["shift_flag"].to_numpy(bool)
-    return {"shift|novelty": shift | nov, "shift": shift, "novelty": nov, "recon>ref-max": rec_max,
-            "latent>cal-max": lat_max, "latent>cal-limit": lat_lim, "latent>cal-max|recon>ref-max": lat_max | rec_max,
-            "latent>cal-limit|novelty": lat_lim | nov, "latent>cal-limit|shift|novelty": lat_lim | shift | nov}
-
-
-def interval_support(b, rng: str, strategy: str, fl: pd.DataFrame, clipped: pd.DataFrame | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """``(supported, note)`` per row of ``fl``: whether the calibration data support the row's interval, and why
-    not ("" when supported).
-
-    A row is unsupported (:data:`SUPPORT_RULE`) when its latent distance (``shift_distance``) exceeds the
-    conformal ``1 - alpha`` limit of the calibration samples' distances (the population the interval was
-    calibrated on: at most a share ``alpha`` of rows drawn like them is marked), when the novelty flag is raised
-    (reconstruction error above its conformal limit), or when a predicted value lay outside its property's
-    physical bounds (``clipped``: the regressor extrapolates). On real soils of other laboratories
-    (``benchmarks/bench_shift_intervals.py``) the marked rows held most of the interval misses of clay, not those
-    of organic soils whose spectra look ordinary to the VAE: no mark makes an interval hold."""
-    cal, ref, alpha = b.calibration[strategy], b.novelty.get(rng), support_alpha(b, rng)
-    rules = unsupported_rules(b, rng, strategy, fl)
-    d, q = fl["shift_distance"].to_numpy(float), fl["recon_error"].to_numpy(float)
-    lim = calibration_distance_limit(cal, alpha)
-    why = {"latent>cal-limit": lambda i: f"latent distance {d[i]:.3g} above the calibration samples' limit {lim:.3g}",
-           "latent>cal-max": lambda i: f"latent distance {d[i]:.3g} above the calibration samples' largest "
-                                       f"{np.max(cal.sigmas):.3g}",
-           "novelty": lambda i: f"reconstruction error {q[i]:.3g} above the novelty limit {ref.limit:.3g}",
-           "recon>ref-max": lambda i: f"reconstruction error {q[i]:.3g} above the largest held-out error "
-                                      f"{ref.scores.max():.3g}",
-           "shift": lambda i: f"latent distance {d[i]:.3g} above the shift limit "
-                              f"{shift_distance_limit(b.shift[rng]):.3g}"}
-    notes = [[] for _ in range(len(fl))]
-    for part in SUPPORT_RULE.split("|"):          # the rule's marks, each with its reason
-        for i in np.flatnonzero(rules[part]):
-            notes[i].append(why[part](i))
-    if clipped is not None:
-        m = clipped.to_numpy(bool)
-        for i in np.flatnonzero(m.any(axis=1)):
-            notes[i].append(f"{', '.join(clipped.columns[m[i]])} predicted outside the physical bounds")
-    supported = ~(rules[SUPPORT_RULE] | (clipped.to_numpy(bool).any(axis=1) if clipped is not None else False))
-    note = np.array(["; ".join(x) for x in notes], dtype=object)
-    if not (np.isfinite(lim) or (ref is not None and np.isfinite(ref.limit))):
-        note = np.array(["; ".join(["not checked: no latent or novelty reference for this range"] + x)
-                         for x in notes], dtype=object)
-    return supported, note
 
 
 # ------------------------------------------------------------------------------------------ spectra in
@@ -346,17 +250,19 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
                     convert_mir: bool = False, average_scans: bool = True, weighted: bool = False) -> pd.DataFrame:
     """Predict ``spectra`` (see :meth:`soilnb.apply.bundle.Bundle.predict`)."""
     problems: list[str] = []
-    frames = []
+    parts, latents = [], {}
     n_clipped = 0
     for lib, label in _libraries(spectra, problems):
         lib, info = per_sample(lib, average_scans)
         try:
             rng, X = prepare(b, lib)
             names = strategies_for(b, rng, strategy)
-            per, fl = predict_arrays(b, rng, X, names, coverage, normalized, weighted)
+            feats = _Features(b, rng, X)
+            per, fl = predict_arrays(b, rng, X, names, coverage, normalized, weighted, features=feats)
         except ValueError as exc:
             problems.append(f"{label}: {exc}")
             continue
+        latents.setdefault(rng, []).append(feats["latent"])
         quality, ok = info["quality"].to_numpy(), info["quality_ok"].to_numpy()
         base = info[["sample_id", "file", "row", "n_spectra"]].assign(range=rng)
         for s in names:
@@ -368,15 +274,21 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
             mask = pred.attrs["clipped"]
             cols["clipped"] = [";".join(p for p, c in zip(mask.columns, r) if c) for r in mask.to_numpy(bool)]
             n_clipped += int(mask.to_numpy(bool).sum())
-            supported, note = interval_support(b, rng, s, fl, mask)
             frame = pd.concat([base, pd.DataFrame(cols), fl], axis=1)
-            frame["interval_supported"], frame["interval_note"] = supported, note
             frame["quality"], frame["quality_ok"] = quality, ok
             if convert_mir and rng == "NIR" and b.n2m is not None:
                 mir = convert(b.n2m, X)
                 frame = pd.concat([frame, pd.DataFrame(mir, columns=[f"mir_{w:g}" for w in b.grids["MIR"]])],
                                   axis=1)
-            frames.append(frame)
+            parts.append((rng, s, frame, fl, mask))
+    # the batch: every spectrum of a range predicted in this call (one spectrum per file is the common case)
+    batch = {(r, s): batch_marks(b, s, None if any(z is None for z in zs) else np.vstack(zs))
+             for r, zs in latents.items() for s in {s for r2, s, *_ in parts if r2 == r}}
+    frames = []
+    for rng, s, frame, fl, mask in parts:
+        frame["interval_supported"], frame["interval_note"] = interval_support(b, rng, s, fl, mask,
+                                                                                batch[rng, s])
+        frames.append(frame)
     if not frames:
         raise ValueError("nothing predicted: " + ("; ".join(problems) if problems else "no spectra given"))
     if problems:

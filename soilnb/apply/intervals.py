@@ -35,7 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from crepes import ConformalRegressor
+from scipy.stats import mannwhitneyu
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from soilnb.data.properties import NON_NEGATIVE, PERCENT
@@ -238,6 +242,19 @@ def shift_weights(z_cal, z_new, C: float = 1.0) -> tuple[np.ndarray, np.ndarray]
     logit = clf.decision_function(sc.transform(Z)) + math.log(len(z_cal) / len(z_new))
     w = np.exp(np.clip(logit, -700, 700))
     return w[:len(z_cal)], w[len(z_cal):]
+
+
+def batch_shift_test(z_cal, z_new, n_folds: int = 5, seed: int = 0) -> tuple[float, float]:
+    """``(auc, p)``: a classifier two-sample test of a new batch against the calibration samples (Lopez-Paz and
+    Oquab 2017) -- logistic regression on standardised features, calibration labelled 0 and the batch 1, scored
+    out of fold (stratified ``n_folds``-fold); the AUC of those scores and the one-sided Mann-Whitney p-value of
+    the batch's scores above the calibration samples'. Exchangeable data give an AUC about 0.5."""
+    z_cal, z_new = np.asarray(z_cal, np.float64), np.asarray(z_new, np.float64)
+    Z, y = np.vstack([z_cal, z_new]), np.r_[np.zeros(len(z_cal)), np.ones(len(z_new))]
+    folds = StratifiedKFold(min(n_folds, len(z_cal), len(z_new)), shuffle=True, random_state=seed)
+    s = cross_val_predict(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), Z, y, cv=folds,
+                          method="decision_function")
+    return float(roc_auc_score(y, s)), float(mannwhitneyu(s[y == 1], s[y == 0], alternative="greater").pvalue)
 
 
 def weighted_quantiles(scores, w_cal, w_new, coverage: float = COVERAGE) -> np.ndarray:

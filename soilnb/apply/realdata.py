@@ -15,10 +15,16 @@ import pandas as pd
 
 from soilnb.apply.intervals import COVERAGE
 from soilnb.data.library import SpectralLibrary
+from soilnb.data.units import conversion
 from soilnb.stages.limesoda import load_set
 
 #: LimeSoDa target -> the bundle property it is compared with.
 LIMESODA_PROPERTY = {"pH": "pH", "Clay": "clay", "SOC": "EOC"}
+#: LimeSoDa targets not in the model's unit (SOC and clay in %). LimeSoDa states no unit per set; NRW.42's SOC
+#: (7.4-19.8 on a 1.5 ha arable field on loess and slope deposits) is g/kg: a PLSR of the two other MIR sets of the
+#: same region and laboratory (NRW.62, NRW.115, SOC 1.2-3.3 %) predicts its samples at a tenth of their values,
+#: correlated with them (tests/test_limesoda_units.py computes it), and a bundle trained on KSSL soils does alike.
+LIMESODA_UNITS = {("NRW.42", "SOC"): "g/kg"}
 
 
 def prediction_view(pred: pd.DataFrame, properties=None, max_properties: int = 3) -> pd.DataFrame:
@@ -38,12 +44,17 @@ def prediction_view(pred: pd.DataFrame, properties=None, max_properties: int = 3
 
 
 def limesoda_library(name: str) -> SpectralLibrary:
-    """A LimeSoDa dataset as a library: its raw % reflectance as fractions, its targets as properties."""
+    """A LimeSoDa dataset as a library: its raw % reflectance as fractions, its targets as properties in the
+    model's units (SOC and clay in %, :data:`LIMESODA_UNITS` converted)."""
     ds = load_set(name)
     order = np.argsort(ds.axis)
+    props = ds.targets.copy()
+    for (set_name, target), unit in LIMESODA_UNITS.items():
+        if set_name == name and target in props:
+            props[target] = props[target] * conversion("OC", unit, "%")
     return SpectralLibrary(X=ds.raw[:, order] / 100.0, axis=ds.axis[order], unit=ds.unit, quantity="reflectance",
                            sample_id=np.array([f"{name}:{i}" for i in range(ds.n)]),
-                           properties=ds.targets, name=name)
+                           properties=props, name=name)
 
 
 def apply_to_limesoda(bundle, names, coverage: float = COVERAGE) -> pd.DataFrame:

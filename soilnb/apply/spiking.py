@@ -1,0 +1,151 @@
+"""Spiked PLS refits for :mod:`soilnb.apply.adapt`: a PLS head refit on its library plus local samples counted
+``w`` times, the weight, a local bias correction and the number of components chosen per property by
+cross-validation inside the local samples.
+
+**The refit.** Counting a sample ``w`` times is weighting it by ``w`` in the Gram matrices ``X^T X`` and ``X^T Y``
+of batched PLS1 (:func:`soilnb.stats.pls.pls1_from_gram`, one model per property). Every refit of one adaptation
+uses rows of the same set (the library and the local samples, the left-out ones weighted 0), so all of them are
+done in an orthonormal basis of that set's row space (a thin SVD, rank at most ``n_library + k``; PLS weights,
+loadings and coefficients of a centred fit lie in the row space, so the coefficients are exactly those of the
+fit on the full spectra, mapped back): ``(n + k)^2`` per component instead of ``K^2`` for ``K`` wavenumbers.
+
+**The choice.** Candidates are the weights of :data:`WEIGHTS` (1 = a local sample counts as a library sample; 64
+makes the library a mere regulariser; ``inf`` drops it: a PLSR of the local samples alone), each with and
+without a local bias correction (the local training rows' mean residual: a pure offset of the new instrument,
+which a refit on spectra that look like the library's cannot learn), and every number of components up to the
+parent head's (one refit gives all of them). Per property the candidate with the smallest K-fold out-of-fold
+squared error (:data:`INNER_FOLDS` grouped folds of the local samples, the whole library in every training fold)
+wins; ties go to the smaller weight, no bias, fewer components.
+
+**Residuals for the intervals** (:func:`nested_residuals`): each local sample's residual comes from a refit
+without it, with the option a CV on the other local samples alone chose (nested), so neither the choice nor the
+sample itself shrink the intervals. :data:`OUTER_FOLDS` folds (leave-one-out below that many samples): each
+residual's model sees all but a tenth of the local samples, close to the final refit on all of them; a 5-fold
+residual comes from a model with a fifth fewer local samples, and with 25 local samples that made the intervals
+measurably wider than needed (over-coverage; notebook 09).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from soilnb.apply.heads import PLSHead
+from soilnb.stats.pls import pls1_from_gram
+
+#: The candidate weights (copies) of the local samples in the spiked fit.
+WEIGHTS = (1, 4, 16, 64, 256)
+#: The corrections tried on top of each refit: none, the local mean residual (bias), a local linear
+#: recalibration of the output (slope and bias).
+CORRECTIONS = (False, True, "slope")
+#: Per property the refits of this many best options (by CV error) are averaged (a linear model still).
+TOP = 5
+#: Folds of the CV that chooses the option (inside the local samples, or inside an outer fold's training part).
+INNER_FOLDS = 5
+#: Folds of the out-of-fold residuals that calibrate the adapted intervals (leave-one-out below this many samples).
+OUTER_FOLDS = 10
+
+
+def deal_folds(ids, n_folds: int, seed: int = 0) -> np.ndarray:
+    """The fold of each row: samples (ids) dealt at random into ``min(n_folds, n_samples)`` folds."""
+    uniq, inverse = np.unique(np.asarray(ids).astype(str), return_inverse=True)
+    k = min(n_folds, uniq.size)
+    order = np.random.default_rng(seed).permutation(uniq.size)
+    fold_of = np.empty(uniq.size, int)
+    fold_of[order] = np.arange(uniq.size) % k
+    return fold_of[inverse]
+
+
+class Spiker:
+    """Weighted PLS1 refits of one PLS head on the library (``X_lib``, outputs ``T_lib``) plus weighted rows of the
+    local samples ``X_loc``, in the basis of their common row space (module docstring)."""
+
+    def __init__(self, head: PLSHead, X_lib, T_lib, X_loc):
+        self.head, self.A = head, max(int(a) for a in head.n_components)
+        X_lib, X_loc = np.asarray(X_lib, np.float64), np.asarray(X_loc, np.float64)
+        _, s, Vt = np.linalg.svd(np.vstack([X_lib, X_loc]), full_matrices=False)
+        self.V = Vt[s > s[0] * 1e-10].T                                       # (K, r)
+        Z_lib = X_lib @ self.V
+        self.G = (Z_lib.T @ Z_lib, Z_lib.T @ T_lib, Z_lib.sum(0), np.asarray(T_lib).sum(0), len(Z_lib))
+        self.Z = X_loc @ self.V
+
+    def fit(self, rows, T, w: float, bias: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef (A, m, r), intercept (A, m))`` of the refits with 1..A components on the library plus the local
+        ``rows`` (outputs ``T``) weighted ``w``; ``bias``: plus those rows' mean residual."""
+        Z = self.Z[rows]
+        if np.isinf(w):                                     # the local rows alone
+            XTX, XTY, xs, ys, n = Z.T @ Z, Z.T @ T, Z.sum(0), T.sum(0), len(Z)
+        else:
+            XTX, XTY, xs, ys, n = self.G
+            XTX, XTY = XTX + w * Z.T @ Z, XTY + w * Z.T @ T
+            xs, ys, n = xs + w * Z.sum(0), ys + w * T.sum(0), n + w * len(Z)
+        coef = pls1_from_gram(XTX, XTY, self.A, xs, ys, n).transpose(0, 2, 1)     # (A, m, r)
+        intercept = ys / n - coef @ (xs / n)
+        if bias == "slope":                 # T ~ c + s * output per output and component count (least squares)
+            out = self.outputs(coef, intercept, rows)                          # (A, n, m)
+            om, tm = out.mean(1, keepdims=True), T.mean(0)[None, None]
+            var = ((out - om) ** 2).sum(1)
+            slope = np.where(var > 0, ((out - om) * (T[None] - tm)).sum(1) / np.where(var > 0, var, 1), 1.0)
+            coef = coef * slope[:, :, None]
+            intercept = tm[:, 0] + slope * (intercept - om[:, 0])
+        elif bias:
+            intercept = intercept + (T[None] - self.outputs(coef, intercept, rows)).mean(1)
+        return coef, intercept
+
+    def outputs(self, coef, intercept, rows) -> np.ndarray:
+        """``(A, n_rows, m)`` outputs of the local ``rows`` under each number of components."""
+        return (coef @ self.Z[rows].T).transpose(0, 2, 1) + intercept[:, None, :]
+
+    def combined(self, rows, T, choice) -> tuple[np.ndarray, np.ndarray]:
+        """``(coef (m, r), intercept (m,))``: per output the mean of its options' refits on the local ``rows``."""
+        coef, icpt, fits = np.zeros((len(choice), self.Z.shape[1])), np.zeros(len(choice)), {}
+        for j, options in enumerate(choice):
+            for w, bias, a in options:
+                c, i = fits.setdefault((w, bias), self.fit(rows, T, w, bias))
+                coef[j] += c[a - 1, j] / len(options)
+                icpt[j] += i[a - 1, j] / len(options)
+        return coef, icpt
+
+    def refit_head(self, T, rows, choice) -> PLSHead:
+        """The head refit on the local ``rows`` with each output's options (:func:`choose`), on the spectra."""
+        coef, icpt = self.combined(rows, T, choice)
+        return PLSHead(coef @ self.V.T, icpt, self.head.targets, [max(a for _, _, a in o) for o in choice])
+
+
+def cv_errors(sp: Spiker, rows, T, folds, cands) -> dict:
+    """Per candidate ``(weight, bias)``: the ``(A, m)`` mean squared out-of-fold errors over the local ``rows``."""
+    out = {}
+    for c in cands:
+        oof = np.empty((sp.A, *T.shape))
+        for f in np.unique(folds):
+            te = folds == f
+            oof[:, te] = sp.outputs(*sp.fit(rows[~te], T[~te], *c), rows[te])
+        out[c] = ((oof - T[None]) ** 2).mean(1)
+    return out
+
+
+def choose(errors: dict, top: int = TOP) -> list[list[tuple]]:
+    """Per output, the ``top`` options ``(weight, bias, components)`` with the smallest CV errors (ties: lighter,
+    unbiased, fewer components first)."""
+    m = next(iter(errors.values())).shape[1]
+    options = [(w, b, a + 1) for (w, b), e in errors.items() for a in range(e.shape[0])]
+    order = {c: i for i, c in enumerate(CORRECTIONS)}
+    return [sorted(options, key=lambda o: (errors[o[:2]][o[2] - 1, j], o[0], order[o[1]], o[2]))[:top]
+            for j in range(m)]
+
+
+def select(sp: Spiker, rows, T, ids, cands, seed: int = 0) -> tuple[list, dict]:
+    """``(choice per output, CV errors)`` by :data:`INNER_FOLDS`-fold CV over the local ``rows``."""
+    errors = cv_errors(sp, rows, T, deal_folds(ids, INNER_FOLDS, seed), cands)
+    return choose(errors), errors
+
+
+def nested_residuals(sp: Spiker, T, ids, folds, cands, seed: int = 0) -> np.ndarray:
+    """The ``(n, m)`` out-of-fold outputs of the local samples: each from a refit without its fold (``folds``, e.g.
+    :data:`OUTER_FOLDS` of :func:`deal_folds`), with the option a CV on the other folds alone chose."""
+    rows = np.arange(len(T))
+    oof = np.empty_like(T, dtype=np.float64)
+    for f in np.unique(folds):
+        te = folds == f
+        choice, _ = select(sp, rows[~te], T[~te], np.asarray(ids)[~te], cands, seed)
+        coef, icpt = sp.combined(rows[~te], T[~te], choice)
+        oof[te] = sp.Z[rows[te]] @ coef.T + icpt
+    return oof
