@@ -11,7 +11,7 @@ Printed (the bundle's default MIR strategy, 90 % intervals): per data set and pr
 rows, over the rows the bundle marks unsupported (``interval_supported`` False) and over the others, and the
 coverage and median width of weighted split conformal (Tibshirani et al. 2019, density ratios from a domain
 classifier, each data set one batch); then every candidate rule of
-:func:`soilnb.apply.inference.unsupported_rules` on all LimeSoDa rows and on the held-out KSSL rows (share
+:func:`soilnb.apply.support.unsupported_rules` on all LimeSoDa rows and on the held-out KSSL rows (share
 marked, coverage of marked and unmarked rows, share of the misses among the marked rows); then plain against
 weighted over all LimeSoDa rows, and the values clipped to their physical bounds.
 

@@ -90,7 +90,7 @@ def test_nir_only_bundle_has_no_flags(tmp_path, monkeypatch):
         apply.predict_arrays(b, "NIR", F.test_nir, ["NIR-PLSR"], normalized=True)
     # without a latent or novelty reference the interval support is not checked (said in the note), and weighted
     # intervals, which need the calibration samples' embeddings, are refused
-    sup, note = apply.inference.interval_support(b, "NIR", "NIR-PLSR", fl, per["NIR-PLSR"][0].attrs["clipped"])
+    sup, note = apply.support.interval_support(b, "NIR", "NIR-PLSR", fl, per["NIR-PLSR"][0].attrs["clipped"])
     assert sup.all() and all(n.startswith("not checked") for n in note)
     with pytest.raises(ValueError, match="latent embeddings"):
         apply.predict_arrays(b, "NIR", F.test_nir, ["NIR-PLSR"], weighted=True)

@@ -12,7 +12,8 @@ from apply_world import make_tiny
 from sklearn.linear_model import LogisticRegression
 
 from soilnb import apply
-from soilnb.apply.inference import flags, shift_distance_limit
+from soilnb.apply.inference import flags
+from soilnb.apply.intervals import shift_distance_limit
 from soilnb.apply import support
 from soilnb.apply.intervals import batch_shift_test, calibration_distance_limit
 from soilnb.apply.support import interval_support

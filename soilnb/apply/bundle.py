@@ -39,7 +39,9 @@ import safetensors.torch
 
 from soilnb import __version__
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
-from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, flag_limits, predict_spectra, shift_distance_limit
+from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
+from soilnb.apply.intervals import shift_distance_limit
+from soilnb.apply.support import flag_limits
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import file_sha256, json_default
 from soilnb.models.checkpoints import build_nir_to_mir, model_config
@@ -85,12 +87,12 @@ class Bundle:
 
     def shift_limit(self, rng: str) -> float:
         """The shift limit of range ``rng`` on the scale of predict's ``shift_distance`` column: ``shift_flag`` is
-        raised where ``shift_distance`` exceeds it (:func:`~soilnb.apply.inference.shift_distance_limit`)."""
+        raised where ``shift_distance`` exceeds it (:func:`~soilnb.apply.intervals.shift_distance_limit`)."""
         return shift_distance_limit(self.shift[rng])
 
     def limits(self) -> dict:
         """The flags' limits per range on the scales of predict's columns (``soilnb info`` reports them;
-        :func:`~soilnb.apply.inference.flag_limits`)."""
+        :func:`~soilnb.apply.support.flag_limits`)."""
         return flag_limits(self)
 
     def predict(self, spectra, *, coverage: float = COVERAGE, strategy=None, normalized: bool = False,
@@ -129,7 +131,7 @@ class Bundle:
             ``clipped`` (the properties whose predicted value lay outside its physical bounds and was clipped to
             them, ";"-separated, "" for none); ``interval_supported`` and ``interval_note`` (whether the
             calibration data support the row's intervals, and why not:
-            :func:`soilnb.apply.inference.interval_support`). ``attrs["problems"]`` names what could not be
+            :func:`soilnb.apply.support.interval_support`). ``attrs["problems"]`` names what could not be
             predicted (a ValueError when nothing could); ``attrs["n_clipped"]`` counts the clipped values,
             ``attrs["n_unsupported"]`` the unsupported rows.
         """
