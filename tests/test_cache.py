@@ -180,3 +180,16 @@ def test_a_key_being_computed_elsewhere_is_waited_for_then_loaded(tmp_path, caps
     assert "waiting for another process" in capsys.readouterr().out
     path = cache.artifact_path("step", {"p": 1}, root=tmp_path)
     assert path.with_name(f".{path.name}.lock").exists()                        # lock files stay in place
+
+
+@pytest.mark.parametrize("value, mode", [("", "on"), ("on", "on"), ("OFF", "off"), (" Off ", "off"),
+                                         ("REFRESH", "refresh")])
+def test_cache_mode_any_case(monkeypatch, value, mode):
+    monkeypatch.setenv("SOILNB_CACHE", value)
+    assert cache.cache_mode() == mode
+
+
+def test_cache_mode_misspelt_is_an_error_naming_the_choices(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOILNB_CACHE", "of")
+    with pytest.raises(ValueError, match=r"SOILNB_CACHE='of': use one of on, off, refresh"):
+        cache.cached("step", {"a": 1}, lambda: 1, root=tmp_path)

@@ -105,6 +105,19 @@ def test_metrics_table_layout_and_values():
                                list(ref.values()), rtol=1e-15)
 
 
+def test_metrics_table_takes_arrays_with_their_properties_named():
+    """Arrays (one column per property) give the table of the same values as DataFrames; an array without the
+    properties named is a TypeError saying what to pass, not an AttributeError."""
+    y, preds = _frames()
+    want = metrics_table(y, preds)
+    got = metrics_table(y.to_numpy(), {k: v.to_numpy() for k, v in preds.items()}, properties=list(y.columns))
+    pd.testing.assert_frame_equal(got, want)
+    one = metrics_table(y["CEC"].to_numpy(), {"A": preds["A"]["CEC"].to_numpy()}, properties=["CEC"])
+    assert one["rmse"].iloc[0] == pytest.approx(want.set_index(["property", "strategy"]).loc[("CEC", "A"), "rmse"])
+    with pytest.raises(TypeError, match=r"y_true must be a DataFrame .*got ndarray of shape \(\d+, \d+\).*properties="):
+        metrics_table(y.to_numpy(), preds)
+
+
 def test_metrics_table_errors():
     y, preds = _frames()
     with pytest.raises(ValueError, match="has no column 'pH'"):

@@ -205,6 +205,20 @@ def _write_sidecar(path: Path, key: str, step: str, params: dict, sha256: str, s
         tmp.write_text(json.dumps(meta, indent=1, default=str))
 
 
+#: The values of the environment variable ``SOILNB_CACHE`` (any case, surrounding spaces ignored).
+CACHE_MODES = ("on", "off", "refresh")
+
+
+def cache_mode() -> str:
+    """``SOILNB_CACHE`` read: ``on`` (default, also when empty), ``off`` or ``refresh``, in any case; another value
+    is a ValueError naming the three (a misspelt ``OFF`` must not silently mean "on")."""
+    raw = os.environ.get("SOILNB_CACHE", "")
+    mode = raw.strip().lower() or "on"
+    if mode not in CACHE_MODES:
+        raise ValueError(f"SOILNB_CACHE={raw!r}: use one of {', '.join(CACHE_MODES)} (any case)")
+    return mode
+
+
 def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callable[[Any, Path], None] | None = None,
            load: Callable[[Path], Any] | None = None, ext: str = "pkl", root=None, refresh: bool | None = None,
            verbose: bool = True):
@@ -231,7 +245,7 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     verbose : bool
         Print when an entry is loaded or computed (warnings about bad entries are always printed).
     """
-    mode = os.environ.get("SOILNB_CACHE", "on")
+    mode = cache_mode()
     if mode == "off":
         return compute()
     refresh = (mode == "refresh") if refresh is None else refresh

@@ -4,7 +4,6 @@ frozen decoder (Sect. 2.3). Models are cached as soilnb model files (weights + J
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from soilnb import __version__
 from soilnb.core import paths
-from soilnb.core.cache import CacheError, artifact_path, cache_key, cached, code_hash, verify
+from soilnb.core.cache import CacheError, artifact_path, cache_key, cache_mode, cached, code_hash, verify
 from soilnb.core.config import Config
 from soilnb.models.checkpoints import (
     load_checkpoint,
@@ -142,7 +141,7 @@ def _train_vae_job(X, sample_id, vcfg: VAEConfig, settings: dict, threads: int):
 def is_cached(step: str, params: dict, ext: str = "pkl") -> bool:
     """Whether :func:`soilnb.core.cache.cached` would load ``step`` with ``params`` now instead of computing it
     (a verified entry exists and ``SOILNB_CACHE`` is neither ``off`` nor ``refresh``)."""
-    if os.environ.get("SOILNB_CACHE", "on") != "on":
+    if cache_mode() != "on":
         return False
     try:
         verify(artifact_path(step, params, ext), cache_key(step, params))

@@ -119,6 +119,24 @@ def regression_metrics(y, y_pred) -> dict[str, float]:
             "ccc": ccc(y, y_pred), "rpiq": rpiq(y, y_pred)}
 
 
+def _as_frame(values, columns, name: str, index=None) -> pd.DataFrame:
+    """``values`` as a DataFrame: itself, a Series as one column, an array with one column per ``columns`` (the
+    properties; its rows on ``index`` when the lengths agree); else a TypeError saying what to pass."""
+    if isinstance(values, pd.DataFrame):
+        return values
+    if isinstance(values, pd.Series):
+        return values.to_frame(values.name if values.name is not None else (columns or ["value"])[0])
+    arr = np.asarray(values, dtype=float) if isinstance(values, (np.ndarray, list, tuple)) else None
+    if arr is not None and columns is not None:
+        arr = arr.reshape(len(arr), -1) if arr.ndim == 1 else arr
+        if arr.ndim == 2 and arr.shape[1] == len(columns):
+            return pd.DataFrame(arr, columns=list(columns),
+                                index=index if index is not None and len(index) == len(arr) else None)
+    raise TypeError(f"metrics_table: {name} must be a DataFrame with one column per property (got "
+                    f"{type(values).__name__}{' of shape ' + str(np.shape(values)) if arr is not None else ''}); "
+                    "pass properties=[...] naming an array's columns, or wrap it: pd.DataFrame(values, columns=[...])")
+
+
 def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
                   properties: Sequence[str] | None = None) -> pd.DataFrame:
     """Appendix B style table: one row per property x strategy.
@@ -137,6 +155,9 @@ def metrics_table(y_true: pd.DataFrame, predictions: Mapping[str, pd.DataFrame],
     -------
     DataFrame with columns ``property, strategy, rmse, me, r2, ccc, rpiq``.
     """
+    y_true = _as_frame(y_true, properties, "y_true")
+    predictions = {k: _as_frame(v, list(y_true.columns), f"predictions[{k!r}]", y_true.index)
+                   for k, v in predictions.items()}
     rows = []
     for prop in (list(y_true.columns) if properties is None else properties):
         if prop not in y_true.columns:
