@@ -414,3 +414,41 @@ def test_mir_only_bundle_from_real_kssl_spectra(real_dir, tmp_path, monkeypatch)
     assert all(f in problems for f in ("101453MD01.asd", "sample_neospectra_data.csv", "sample_visnir_data.csv"))
     # real KSSL-like MIR through a model of real KSSL MIR: far fewer flags than the simulated world's bundle gets
     assert out["OC"].between(0, 100).all()
+
+
+def _save_many(folder, target, n):
+    b = apply.load_bundle(folder)
+    for _ in range(n):
+        b.save(target)
+
+
+def _load_many(target, n, out):
+    seen = 0
+    for _ in range(n):
+        try:
+            apply.load_bundle(target)
+            seen += 1
+        except apply.BundleError as exc:       # only before the first save has landed
+            if "no bundle folder" not in str(exc) or seen:
+                out.put(str(exc))
+                return
+    out.put("ok")
+
+
+def test_concurrent_saves_leave_one_complete_bundle_and_readers_never_see_half(tiny, tmp_path):
+    """Three processes save into one folder (6 times each) while another loads it (30 times): no save fails,
+    the reader never meets a missing or half-written bundle once one has landed, the folder ends a complete
+    bundle, and nothing is left beside it."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    target = tmp_path / "shared"
+    out = ctx.Queue()
+    savers = [ctx.Process(target=_save_many, args=(tiny["folder"], target, 6)) for _ in range(3)]
+    reader = ctx.Process(target=_load_many, args=(target, 30, out))
+    for p in [*savers, reader]:
+        p.start()
+    for p in [*savers, reader]:
+        p.join(300)
+    assert [p.exitcode for p in savers] == [0, 0, 0] and reader.exitcode == 0 and out.get(timeout=5) == "ok"
+    assert apply.load_bundle(target).properties == tiny["bundle"].properties
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -38,12 +39,12 @@ import safetensors.numpy
 import safetensors.torch
 
 from soilnb import __version__
+from soilnb.apply.describe import describe
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
-from soilnb.apply.intervals import shift_distance_limit
+from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference, shift_distance_limit
 from soilnb.apply.support import flag_limits
-from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
-from soilnb.core.cache import file_sha256, json_default
+from soilnb.core.cache import exclusive, file_sha256, json_default
 from soilnb.models.checkpoints import build_nir_to_mir, model_config
 from soilnb.models.nets import VAE, VAEConfig
 from soilnb.stats.shift import RobustMahalanobis, ShiftDetector
@@ -175,9 +176,15 @@ class Bundle:
         return doc, arrays, tensors
 
     def save(self, folder) -> Path:
-        """Write the bundle into ``folder`` (written beside it, then moved into place). An existing bundle there is
+        """Write the bundle into ``folder`` (written beside it, fsynced, then moved into place, under the folder's
+        lock: concurrent saves take turns, and :func:`load_bundle` waits for a swap). An existing bundle there is
         replaced; any other existing file or folder is refused (a BundleError), never deleted."""
         folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive(_lock_of(folder)):
+            return self._save(folder)
+
+    def _save(self, folder: Path) -> Path:
         if folder.exists() and not _is_bundle(folder):
             raise BundleError(f"{folder}: exists and is not a soilnb bundle; not replaced (choose a new folder)")
         doc, arrays, tensors = self.to_json()
@@ -199,6 +206,7 @@ class Bundle:
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "soilnb_version": __version__,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+            _fsync_folder(tmp)
             old = folder.with_name(f".{folder.name}.old{os.getpid()}")
             if folder.exists():
                 os.replace(folder, old)
@@ -209,39 +217,8 @@ class Bundle:
         return folder
 
     def describe(self) -> str:
-        """What the bundle holds and was trained on, as text (``soilnb info``)."""
-        i = self.info
-        lines = [f"soilnb model bundle (format {FORMAT_VERSION}, soilnb {i.get('soilnb_version')}, "
-                 f"created {i.get('created')})",
-                 f"trained on: {i.get('source')} data, profile {i.get('profile')}, seed {i.get('seed')}; "
-                 f"fingerprint {i['fingerprint']['sha256'][:16]}",
-                 "properties: " + ", ".join(f"{p} [{i['units'].get(p, '?')}]" for p in self.properties)]
-        for r, g in self.grids.items():
-            own = [s for s, v in self.strategies.items() if v[0] == r]
-            lines.append(f"{r}: grid {g[0]:g}-{g[-1]:g} {GRID_UNITS[r]} ({g.size} channels), input covering it "
-                         f"within 5 {GRID_UNITS[r]} is resampled; strategies {', '.join(own)} "
-                         f"(default {self.default_strategy.get(r)})")
-            if r in self.shift:
-                d = self.shift[r]
-                lines.append(f"  shift flag: robust Mahalanobis distance of the latent embedding (shift_distance) "
-                             f"above {self.shift_limit(r):.4g} (Pomerantsev limit {d.limit_:.4g} on Fd*d/d0, d0 "
-                             f"{d.d0_:.3g}, Fd {d.Fd_}, alpha {d.alpha})")
-            if r in self.novelty:
-                ref = self.novelty[r]
-                lines.append(f"  novelty flag: reconstruction error above {ref.limit:.4g} (conformal limit at alpha "
-                             f"{ref.alpha}, {ref.scores.size} held-out spectra)" if np.isfinite(ref.limit) else
-                             f"  novelty flag: never raised: {ref.scores.size} held-out spectra are too few for a limit "
-                             f"at alpha {ref.alpha} (p-values are still given)")
-        lines.append("intervals: split-conformal (crepes), calibrated on held-out samples: " +
-                     ", ".join(f"{s} n={c.n}" for s, c in self.calibration.items()))
-        sup = {s: v for r in self.limits().values() for s, v in r.get("interval_support_distance_limit", {}).items()}
-        if sup:
-            lines.append("interval supported (interval_supported): shift_distance up to the calibration samples' "
-                         "limit (" + ", ".join(f"{s} {v:.4g}" if v is not None else f"{s} none" for s, v in
-                                               sup.items()) + ") and no novelty flag")
-        for k, v in i.get("training", {}).items():
-            lines.append(f"training set {k}: {v}")
-        return "\n".join(lines)
+        """What the bundle holds and was trained on, as text (``soilnb info``; :func:`.describe.describe`)."""
+        return describe(self, FORMAT_VERSION)
 
 
 def _is_bundle(folder: Path) -> bool:
@@ -299,9 +276,38 @@ def read_manifest(folder) -> dict:
     return man
 
 
+def _lock_of(folder: Path) -> Path:
+    """The lock of a bundle folder: in the temporary folder (nothing left beside the bundle), named by the hash of
+    its absolute path, so every process on this machine saving or loading it takes the same lock."""
+    locks = Path(tempfile.gettempdir()) / "soilnb-bundle-locks"
+    locks.mkdir(exist_ok=True)
+    return locks / (hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32] + ".lock")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush every file of ``folder`` and the folder itself to disk (where the platform can)."""
+    for p in [*folder.iterdir(), folder]:
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:                      # a folder cannot be opened on Windows
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def load_bundle(folder) -> Bundle:
-    """Read a bundle written by :meth:`Bundle.save`, checking it first (see the module docstring)."""
+    """Read a bundle written by :meth:`Bundle.save`, checking it first (see the module docstring); under the
+    folder's lock, so a save in progress is waited for, never half seen."""
     folder = Path(folder)
+    with exclusive(_lock_of(folder)):
+        return _load(folder)
+
+
+def _load(folder: Path) -> Bundle:
     man = read_manifest(folder)
     try:
         doc = json.loads((folder / "bundle.json").read_text())
