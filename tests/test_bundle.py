@@ -452,3 +452,20 @@ def test_concurrent_saves_leave_one_complete_bundle_and_readers_never_see_half(t
     assert [p.exitcode for p in savers] == [0, 0, 0] and reader.exitcode == 0 and out.get(timeout=5) == "ok"
     assert apply.load_bundle(target).properties == tiny["bundle"].properties
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]
+
+
+def test_unlisted_files_and_non_finite_numbers_are_refused(tiny, tmp_path):
+    """A file the manifest does not list is refused by name; a NaN or Infinity in bundle.json (re-hashed) is
+    refused naming the constant; saving writes none (a novelty limit too few spectra set is null, recomputed)."""
+    copy = _copy(tiny["folder"], tmp_path)
+    (copy / "extra.npy").write_bytes(b"x")
+    with pytest.raises(BundleError, match=r"extra.npy not listed in manifest.json"):
+        apply.load_bundle(copy)
+    (copy / "extra.npy").unlink()
+    doc = json.loads((copy / "bundle.json").read_text())
+    assert "NaN" not in (copy / "bundle.json").read_text() and "Infinity" not in (copy / "bundle.json").read_text()
+    doc["info"]["seed"] = float("nan")
+    (copy / "bundle.json").write_text(json.dumps(doc))
+    _rehash(copy)
+    with pytest.raises(BundleError, match=r"bundle.json: not valid JSON \(NaN is not a number a bundle may hold"):
+        apply.load_bundle(copy)

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import safetensors.numpy
 import safetensors.torch
 
 from soilnb import __version__
+from soilnb.apply.bundle_io import finite, fsync_folder, lock_of, no_constant
 from soilnb.apply.describe import describe
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
@@ -181,7 +181,7 @@ class Bundle:
         replaced; any other existing file or folder is refused (a BundleError), never deleted."""
         folder = Path(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        with exclusive(_lock_of(folder)):
+        with exclusive(lock_of(folder)):
             return self._save(folder)
 
     def _save(self, folder: Path) -> Path:
@@ -192,7 +192,8 @@ class Bundle:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            (tmp / "bundle.json").write_text(json.dumps(doc, indent=1, default=json_default))
+            (tmp / "bundle.json").write_text(json.dumps(finite(json.loads(json.dumps(doc, default=json_default))),
+                                                        indent=1, allow_nan=False))
             with open(tmp / "arrays.npz", "wb") as fh:
                 np.savez(fh, **arrays)
             safetensors.numpy.save_file(tensors, str(tmp / "heads.safetensors"))
@@ -206,7 +207,7 @@ class Bundle:
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "soilnb_version": __version__,
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-            _fsync_folder(tmp)
+            fsync_folder(tmp)
             old = folder.with_name(f".{folder.name}.old{os.getpid()}")
             if folder.exists():
                 os.replace(folder, old)
@@ -273,45 +274,26 @@ def read_manifest(folder) -> dict:
             raise BundleError(f"{f}: missing (listed in {MANIFEST})")
         if file_sha256(f) != entry.get("sha256"):
             raise BundleError(f"{f}: sha256 differs from the one in {MANIFEST} (the file was changed or corrupted)")
+    stray = sorted(p.name for p in folder.iterdir() if p.name not in files and p.name != MANIFEST)
+    if stray:
+        raise BundleError(f"{folder}: {', '.join(stray)} not listed in {MANIFEST} (a bundle holds only the files it "
+                          "lists: remove them, or re-export the bundle)")
     return man
-
-
-def _lock_of(folder: Path) -> Path:
-    """The lock of a bundle folder: in the temporary folder (nothing left beside the bundle), named by the hash of
-    its absolute path, so every process on this machine saving or loading it takes the same lock."""
-    locks = Path(tempfile.gettempdir()) / "soilnb-bundle-locks"
-    locks.mkdir(exist_ok=True)
-    return locks / (hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32] + ".lock")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush every file of ``folder`` and the folder itself to disk (where the platform can)."""
-    for p in [*folder.iterdir(), folder]:
-        try:
-            fd = os.open(p, os.O_RDONLY)
-        except OSError:                      # a folder cannot be opened on Windows
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
 
 def load_bundle(folder) -> Bundle:
     """Read a bundle written by :meth:`Bundle.save`, checking it first (see the module docstring); under the
     folder's lock, so a save in progress is waited for, never half seen."""
     folder = Path(folder)
-    with exclusive(_lock_of(folder)):
+    with exclusive(lock_of(folder)):
         return _load(folder)
 
 
 def _load(folder: Path) -> Bundle:
     man = read_manifest(folder)
     try:
-        doc = json.loads((folder / "bundle.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        doc = json.loads((folder / "bundle.json").read_text(), parse_constant=no_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"{folder / 'bundle.json'}: not valid JSON ({exc})") from None
     try:
         with np.load(folder / "arrays.npz", allow_pickle=False) as z:
