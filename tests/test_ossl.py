@@ -627,3 +627,23 @@ def test_neospectra_to_kssl_uuid_join_on_real_files(real_dir):
     uuids = {ossl.kssl_layer_uuid(x) for x in site["id.layer_local_c"]}
     assert len(uuids & set(toy["id"])) == 19
     assert ossl.kssl_layer_uuid("37268") == hashlib.md5(b"KSSL.SSL37268").hexdigest()
+
+
+def test_impossible_lab_values_are_named(tmp_path, ossl_dir):
+    """pH 20, TC -1, clay -5 and CEC -3 in a test set's lab.csv: an error naming the values and samples; in an OSSL
+    soillab table: those values set missing, a warning naming them (the other properties of the rows kept)."""
+    _write_test_dir(tmp_path / "t")
+    lab = pd.read_csv(tmp_path / "t" / "lab.csv")
+    lab.loc[0, "pH"], lab.loc[1, "TC"], lab.loc[2, "clay"] = 20.0, -1.0, -5.0
+    lab.to_csv(tmp_path / "t" / "lab.csv", index=False)
+    with pytest.raises(ValueError, match=r"lab.csv: 3 value\(s\) no laboratory can report: TC -1 \(napt1\), "
+                                         r"pH 20 \(napt0\), clay -5 \(napt2\); correct them"):
+        ossl.load_test_set(tmp_path / "t")
+    raw = pd.read_csv(ossl_dir / "ossl_soillab_L0_v1.2.csv.gz")
+    raw.loc[0, "ph.h2o_usda.a268_index"], raw.loc[1, "cec_usda.a723_cmolc.kg"] = 20.0, -3.0
+    raw.to_csv(tmp_path / "lab.csv", index=False)
+    with pytest.warns(UserWarning, match=r"lab.csv: 2 value\(s\) no laboratory can report set missing: pH 20"):
+        got = ossl.read_soillab(tmp_path / "lab.csv")
+    want = ossl.read_soillab(ossl_dir / "ossl_soillab_L0_v1.2.csv.gz")
+    assert np.isnan(got["pH"].iloc[0]) and np.isnan(got["CEC"].iloc[1])
+    pd.testing.assert_series_equal(got["TC"], want["TC"])

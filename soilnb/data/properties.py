@@ -52,3 +52,30 @@ def property_quality(props: pd.DataFrame) -> pd.DataFrame:
                 reasons[i].append(f"texture sums to {total[i]:.4g}, not 100 +- {TEXTURE_TOLERANCE:g} %")
     text = ["; ".join(r) for r in reasons]
     return pd.DataFrame({"ok": [not r for r in reasons], "reason": text}, index=props.index)
+
+
+def impossible_cells(props: pd.DataFrame) -> pd.DataFrame:
+    """Per cell of ``props``: True where the value is one no laboratory can report (a negative content, a
+    percentage above 100, a pH outside 0-14) -- the per-value rules of :func:`property_quality`, without the
+    texture sum (which real tables miss by method differences more than by error)."""
+    out = pd.DataFrame(False, index=props.index, columns=props.columns)
+    for name in props.columns:
+        v = pd.to_numeric(props[name], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = np.zeros(v.size, bool)
+            if name in NON_NEGATIVE:
+                bad |= v < 0
+            if name in PERCENT:
+                bad |= v > 100
+            if name == "pH":
+                bad |= (v < 0) | (v > 14)
+        out[name] = bad & np.isfinite(v)
+    return out
+
+
+def describe_cells(props: pd.DataFrame, bad: pd.DataFrame, limit: int = 3) -> str:
+    """``"TC -1 (S01), pH 20 (S07), ... (N values)"``: the first ``limit`` flagged cells with their row labels."""
+    cells = [(r, c) for c in bad.columns for r in bad.index[bad[c].to_numpy()]]
+    text = ", ".join(f"{c} {props.at[r, c]:g} ({r})" for r, c in cells[:limit])
+    return text + (f", ... ({len(cells)} values)" if len(cells) > limit else "")
+

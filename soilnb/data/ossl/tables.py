@@ -11,6 +11,7 @@ import pandas as pd
 from soilnb.core import cache
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
+from soilnb.data.properties import describe_cells, impossible_cells
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -228,6 +229,11 @@ def read_soillab(path, site=None, id_col: str | None = None) -> pd.DataFrame:
                                                                else ""), UserWarning, stacklevel=2)
         fill[:] = False
     out.loc[fill, "IC"] = 0.0
+    bad = impossible_cells(out)
+    if bad.to_numpy().any():
+        warnings.warn(f"{path.name}: {int(bad.to_numpy().sum())} value(s) no laboratory can report set missing: "
+                      f"{describe_cells(out, bad)}", UserWarning, stacklevel=2)
+        out = out.mask(bad)
     out["EOC"] = estimated_organic_carbon(out["TC"], out["IC"])
     out.loc[out[["TC", "IC"]].isna().any(axis=1), "EOC"] = np.nan
     out = out[list(PROPERTIES)]

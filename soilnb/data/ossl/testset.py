@@ -13,6 +13,7 @@ import pandas as pd
 
 from soilnb.core.vocab import EXTRA_OSSL_COLUMNS, MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import SpectralLibrary, estimated_organic_carbon
+from soilnb.data.properties import describe_cells, impossible_cells
 from soilnb.data.ossl.format import (
     MIR_RE,
     NIR_RE,
@@ -180,6 +181,11 @@ def load_test_set(test_dir, percent="auto") -> tuple[SpectralLibrary | None, Spe
             libs[path.name] = SpectralLibrary(X=X_, axis=axis, unit=unit, quantity=quantity, sample_id=ids_,
                                               name=f"test_{key}").average_scans()
     lab = _read_test_lab(lab_path)
+    numeric = lab[[c for c in lab.columns if pd.api.types.is_numeric_dtype(lab[c])]]
+    bad = impossible_cells(numeric)
+    if bad.to_numpy().any():
+        raise ValueError(f"{lab_path}: {int(bad.to_numpy().sum())} value(s) no laboratory can report: "
+                         f"{describe_cells(numeric, bad)}; correct them or leave the cells empty")
     gone = _leave_out_nonfinite(lost, test_dir, (*libs, lab_path.name))
     sets = {name: set(lib.sample_id) - gone for name, lib in libs.items()} | {lab_path.name: set(lab.index) - gone}
     union = set().union(*sets.values())
