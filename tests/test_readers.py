@@ -518,3 +518,13 @@ def test_reflectance_slightly_over_100_percent_is_kept(tmp_path, request, source
     assert lib.meta["quality_ok"].all()
     assert [n.message for n in res.notes if "exceed 100 %" in n.message] == [
         "1 spectra exceed 100 % reflectance: kept above 1 (real samples can outshine the white reference)"]
+
+
+def test_a_mir_table_cut_short_names_the_grid_gap(tmp_path):
+    """A MIR table ending at 3800 cm-1 with values that fit absorbance and reflectance alike: the message names
+    the model grid it does not cover and the missing 3800-4000 cm-1 first, then the column-name fix."""
+    axis = np.arange(600.0, 3801.0, 2.0)
+    path = wide(tmp_path / "cut.csv", axis, [0.3 + 1e-5 * (axis - 600)], ids=["x"])
+    msg = read(path).problems[0].message
+    assert "600-3800 cm-1 does not cover the model grid (600-4000 cm-1; missing 3800-4000)" in msg
+    assert "<position>_abs" in msg and msg.index("model grid") < msg.index("absorbance from reflectance")

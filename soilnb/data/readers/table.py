@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import OSSL_COLUMNS, PROPERTIES
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import estimated_organic_carbon
 from soilnb.data.ossl import LAYER_COL, MIR_RE, NIR_RE, SAMPLE_COL, read_mir_table, read_nir_table
 from soilnb.data.readers.base import FileSpectra, SpectraReadError, file_stem, library_to_block
+from soilnb.spectra.coverage import coverage_gap
 from soilnb.spectra.orientation import ORIENTATION_BANDS, check_orientation
 from soilnb.spectra.units import ABSORBANCE_MAX
 
@@ -169,6 +170,10 @@ def split_properties(df: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFram
     return props, (extra if extra.shape[1] else None)
 
 
+#: The model grid of each unit (an input must cover it to be predicted).
+MODEL_GRIDS = {"cm-1": MIR_AXIS_CM1, "nm": NIR_AXIS_NM}
+
+
 def detect_unit(positions, tokens=(), unit=None) -> tuple[str, str]:
     """``(unit, how it was decided)`` of a block of column positions (see the module docstring)."""
     if unit is not None:
@@ -211,8 +216,15 @@ def detect_quantity(X, positions, unit, tokens=(), quantity=None) -> tuple[str, 
             return "absorbance", "water/O-H band is a maximum"
         except ValueError:
             return "reflectance", "water/O-H band is a minimum"
-    raise SpectraReadError("cannot tell absorbance from reflectance (no _abs/_ref in the names, values in 0-5, "
-                           "axis not covering the water band): pass quantity='absorbance' or 'reflectance'")
+    lo, hi = float(axis.min()), float(axis.max())
+    grid = MODEL_GRIDS.get(unit)
+    gap = coverage_gap(axis, grid) if grid is not None else ""
+    where = (f"{lo:g}-{hi:g} {unit} does not cover the model grid ({grid.min():g}-{grid.max():g} {unit}; missing "
+             f"{gap}): no soilnb model reads it, and its axis misses the band that tells ") if gap else \
+        f"{lo:g}-{hi:g} {unit}: cannot tell "
+    raise SpectraReadError(where + "absorbance from reflectance (no _abs/_ref in the column names, values in 0-5, "
+                           "axis not covering the water band); name the columns <position>_abs or <position>_ref, "
+                           "or pass quantity='absorbance' or 'reflectance' (API)")
 
 
 def _read(path: Path, nrows=None, dtype=None) -> pd.DataFrame:
