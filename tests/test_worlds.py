@@ -154,3 +154,22 @@ def test_stages_key_a_world_passed_in_by_its_content(sim, tmp_path, monkeypatch)
         rb = stages.get_regressions(cfg, b, vae, None, strategies=["MIR-PLSR"])
     assert list(ra.predictions["test"]["MIR-PLSR"].columns) == ["TC", "pH"]
     assert list(rb.predictions["test"]["MIR-PLSR"].columns) == ["clay"]
+
+
+def test_two_soils_under_one_id_are_refused(tmp_path):
+    """Rows sharing an id are scan repeats (averaged); rows sharing an id with different property values are two
+    soils, refused naming the id and the properties that differ. Repeats that agree load."""
+    from soilnb.data.files import load_files_library
+    k = simulate_world(n_kssl=20, n_scans=1, n_paired=10, n_test=5, seed=2).kssl
+    table = pd.concat([pd.DataFrame({"id": [f"S{i:02d}" for i in range(k.n_scans)]}),
+                       k.properties[["clay", "CEC"]].reset_index(drop=True).fillna(10.0),
+                       pd.DataFrame(k.X, columns=[f"{w:g}" for w in k.axis])], axis=1)
+    repeats = pd.concat([table, table.iloc[[0, 1]]], ignore_index=True)
+    repeats.to_csv(tmp_path / "repeats.csv", index=False)
+    assert load_files_library(tmp_path / "repeats.csv").n_scans == k.n_scans + 2
+    clash = table.copy()
+    clash.loc[3, "id"] = "S02"                                   # another soil under S02
+    clash.to_csv(tmp_path / "clash.csv", index=False)
+    with pytest.raises(ValueError, match=r"1 sample id\(s\) whose rows carry different property values \(S02 "
+                                         r"\(CEC, clay\)\).*give each soil its own id"):
+        load_files_library(tmp_path / "clash.csv")

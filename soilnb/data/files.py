@@ -50,6 +50,25 @@ def library_with_properties(lib: SpectralLibrary, name: str) -> SpectralLibrary:
     return replace(lib, properties=property_frame(props, name))
 
 
+def id_conflicts(lib: SpectralLibrary, limit: int = 3) -> str:
+    """"" when the rows sharing a sample id (scan repeats, averaged later) agree on every property value they
+    hold; else a message naming the ids whose rows disagree (two soils under one id) and the fix."""
+    props = lib.properties.assign(_id=np.asarray(lib.sample_id).astype(str))
+    if props["_id"].is_unique or props.shape[1] == 1:
+        return ""
+    g = props.groupby("_id", sort=False)
+    spread = (g.max(numeric_only=True) - g.min(numeric_only=True)).fillna(0.0)
+    tol = 1e-9 * np.maximum(1.0, g.max(numeric_only=True).abs().fillna(0.0))
+    bad = spread > tol
+    ids = bad.index[bad.any(axis=1)]
+    if not len(ids):
+        return ""
+    shown = ", ".join(f"{i} ({', '.join(c for c in bad.columns if bad.at[i, c])})" for i in ids[:limit])
+    return (f"{len(ids)} sample id(s) whose rows carry different property values ({shown}"
+            f"{', ...' if len(ids) > limit else ''}): rows of one id are scan repeats of one soil and are averaged; "
+            "give each soil its own id")
+
+
 def _reasons(text) -> str:
     counts = Counter(r.strip() for t in text for r in str(t).split(";") if r.strip())
     return "; ".join(f"{r} ({n})" for r, n in counts.most_common(5))
@@ -67,6 +86,9 @@ def load_files_library(path, name: str = "training") -> SpectralLibrary:
         raise ValueError(f"{name} spectra {path}: {len(res.libraries)} kinds of spectra ({list(res.libraries)}); "
                          "give one range on one grid per data_dir / test_dir")
     lib = library_with_properties(res.library, f"{name} spectra {path}")
+    conflicts = id_conflicts(lib)
+    if conflicts:
+        raise ValueError(f"{name} spectra {path}: {conflicts}")
     return clean_library(lib, f"{name} spectra {path}", name)
 
 
