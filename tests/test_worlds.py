@@ -173,3 +173,22 @@ def test_two_soils_under_one_id_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"1 sample id\(s\) whose rows carry different property values \(S02 "
                                          r"\(CEC, clay\)\).*give each soil its own id"):
         load_files_library(tmp_path / "clash.csv")
+
+
+def test_nir_only_bundle_coverage_skips_normalized_with_a_reason(sim, tmp_path, monkeypatch):
+    """A NIR-only world's bundle has no latent space: notebook 08's coverage table gets its plain rows, and the
+    normalized call warns that NIR was skipped and why (it used to raise)."""
+    from soilnb import apply
+    monkeypatch.setattr(paths, "CACHE", tmp_path)
+    w = World(paired_nir=sim.paired_nir, test_nir=sim.test_nir)
+    cfg = get_config("smoke", **SMALL)
+    F = stages.get_features(cfg, w)
+    with pytest.warns(UserWarning):
+        res = fit_strategies(cfg, F, None, None)
+    b = apply.build_bundle(cfg, F, None, None, res, None)
+    plain = apply.world_coverage(cfg, F, b)
+    assert set(plain["range"]) == {"NIR"} and plain["coverage"].notna().all()
+    with pytest.warns(UserWarning, match="normalized intervals: NIR skipped .*no latent space"):
+        norm = apply.world_coverage(cfg, F, b, normalized=True)
+    assert norm.empty and "coverage" in norm.columns
+    assert len(pd.concat([plain, norm], ignore_index=True)) == len(plain)

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,10 @@ def world_coverage(cfg: Config, F, bundle, coverage: float = COVERAGE, normalize
             sets["NIR"]["independent test"] = (F.test_nir, F.test_Y)
     for rng, conds in sets.items():
         own = [s for s in b.strategies if STRATEGY_INPUTS[s][0] == rng]
+        if normalized and any(b.calibration[s].sigmas is None for s in own):
+            warnings.warn(f"normalized intervals: {rng} skipped (this bundle has no latent space for {rng} input "
+                          "to scale the residuals by)", stacklevel=2)
+            continue
         for cond, (X, Y) in conds.items():
             per, fl = predict_arrays(b, rng, X, own, coverage, normalized)
             flagged = (fl["shift_flag"] | fl["novelty_flag"]).to_numpy()
@@ -132,6 +137,9 @@ def world_coverage(cfg: Config, F, bundle, coverage: float = COVERAGE, normalize
                 else:
                     rows += _summarise(coverage_and_width(Y, lo, hi), keys, flagged)
     out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(columns=["condition", "range", "strategy", "interval", "property", "n", "coverage",
+                                     "mean_width", "relative_width"])
     sd = {(r, c, p): Y[p].std() for r, conds in sets.items() for c, (_, Y) in conds.items() for p in Y.columns}
     out["relative_width"] = [w / sd[k] if (k := (r, c, p)) in sd else np.nan for r, c, p, w in
                              zip(out["range"], out["condition"], out["property"], out["mean_width"])]
