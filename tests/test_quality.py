@@ -103,3 +103,15 @@ def test_snv_refuses_nan_naming_the_row():
     X[2, 4] = np.nan
     with pytest.raises(ValueError, match="NaN or inf: 1 row\\(s\\), e.g. row 2"):
         snv(X)
+
+
+def test_dead_channels_are_flagged_with_where(kssl):
+    """100 zeroed channels inside a real KSSL absorbance spectrum: flagged ``dead_channels`` with the run's length
+    and wavenumbers; the same spectrum untouched (its longest run of equal stored values is far shorter) passes."""
+    from soilnb.core.vocab import MIR_AXIS_CM1
+    X = kssl[0][:2].copy()
+    X[0, 300:400] = 0.0
+    q = spectrum_quality(X, axis=MIR_AXIS_CM1, unit="cm-1")
+    assert q["dead_channels"].tolist() == [True, False] and q["ok"].tolist() == [False, True]
+    a, b = MIR_AXIS_CM1[300], MIR_AXIS_CM1[399]
+    assert q.loc[0, "reason"] == f"dead channels: 100 consecutive channels at 0 at {a:g}-{b:g} cm-1"

@@ -17,6 +17,9 @@ flag                      rule
                           0.0021 (500 KSSL MIR), 0.0047 (825 NIRsoil NIR) and 0.0073 (NeoSpectra at its native
                           257 channels); KSSL MIR plus Gaussian noise of sd 0.01 gives 0.031-0.060
 ``out_of_range``          reflectance (as a fraction) <= 0 or above :data:`REFLECTANCE_MAX`
+``dead_channels``         a run of at least :data:`DEAD_RUN` consecutive channels of one exact value, not a
+                          saturation plateau (zeroed or frozen channels): the 500 KSSL MIR spectra, stored to 4
+                          decimals, hold runs of up to 21 equal channels (median 5), the 825 NIRsoil ones 2
 ``orientation``           (given the axis) the water/O-H band has the other quantity's shape
                           (:func:`soilnb.spectra.orientation.orientation_rows`; flat rows are not judged)
 ========================  =====================================================================================
@@ -38,7 +41,10 @@ NOISE_MAX = 0.025
 #: Largest plausible reflectance fraction (real samples can outshine the white reference a little).
 REFLECTANCE_MAX = 1.5
 
-FLAGS = ("nonfinite", "saturated", "flat", "noisy", "out_of_range", "orientation")
+#: Consecutive channels of one exact value that count as dead (zeroed or frozen) channels.
+DEAD_RUN = 50
+
+FLAGS = ("nonfinite", "saturated", "flat", "noisy", "out_of_range", "orientation", "dead_channels")
 
 
 def _longest_run_at(x: np.ndarray, value: float, atol: float = 1e-9) -> int:
@@ -49,6 +55,17 @@ def _longest_run_at(x: np.ndarray, value: float, atol: float = 1e-9) -> int:
         run = run + 1 if h else 0
         best = max(best, run)
     return best
+
+
+def _longest_equal_run(x: np.ndarray) -> tuple[int, int]:
+    """``(length, start)`` of the longest run of consecutive channels with one exact (finite) value."""
+    same = np.r_[False, (np.diff(x) == 0) & np.isfinite(x[1:])]
+    best, start, run = 1, 0, 1
+    for i in range(1, x.size):
+        run = run + 1 if same[i] else 1
+        if run > best:
+            best, start = run, i - run + 1
+    return (best, start) if x.size else (0, 0)
 
 
 def spectrum_quality(X, quantity: str = "absorbance", axis=None, unit: str | None = None) -> pd.DataFrame:
@@ -102,6 +119,12 @@ def spectrum_quality(X, quantity: str = "absorbance", axis=None, unit: str | Non
                 elif run >= SATURATION_RUN and low <= 10 ** -SATURATION_MIN_ABSORBANCE:
                     flags["saturated"] = True
                     reasons.append(f"saturated: {run} channels at the floor {low:.3g}")
+            run, start = _longest_equal_run(x)
+            if not flags["flat"] and not flags["saturated"] and run >= DEAD_RUN:
+                flags["dead_channels"] = True
+                where = (f" at {axis[start]:g}-{axis[start + run - 1]:g} {unit}" if axis is not None and unit
+                         else f" from channel {start}")
+                reasons.append(f"dead channels: {run} consecutive channels at {x[start]:.6g}{where}")
             if not flags["flat"] and v.size > 2:
                 ratio = np.median(np.abs(np.diff(v, 2))) / sd
                 if ratio > NOISE_MAX:
