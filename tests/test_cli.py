@@ -161,3 +161,22 @@ def test_internal_errors_are_one_line_too(tiny, tmp_path, capsys, monkeypatch, r
                                        "for the traceback)"]
     with pytest.raises(RuntimeError, match="simulated bug"):
         cli.main(["--debug", "predict", "--model", str(tiny["folder"]), str(real_dir / "ossl_sample_inputs")])
+
+
+def test_debug_anywhere_and_output_to_stdout(tiny, tmp_path, capsys, monkeypatch, real_dir):
+    """``--debug`` (or ``-v``) after the subcommand shows the traceback as before it does; ``-o -`` writes the CSV
+    to standard output (the same table as a file), messages staying on stderr."""
+    f = str(real_dir / "ossl_sample_inputs" / "icr056141.0")
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), f, "-o", str(tmp_path / "p.csv"), "-q"])
+    capsys.readouterr()
+    rc2 = cli.main(["predict", "--model", str(tiny["folder"]), f, "-o", "-", "-q"])
+    out = capsys.readouterr()
+    assert rc == rc2 and out.out == (tmp_path / "p.csv").read_text() and "sample_id" in out.out.splitlines()[0]
+
+    def broken(*a, **k):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cli, "read_spectra", broken)
+    for flag in ("--debug", "-v"):
+        with pytest.raises(RuntimeError, match="simulated bug"):
+            cli.main(["predict", "--model", str(tiny["folder"]), f, flag])

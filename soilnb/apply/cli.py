@@ -2,7 +2,7 @@
 
 ::
 
-    soilnb predict --model DIR FILES... [-o predictions.csv] [--coverage 0.9] [--strategy NAME|all]
+    soilnb predict --model DIR FILES... [-o predictions.csv|-] [--coverage 0.9] [--strategy NAME|all]
                    [--normalized | --weighted] [--convert-mir] [--per-spectrum] [--quiet]
     soilnb info DIR [--json]
     soilnb train FILES... [-p OC,clay,CEC] [--lab TABLE [--id-rule stem|pattern:REGEX|column:NAME]
@@ -45,6 +45,8 @@ from soilnb.core.config import PROFILES
 from soilnb.data.readers import list_files, read_spectra
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERNAL = 0, 1, 2, 3
+#: Flags taken anywhere on the command line (before or after the subcommand).
+DEBUG_FLAGS = ("--debug", "-v")
 
 
 def _say(message: str) -> None:
@@ -60,14 +62,16 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 all predicted; 1 some files or rows not predicted (named on stderr); 2 nothing "
         "predicted, unreadable bundle or usage error; 3 internal error")
     parser.add_argument("--version", action="version", version=f"soilnb {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    parser.add_argument("--debug", "-v", action="store_true",
+                        help="show the traceback of an internal error (taken anywhere on the command line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("predict", help="predict the spectra in FILES (OPUS, ASD, CSV/Parquet tables, folders)",
                        description="Predict every sample in FILES; one CSV row per sample (its scans in a file averaged): predictions, "
                        "intervals, shift and novelty flags, reading-quality flags.")
     p.add_argument("--model", "-m", required=True, metavar="DIR", help="the bundle folder")
     p.add_argument("files", nargs="+", metavar="FILE", help="spectrum files or folders")
-    p.add_argument("-o", "--output", default="predictions.csv", metavar="CSV", help="default: %(default)s")
+    p.add_argument("-o", "--output", default="predictions.csv", metavar="CSV",
+                   help="default: %(default)s; - writes the CSV to standard output")
     p.add_argument("--coverage", type=float, default=COVERAGE, help="nominal interval coverage (default %(default)s)")
     p.add_argument("--strategy", default=None, metavar="NAME",
                    help="a strategy name, or 'all'; default: the bundle's default strategy for each range")
@@ -227,8 +231,12 @@ def _predict(args) -> int:
     out = Path(args.output)
     table = pd.concat(frames, ignore_index=True)
     try:
-        with atomic_path(out) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
+        if args.output == "-":                    # -o -: the CSV on stdout (messages stay on stderr)
+            table.to_csv(sys.stdout, index=False, float_format="%.6g")
+            out = "standard output"
+        else:
+            with atomic_path(out) as tmp:
+                table.to_csv(tmp, index=False, float_format="%.6g")
     except OSError as exc:
         _say(f"{out}: cannot write the predictions ({exc.strerror or exc})")
         return EXIT_FAILED
@@ -333,7 +341,10 @@ def _info(args) -> int:
 def main(argv=None) -> int:
     """Entry point of the ``soilnb`` command (``[project.scripts]``); returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = any(a in DEBUG_FLAGS for a in argv)        # --debug (or -v) anywhere, as git and pip take it
+    args = parser.parse_args([a for a in argv if a not in DEBUG_FLAGS])
+    args.debug = debug
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FAILED
