@@ -114,3 +114,17 @@ def test_pls1_from_gram_rank_exhaustion_and_tiny_scale():
     np.testing.assert_array_equal(B[7], B[4])
     ref = PLSRegression(3, scale=False).fit(X, Y[:, 1]).predict(X).ravel()
     assert _rel(Xc @ B[2, :, 1] + Y[:, 1].mean(), ref) < 1e-10
+
+
+def test_plsr_fits_in_threads_leave_stdout_alone():
+    """ikpls's cross-validation runs with stdout silenced; PLSR fits in several threads at once (as the transfer
+    benchmark's draws run) must leave ``sys.stdout`` the object it was (unlocked, the swaps interleave and every
+    later print can vanish into a discarded buffer)."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 30)), rng.normal(size=40)
+    before = sys.stdout
+    with ThreadPoolExecutor(4) as pool:
+        fits = list(pool.map(lambda s: PLSR(max_components=5, cv=3, random_state=s).fit(X, y), range(24)))
+    assert sys.stdout is before and all(f.n_components_ >= 1 for f in fits)

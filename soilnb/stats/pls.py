@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -22,6 +23,12 @@ from ikpls.numpy import PLS as IKPLS
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+#: Held while ikpls's cross-validation runs with its output silenced: ``redirect_stdout`` and ``catch_warnings``
+#: swap process-wide state, so two threads doing it at once (the transfer benchmark's draws) could leave
+#: ``sys.stdout`` pointing at a discarded buffer, and every later print lost.
+_QUIET = threading.Lock()
 
 
 def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n: int | None = None):
@@ -208,7 +215,7 @@ class PLSR(OneOrManyTargets, RegressorMixin, MultiOutputMixin, BaseEstimator):
             def sse(Y_val, Y_pred):                      # Y_pred: (A, n_val, m)
                 return np.sum((Y_pred - Y_val[None]) ** 2, axis=1)
 
-            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            with _QUIET, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 res = cvpls.cross_validate(X, Y, A_max, folds, sse, n_jobs=1, verbose=0)
             mse = sum(res.values()) / n                  # (A, m)
