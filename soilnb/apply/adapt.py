@@ -43,7 +43,7 @@ from soilnb.apply.bundle import MANIFEST, Bundle, bundle_sha256, load_bundle
 from soilnb.apply.heads import PLSHead
 from soilnb.apply.inference import _Features, latent, per_sample, prepare, reconstruction_error
 from soilnb.apply.intervals import Calibration, NoveltyReference, clip_to_bounds
-from soilnb.apply.spiking import CORRECTIONS, INNER_FOLDS, OUTER_FOLDS, WEIGHTS, Spiker, deal_folds, nested_residuals, select
+from soilnb.apply.spiking import CORRECTION_LABELS, CORRECTIONS, INNER_FOLDS, OUTER_FOLDS, WEIGHTS, Spiker, deal_folds, nested_residuals, select
 from soilnb.apply.train import TrainingDataError, labelled_libraries, training_library, training_world
 from soilnb.core.cache import file_sha256
 from soilnb.core.config import get_config
@@ -106,7 +106,7 @@ def library_of(b: Bundle) -> Library:
 
 
 def _label(w, bias) -> str:
-    return f"{w:g}" + {False: "", True: "+bias", "slope": "+slope"}[bias]
+    return f"{w:g}" + CORRECTION_LABELS[bias][0]
 
 
 def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, props, ids=None, seed: int = 0):
@@ -121,8 +121,7 @@ def _adapt_head(head, kind: str, X, T, folds, weights, library: Library | None, 
         outs = list(head.targets.properties_)
         return sp.refit_head(T, rows, choice), oof, \
             {"method": "spiked PLS refit", "weight": {p: float(o[0][0]) for p, o in zip(outs, choice)},
-             "correction": {p: {False: "none", True: "bias", "slope": "slope and bias"}[o[0][1]]
-                            for p, o in zip(outs, choice)},
+             "correction": {p: CORRECTION_LABELS[o[0][1]][1] for p, o in zip(outs, choice)},
              "components": {p: int(o[0][2]) for p, o in zip(outs, choice)},
              "averaged": {p: [f"{_label(w, b)}/{a}" for w, b, a in o] for p, o in zip(outs, choice)},
              "cv_error": {p: {_label(*c): float(e[:, j].min()) for c, e in errors.items()} for j, p in enumerate(outs)}}

@@ -36,6 +36,8 @@ WEIGHTS = (1, 4, 16, 64, 256)
 #: The corrections tried on top of each refit: none, the local mean residual (bias), a local linear
 #: recalibration of the output (slope and bias).
 CORRECTIONS = (False, True, "slope")
+#: How each correction is written in a candidate's label and in the adapted bundle's record.
+CORRECTION_LABELS = {False: ("", "none"), True: ("+bias", "bias"), "slope": ("+slope", "slope and bias")}
 #: Per property the refits of this many best options (by CV error) are averaged (a linear model still).
 TOP = 5
 #: Folds of the CV that chooses the option (inside the local samples, or inside an outer fold's training part).

@@ -49,6 +49,9 @@ NIR_AXIS_NM = np.arange(1350.0, 2550.0 + 1.0, 2.0)
 NIR_TRIM_NM = (1400.0, 2500.0)
 #: Native OSSL MIR grid: 600..4000 cm-1, 2 cm-1 step (1,701 channels, ``scan_mir.*_abs``).
 MIR_AXIS_CM1 = np.arange(600.0, 4000.0 + 1.0, 2.0)
+#: The grid a model of each range reads (``unit`` -> axis): MIR 600-4000 cm-1, NIR trimmed to 1400-2500 nm, both at
+#: 2 units; an input must cover it (within 5 units) to be predicted.
+MODEL_GRIDS = {"cm-1": MIR_AXIS_CM1, "nm": np.arange(NIR_TRIM_NM[0], NIR_TRIM_NM[1] + 1.0, 2.0)}
 
 #: The seven prediction strategies of Figs 5-6 and Appendix B, in the paper's order.
 STRATEGIES = ("MIR-PLSR", "MIR-MLP", "MIR-SSL-MLP", "NIR-PLSR", "NIR-MLP", "NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP")

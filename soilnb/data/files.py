@@ -20,13 +20,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import EXTRA_OSSL_COLUMNS, MIR_AXIS_CM1, NIR_TRIM_NM
+from soilnb.core.vocab import EXTRA_OSSL_COLUMNS, MODEL_GRIDS
 from soilnb.data.library import SpectralLibrary, property_frame
 from soilnb.data.properties import property_quality
 from soilnb.data.readers import read_spectra
 
-#: The model grids of the two ranges.
-MODEL_GRIDS = {"cm-1": MIR_AXIS_CM1, "nm": np.arange(NIR_TRIM_NM[0], NIR_TRIM_NM[1] + 1.0, 2.0)}
 #: Columns of a spectra table that are never properties.
 NOT_PROPERTIES = ("id", "sample_id", "scan_id", "file", "instrument")
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
+from soilnb.core.vocab import MODEL_GRIDS, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import estimated_organic_carbon
 from soilnb.data.ossl import LAYER_COL, MIR_RE, NIR_RE, SAMPLE_COL, read_mir_table, read_nir_table
 from soilnb.data.readers.base import FileSpectra, SpectraReadError, file_stem, library_to_block
@@ -168,10 +168,6 @@ def split_properties(df: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFram
         props["EOC"] = estimated_organic_carbon(props["TC"], props["IC"])
         props.loc[props[["TC", "IC"]].isna().any(axis=1), "EOC"] = np.nan
     return props, (extra if extra.shape[1] else None)
-
-
-#: The model grid of each unit (an input must cover it to be predicted).
-MODEL_GRIDS = {"cm-1": MIR_AXIS_CM1, "nm": NIR_AXIS_NM}
 
 
 def detect_unit(positions, tokens=(), unit=None) -> tuple[str, str]:
