@@ -53,6 +53,7 @@ from sklearn.utils.estimator_checks import estimator_checks_generator, parametri
 import soilnb
 from soilnb.models.mlp import MLPRegressor
 from soilnb.spectra.grid import Resample, Trim
+from soilnb.spectra.orientation import QuantityCheck
 from soilnb.spectra.scatter import SNV
 from soilnb.spectra.units import ReflectanceToAbsorbance
 from soilnb.stats.conversion import PLS2Converter
@@ -64,6 +65,7 @@ from soilnb.stats.targets import TargetTransformer
 ESTIMATORS = [
     SNV(),
     ReflectanceToAbsorbance(),
+    QuantityCheck(),
     Trim(0.5, 2.0, axis=[0.0, 1.0, 2.0]),
     Resample([0.0, 1.0, 2.0], [0.25, 1.0, 1.75]),
     PLSR(max_components=3),

@@ -15,7 +15,7 @@ from soilnb.data.prepare import preprocess_library
 from soilnb.spectra.grid import Resample, Trim, check_grid, drop_nonfinite
 from soilnb.spectra.pipeline import spectral_pipeline
 from soilnb.spectra.scatter import SNV, snv
-from soilnb.spectra.orientation import check_orientation, orientation_rows
+from soilnb.spectra.orientation import CHECK_MIN_T, check_orientation, orientation_rows
 from soilnb.spectra.units import (
     ReflectanceToAbsorbance,
     cm1_to_nm,
@@ -372,3 +372,47 @@ def test_check_orientation_accepts_real_spectra(real_dir):
     check_orientation(10.0 ** -A, nm, "nm", "reflectance", name="NIRsoil as R")
     with pytest.raises(ValueError, match="maximum in 100% of the spectra"):
         check_orientation(A, nm, "nm", "reflectance", name="NIRsoil")
+
+
+# ------------------------------------------------------------------ wrong quantity, judged by band shape
+def _water_band(axis, centre, width, depth, base, n=4, seed=5):
+    """Reflectance-like rows: ``base`` with a Gaussian dip of ``depth`` at ``centre`` and a little noise."""
+    rng = np.random.default_rng(seed)
+    dip = depth * np.exp(-0.5 * ((axis - centre) / width) ** 2)
+    return base + 0.02 * rng.random((n, 1)) - dip + 1e-4 * rng.standard_normal((n, axis.size))
+
+
+def test_nir_absorbance_given_as_reflectance_is_refused():
+    R = _water_band(NIR_AXIS_NM, 1925.0, 40.0, 0.15, 0.45)          # fractions 0.3-0.47, a dip at 1.9 um
+    A = np.log10(1.0 / R)                                              # 0.33-0.52: also "a fraction" by value
+    keep = (NIR_AXIS_NM >= 1400) & (NIR_AXIS_NM <= 2500)
+    np.testing.assert_allclose(spectral_pipeline("nir").fit_transform(R),
+                               stats.zscore(np.log10(1.0 / R[:, keep]), axis=1), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"look like absorbance, not reflectance: the water/O-H band at 1900-1950 nm"):
+        spectral_pipeline("nir").fit_transform(A)
+    with pytest.raises(ValueError, match="look like absorbance, not reflectance"):
+        ReflectanceToAbsorbance().fit_transform(A)                     # 601 channels: the NIR grid, checked
+    with pytest.raises(ValueError, match="look like absorbance"):
+        ReflectanceToAbsorbance(axis=NIR_AXIS_NM[keep]).fit_transform(A[:, keep])
+    with pytest.raises(ValueError, match="axis has 3 positions, X has 601 channels"):
+        ReflectanceToAbsorbance(axis=[1.0, 2.0, 3.0]).fit(R)
+
+
+def test_mir_reflectance_given_as_absorbance_is_refused():
+    R = _water_band(MIR_AXIS_CM1, 3400.0, 120.0, 0.25, 0.55)         # MIR reflectance 0.3-0.57
+    A = np.log10(1.0 / R)
+    np.testing.assert_allclose(spectral_pipeline("mir").fit_transform(A), stats.zscore(A, axis=1), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"look like reflectance, not absorbance: the water/O-H band at 3300-3500 cm-1"):
+        spectral_pipeline("mir").fit_transform(R)
+    np.testing.assert_allclose(ReflectanceToAbsorbance().fit_transform(R), A, rtol=1e-12)   # the right way round
+
+
+def test_band_check_leaves_noise_unjudged():
+    """White noise has no band: judged at min_t = 0 (a coin flip per row), not judged by the pipelines' check."""
+    rng = np.random.default_rng(2)
+    R = 0.3 + 0.2 * rng.random((40, NIR_AXIS_NM.size))
+    coin = orientation_rows(R, NIR_AXIS_NM, "nm", "reflectance")
+    assert (coin != 0).all() and 5 < (coin < 0).sum() < 35
+    assert (orientation_rows(R, NIR_AXIS_NM, "nm", "reflectance", min_t=CHECK_MIN_T) == 0).all()
+    Rb = _water_band(NIR_AXIS_NM, 1925.0, 40.0, 0.15, 0.45)
+    assert (orientation_rows(Rb, NIR_AXIS_NM, "nm", "reflectance", min_t=CHECK_MIN_T) == 1).all()

@@ -196,7 +196,7 @@ def limesoda_set_coverage(cfg: Config, name: str, coverage: float = COVERAGE) ->
               "max_components": max_components, "code": code_hash("apply.coverage", "stats", "spectra", "stages.limesoda", "stages.limesoda_data")}
 
     def compute():
-        X = bin_channels(absorbance_snv(ds.raw))
+        X = bin_channels(absorbance_snv(ds.raw, ds.axis, ds.unit))
         out = []
         with threadpool_limits(1):     # small matrices: one BLAS thread is 15x faster on a shared 2-core machine
             for k in sorted(set(ds.folds)):

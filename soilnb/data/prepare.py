@@ -38,8 +38,8 @@ def preprocess_library(lib):
     if lib.unit == "nm":
         steps.append(("trim", Trim(*NIR_TRIM_NM, axis=axis)))
         axis = axis[(axis >= NIR_TRIM_NM[0]) & (axis <= NIR_TRIM_NM[1])]
-    if lib.quantity == "reflectance":
-        steps.append(("absorbance", ReflectanceToAbsorbance(percent="auto")))
+    if lib.quantity == "reflectance":      # the band shape was judged above, row by row
+        steps.append(("absorbance", ReflectanceToAbsorbance(percent="auto", check_shape=False)))
     steps.append(("snv", SNV()))
     try:
         Xt = Pipeline(steps).fit_transform(X)

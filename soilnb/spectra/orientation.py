@@ -7,6 +7,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 #: Water/O-H bands that every soil spectrum shows, used to tell absorbance from reflectance by shape:
 #: (unit, band window, shoulder windows). Absorbance has a maximum in the band, reflectance a minimum.
@@ -20,11 +22,15 @@ FLAT_SD = 1e-6
 _OTHER = {"absorbance": "reflectance", "reflectance": "absorbance"}
 
 
-def orientation_rows(X, axis, unit: str, quantity: str) -> np.ndarray:
+def orientation_rows(X, axis, unit: str, quantity: str, min_t: float = 0.0) -> np.ndarray:
     """Per spectrum, whether the water/O-H band shape agrees with the declared ``quantity``.
 
     The band of :data:`ORIENTATION_BANDS` minus the mean of its shoulders is > 0 (a maximum) in
-    absorbance and < 0 (a minimum) in reflectance.
+    absorbance and < 0 (a minimum) in reflectance. With ``min_t > 0`` a row is judged only when that
+    depth is at least ``min_t`` standard errors of the window means (channel noise estimated from
+    first differences, sd(diff) / sqrt(2)): white noise has no band, and checks on arrays of unknown
+    origin (:class:`QuantityCheck`) must not guess from it; a real soil spectrum's water band is
+    hundreds of standard errors deep.
 
     Returns
     -------
@@ -46,6 +52,12 @@ def orientation_rows(X, axis, unit: str, quantity: str) -> np.ndarray:
         warnings.simplefilter("ignore", RuntimeWarning)
         depth = np.nanmean(X[:, masks[0]], 1) - np.mean([np.nanmean(X[:, m], 1) for m in masks[1:]], 0)
         live = np.nanstd(X, axis=1) >= FLAT_SD
+        if min_t > 0:
+            window = np.logical_or.reduce(masks)
+            noise = np.nanstd(np.diff(X[:, window], axis=1), axis=1) / np.sqrt(2.0)
+            n_band, n_sh = masks[0].sum(), sum(m.sum() for m in masks[1:])
+            se = noise * np.sqrt(1.0 / n_band + 1.0 / n_sh)
+            live &= np.abs(depth) >= min_t * se
     sign = np.where(live & np.isfinite(depth), np.sign(depth), 0.0)
     return (sign if quantity == "absorbance" else -sign).astype(np.int8)
 
@@ -58,7 +70,8 @@ def orientation_reason(unit: str, quantity: str) -> str:
             f"{lo:g}-{hi:g} {unit} is a {kind})")
 
 
-def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", every_row: bool = False) -> None:
+def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", every_row: bool = False,
+                      min_t: float = 0.0) -> None:
     """Raise ``ValueError`` when spectra labelled ``quantity`` have the other one's shape.
 
     Judged per spectrum by :func:`orientation_rows`; rows not judged (flat, NaN windows) are not
@@ -68,7 +81,7 @@ def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", 
     reverse) when the value ranges alone cannot: e.g. MIR reflectance fractions 0.05-0.6 look like small
     absorbances, NIR absorbance 0.2-0.9 like reflectance fractions.
     """
-    agree = orientation_rows(X, axis, unit, quantity)
+    agree = orientation_rows(X, axis, unit, quantity, min_t=min_t)
     judged = agree[agree != 0]
     if judged.size == 0:
         return
@@ -83,3 +96,52 @@ def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", 
     raise ValueError(f"{name}: these look like absorbance, not reflectance: the water/O-H band at {lo:g}-{hi:g} "
                      f"{unit} is a maximum in {wrong:.0%} of the spectra (reflectance has a minimum "
                      f"there); declare them as absorbance")
+
+
+#: Band depth, in standard errors, below which :class:`QuantityCheck` does not judge a spectrum.
+CHECK_MIN_T = 5.0
+
+
+class QuantityCheck(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Pass spectra through unchanged after checking, by band shape, that they hold ``quantity``.
+
+    A pipeline step for arrays whose origin is unknown (:func:`soilnb.spectra.pipeline.spectral_pipeline`):
+    value ranges cannot tell NIR absorbance (0.2-0.9) from reflectance fractions, nor MIR reflectance
+    (0.05-0.6) from small absorbances, but the water/O-H band can (:func:`check_orientation`, majority of the
+    spectra whose band is at least :data:`CHECK_MIN_T` standard errors deep). Spectra without a band
+    (noise, flat rows, an axis not covering the band) pass unjudged.
+
+    Parameters
+    ----------
+    axis : array-like
+        Channel positions in ``unit``, one per column.
+    unit : {"nm", "cm-1"}
+    quantity : {"absorbance", "reflectance"}
+    """
+
+    def __init__(self, axis=None, unit: str = "nm", quantity: str = "reflectance"):
+        self.axis = axis
+        self.unit = unit
+        self.quantity = quantity
+
+    def fit(self, X, y=None):
+        if self.unit not in ORIENTATION_BANDS:
+            raise ValueError(f"unit must be one of {sorted(ORIENTATION_BANDS)}, got {self.unit!r}")
+        if self.quantity not in _OTHER:
+            raise ValueError(f"quantity must be 'absorbance' or 'reflectance', got {self.quantity!r}")
+        X = validate_data(self, X, reset=True, dtype=np.float64)
+        if self.axis is not None and np.size(self.axis) != X.shape[1]:
+            raise ValueError(f"axis has {np.size(self.axis)} positions, X has {X.shape[1]} channels")
+        return self.check(X)
+
+    def check(self, X):
+        if self.axis is not None:
+            check_orientation(X, self.axis, self.unit, self.quantity, name=f"{self.quantity} input",
+                              min_t=CHECK_MIN_T)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        self.check(X)
+        return X

@@ -1,10 +1,12 @@
 """The paper's spectral preprocessing as one scikit-learn pipeline per range (MIR: SNV; NIR: trim, log10(1/R), SNV)."""
 from __future__ import annotations
 
+import numpy as np
 from sklearn.pipeline import Pipeline
 
-from soilnb.core.vocab import NIR_AXIS_NM, NIR_TRIM_NM
+from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, NIR_TRIM_NM
 from soilnb.spectra.grid import Trim
+from soilnb.spectra.orientation import QuantityCheck
 from soilnb.spectra.scatter import SNV
 from soilnb.spectra.units import ReflectanceToAbsorbance
 
@@ -19,13 +21,18 @@ def spectral_pipeline(kind: str, axis=None) -> Pipeline:
         ``"mir"``: absorbance -> SNV. ``"nir"``: reflectance -> trim to :data:`NIR_TRIM_NM`
         -> log10(1/R) -> SNV.
     axis : array-like, optional
-        NIR channel positions in nm (default :data:`NIR_AXIS_NM`); ignored for MIR.
+        Channel positions: nm for NIR (default :data:`NIR_AXIS_NM`), cm-1 for MIR (default
+        :data:`MIR_AXIS_CM1`). Both pipelines check the declared quantity by band shape
+        (:class:`~soilnb.spectra.orientation.QuantityCheck`): MIR reflectance given to the MIR pipeline, or
+        NIR absorbance to the NIR one, is refused, not turned into finite nonsense.
     """
     if kind == "mir":
-        return Pipeline([("snv", SNV())])
+        axis = MIR_AXIS_CM1 if axis is None else axis
+        return Pipeline([("absorbance", QuantityCheck(axis, "cm-1", "absorbance")), ("snv", SNV())])
     if kind == "nir":
-        axis = NIR_AXIS_NM if axis is None else axis
+        axis = NIR_AXIS_NM if axis is None else np.asarray(axis, dtype=np.float64)
+        kept = axis[(axis >= NIR_TRIM_NM[0]) & (axis <= NIR_TRIM_NM[1])]
         return Pipeline([("trim", Trim(*NIR_TRIM_NM, axis=axis)),
-                         ("absorbance", ReflectanceToAbsorbance(percent="auto")),
+                         ("absorbance", ReflectanceToAbsorbance(percent="auto", axis=kept, unit="nm")),
                          ("snv", SNV())])
     raise ValueError(f"kind must be 'mir' or 'nir', got {kind!r}")

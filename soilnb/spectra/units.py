@@ -13,6 +13,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from soilnb.core.vocab import MIR_AXIS_CM1, MODEL_GRIDS, NIR_AXIS_NM
+from soilnb.spectra.orientation import QuantityCheck
+
 #: Thresholds of the per-spectrum reflectance rule (:func:`reflectance_rows`): a row's maximum up to
 #: FRACTION_MAX is a fraction, above it percent; percent rows up to ABSORBANCE_MAX are named (the usual
 #: log10(1/R) range); PERCENT_LIMIT is the largest percentage kept.
@@ -208,10 +211,22 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     percent : {"auto", True, False}, default "auto"
         Whether the input is reflectance in percent (see above). ``True`` with a row whose
         maximum is <= 1.5 raises (it looks like a fraction).
+    axis : array-like, optional
+        Channel positions in ``unit``. With it (or, without it, when the channel count is that of a
+        standard grid: :data:`~soilnb.core.vocab.NIR_AXIS_NM`, the trimmed NIR model grid or
+        :data:`~soilnb.core.vocab.MIR_AXIS_CM1`) the band shape is checked too
+        (:class:`~soilnb.spectra.orientation.QuantityCheck`): NIR absorbance 0.2-0.9 passes every value
+        rule of a reflectance fraction, but its water band is a maximum.
+    unit : {"nm", "cm-1"}, default "nm"
+        Unit of ``axis``.
+    check_shape : bool, default True
+        False skips the band-shape check (for callers that judged it spectrum by spectrum already).
 
     Attributes
     ----------
     n_features_in_ : int
+    axis_ : ndarray or None
+        The axis the band shape was checked on (None: not checked).
 
     Notes
     -----
@@ -224,8 +239,11 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
     array([[1., 0.]])
     """
 
-    def __init__(self, percent="auto"):
+    def __init__(self, percent="auto", axis=None, unit: str = "nm", check_shape: bool = True):
         self.percent = percent
+        self.axis = axis
+        self.unit = unit
+        self.check_shape = check_shape
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -239,9 +257,27 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         if (X < 0).any():
             raise ValueError(f"Negative values in data passed to {type(self).__name__}: "
                              + _nonpositive_reason(X, np.isfinite(X)))
+        self.axis_, self.unit_ = (_known_axis(self.axis, self.unit, X.shape[1]) if self.check_shape
+                                  else (None, self.unit))
         return self
 
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return np.log10(1.0 / reflectance_fraction(X, self.percent))   # A = log10(1/R), paper Sect. 2.3
+        fraction = reflectance_fraction(X, self.percent)
+        if self.axis_ is not None:
+            QuantityCheck(self.axis_, self.unit_, "reflectance").check(fraction)
+        return np.log10(1.0 / fraction)   # A = log10(1/R), paper Sect. 2.3
+
+
+def _known_axis(axis, unit: str, n_channels: int):
+    """``(axis, unit)`` to check the band shape on: the given axis, else a standard grid of ``n_channels``."""
+    if axis is not None:
+        axis = np.asarray(axis, dtype=np.float64)
+        if axis.size != n_channels:
+            raise ValueError(f"axis has {axis.size} positions, X has {n_channels} channels")
+        return axis, unit
+    for grid, grid_unit in ((NIR_AXIS_NM, "nm"), (MODEL_GRIDS["nm"], "nm"), (MIR_AXIS_CM1, "cm-1")):
+        if grid.size == n_channels:
+            return grid, grid_unit
+    return None, unit

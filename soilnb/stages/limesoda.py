@@ -187,7 +187,7 @@ def fit_predict_fold(fold: Fold, strategy: str, st: Settings, seed: int = 0, dev
 
 def out_of_fold(ds: LimeSoDaSet, strategy: str, st: Settings, seed: int = 0, device="cpu") -> pd.DataFrame:
     """Pooled out-of-fold predictions, long: dataset, row, fold, target, strategy, observed, predicted."""
-    X = absorbance_snv(ds.raw)
+    X = absorbance_snv(ds.raw, ds.axis, ds.unit)
     pred = np.full(ds.targets.shape, np.nan)
     with torch_threads(1):
         for k in sorted(set(ds.folds)):

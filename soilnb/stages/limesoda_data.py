@@ -87,10 +87,12 @@ def load_set(name: str) -> LimeSoDaSet:
                        "nm" if spec[0].startswith("wl_") else "cm-1", df[spec].to_numpy(float), targets, folds)
 
 
-def absorbance_snv(raw) -> np.ndarray:
-    """Raw % reflectance -> fraction -> log10(1/R) -> SNV, row by row (values above 100 % kept, see module doc)."""
+def absorbance_snv(raw, axis=None, unit: str = "nm") -> np.ndarray:
+    """Raw % reflectance -> fraction -> log10(1/R) -> SNV, row by row (values above 100 % kept, see module doc).
+
+    ``axis`` (in ``unit``) lets the band shape be checked against the declared reflectance."""
     fraction = np.asarray(raw, dtype=np.float64) / 100.0          # % -> fraction; > 1 where > 100 %
-    return snv(ReflectanceToAbsorbance(percent=False).fit_transform(fraction))
+    return snv(ReflectanceToAbsorbance(percent=False, axis=axis, unit=unit).fit_transform(fraction))
 
 
 def bin_channels(X, max_channels: int = MAX_NN_CHANNELS) -> np.ndarray:
