@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from apply_world import make_tiny
 
-from soilnb.apply import cli
+from soilnb.apply import cli, commands
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +154,7 @@ def test_internal_errors_are_one_line_too(tiny, tmp_path, capsys, monkeypatch, r
     def broken(*a, **k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli, "read_spectra", broken)
+    monkeypatch.setattr(commands, "read_spectra", broken)
     rc = cli.main(["predict", "--model", str(tiny["folder"]), str(real_dir / "ossl_sample_inputs" / "icr056141.0")])
     err = capsys.readouterr().err
     assert rc == 3 and _lines(err) == ["soilnb: internal error: RuntimeError: simulated bug (rerun with --debug "
@@ -176,7 +176,20 @@ def test_debug_anywhere_and_output_to_stdout(tiny, tmp_path, capsys, monkeypatch
     def broken(*a, **k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(cli, "read_spectra", broken)
+    monkeypatch.setattr(commands, "read_spectra", broken)
     for flag in ("--debug", "-v"):
         with pytest.raises(RuntimeError, match="simulated bug"):
             cli.main(["predict", "--model", str(tiny["folder"]), f, flag])
+
+
+def test_help_imports_no_numerical_stack():
+    """``soilnb --help`` (and a usage error) import neither numpy, pandas, torch, scikit-learn nor matplotlib:
+    the parser's defaults live in soilnb.apply.defaults and each command's stack is imported once it is known."""
+    code = ("import sys, contextlib, io\nfrom soilnb.apply import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        cli.main(['--help'])\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in ('numpy', 'pandas', 'torch', 'sklearn', 'matplotlib', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    usage = subprocess.run([sys.executable, "-m", "soilnb", "predict"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "the following arguments are required: --model/-m, FILE" in usage.stderr

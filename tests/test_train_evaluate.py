@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from soilnb import apply
-from soilnb.apply import cli
+from soilnb.apply import cli, model_commands
 from soilnb.apply.evaluate import OBSERVED, evaluate_bundle, evaluation_table, flagged
 from soilnb.apply.train import MIN_SAMPLES, TrainingDataError, parse_id_rule, parse_units, train_bundle
 from soilnb.core import paths
@@ -161,7 +161,7 @@ def test_evaluate_writes_no_csv_when_the_figure_fails(tiny, tiny_data, tmp_path,
     def broken(ev, path):
         raise error
 
-    monkeypatch.setattr(cli, "save_evaluation_figure", broken)
+    monkeypatch.setattr(model_commands, "save_evaluation_figure", broken)
     out = tmp_path / "ev.csv"
     rc = cli.main(["evaluate", "--model", str(tiny.folder), str(tiny_data / "with_props.csv"), "-o", str(out)])
     err = capsys.readouterr().err

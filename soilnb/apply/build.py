@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from soilnb import __version__
 from soilnb.apply.bundle import Bundle
-from soilnb.apply.heads import head_from_regressor
+from soilnb.apply.regressor_heads import head_from_regressor
 from soilnb.apply.inference import PREPROCESSING, STRATEGY_INPUTS, latent, predict_arrays, reconstruction_error
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import cached, code_hash

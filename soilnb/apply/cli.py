@@ -21,37 +21,16 @@ traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
 import sys
-import warnings
-from pathlib import Path
-
-import pandas as pd
-from tqdm.auto import tqdm
 
 from soilnb import __version__
-from soilnb.apply.adapt import LOCAL_FOLDS, WEIGHTS, adapt_bundle
-from soilnb.apply.bundle import load_bundle, read_manifest
-from soilnb.apply.evaluate import evaluate_bundle, summary_lines
-from soilnb.apply.evaluate_figure import save_evaluation_figure
-from soilnb.apply.heads import BundleError
-from soilnb.apply.intervals import COVERAGE
-from soilnb.apply.prediction_summary import summary_text
-from soilnb.apply.train import MIN_SAMPLES, parse_units, train_bundle
-from soilnb.core.cache import atomic_path
+from soilnb.apply.console import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL  # noqa: F401
+from soilnb.apply.console import say as _say
+from soilnb.apply.defaults import COVERAGE, MIN_SAMPLES, OUTER_FOLDS, WEIGHTS, BundleError
 from soilnb.core.config import PROFILES
-from soilnb.data.readers import list_files, read_spectra
 
-EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_INTERNAL = 0, 1, 2, 3
 #: Flags taken anywhere on the command line (before or after the subcommand).
 DEBUG_FLAGS = ("--debug", "-v")
-
-
-def _say(message: str) -> None:
-    """One line on stderr (through tqdm, so that a progress bar is not torn)."""
-    tqdm.write("soilnb: " + " ".join(str(message).split()), file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -140,37 +119,10 @@ def _adapt_parser(sub) -> None:
     a.add_argument("--out", required=True, metavar="DIR", help="the adapted bundle's folder (not the parent's)")
     a.add_argument("--weights", default=",".join(f"{w:g}" for w in WEIGHTS), metavar="W,W",
                    help="candidate weights (copies) of the local samples (default %(default)s)")
-    a.add_argument("--folds", type=int, default=LOCAL_FOLDS,
+    a.add_argument("--folds", type=int, default=OUTER_FOLDS,
                    help="folds of the out-of-fold residuals that calibrate the intervals (default %(default)s)")
     a.add_argument("--seed", type=int, default=0, help="default %(default)s")
     a.add_argument("--quiet", "-q", action="store_true", help="no report lines")
-
-
-def _adapt(args) -> int:
-    try:
-        weights = tuple(float(w) for w in args.weights.split(",") if w.strip())
-    except ValueError:
-        weights = ()
-    if not weights or min(weights) <= 0:
-        _say(f"--weights must be positive numbers separated by commas (e.g. 1,16,256), got {args.weights!r}")
-        return EXIT_FAILED
-    with _reported(args.quiet):
-        res = adapt_bundle(args.model, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),
-                           id_column=args.id_column, sheet=args.sheet, weights=weights, n_folds=args.folds,
-                           seed=args.seed, out=args.out)
-    for line in res.problems:
-        _say(line)
-    if not args.quiet:
-        r = res.record
-        for line in res.report:
-            _say(line)
-        for head, h in r["heads"].items():
-            _say(f"{head}: {h['method']}" + "".join(
-                f"; {p}: weight {w:g}, {h['components'][p]} components, correction {h['correction'][p]}"
-                for p, w in (h["weight"] or {}).items()))
-        _say(f"adapted with {r['n_local']} local samples ({r['folds']}-fold local CV); intervals recalibrated on "
-             f"their out-of-fold residuals; bundle written to {res.folder}")
-    return EXIT_PARTIAL if res.problems else EXIT_OK
 
 
 def _lab_options(p) -> None:
@@ -185,159 +137,6 @@ def _lab_options(p) -> None:
                    help="unit of a lab-table column, e.g. OC=g/kg (repeat for several)")
 
 
-def _predict(args) -> int:
-    if not 0 < args.coverage < 1:
-        _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
-        return EXIT_FAILED
-    bundle = load_bundle(args.model)
-    files, missing, skipped = list_files(args.files)
-    failed = [f"{m.file}: {m.message}" for m in missing]
-    for line in failed:
-        _say(line)
-    if not files and not missing:
-        _say(f"no spectrum files in {', '.join(map(str, args.files))}"
-             + (f" (skipped: {'; '.join(f'{n.file}: {n.message}' for n in skipped[:5])})" if skipped else ""))
-        return EXIT_FAILED
-    frames, partial, said = [], False, set()
-    for f in tqdm(files, desc="soilnb predict", unit="file", disable=args.quiet, file=sys.stderr):
-        read = read_spectra([f], progress=False)
-        if not read.libraries:
-            msg = "; ".join(p.message for p in read.problems) or "no spectra found"
-            failed.append(f"{f}: {msg}")
-            _say(failed[-1])
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                pred = bundle.predict(read, coverage=args.coverage, strategy=args.strategy,
-                                      normalized=args.normalized, weighted=args.weighted,
-                                      convert_mir=args.convert_mir, average_scans=not args.per_spectrum)
-            except ValueError as exc:
-                failed.append(_named(f, str(exc).removeprefix("nothing predicted: ")))
-                _say(failed[-1])
-                continue
-        for w in caught:      # what the user must know (e.g. too few calibration samples), once per message
-            text = str(w.message)
-            if issubclass(w.category, UserWarning) and text not in said:
-                said.add(text)
-                _say(_named(f, f"warning: {text}"))
-        for problem in pred.attrs.get("problems", []):
-            partial = True
-            _say(_named(f, problem))
-        frames.append(pred)
-    if not frames:
-        _say(f"nothing predicted ({len(failed)} of {len(files) + len(missing)} inputs failed); no CSV written")
-        return EXIT_FAILED
-    out = Path(args.output)
-    table = pd.concat(frames, ignore_index=True)
-    try:
-        if args.output == "-":                    # -o -: the CSV on stdout (messages stay on stderr)
-            table.to_csv(sys.stdout, index=False, float_format="%.6g")
-            out = "standard output"
-        else:
-            with atomic_path(out) as tmp:
-                table.to_csv(tmp, index=False, float_format="%.6g")
-    except OSError as exc:
-        _say(f"{out}: cannot write the predictions ({exc.strerror or exc})")
-        return EXIT_FAILED
-    if not args.quiet:
-        _say(f"wrote {len(table)} predictions of {len(frames)} file(s) to {out} (coverage {args.coverage:g}); "
-             f"{len(failed)} input(s) not predicted")
-    extra = summary_text(table)          # quality-flagged, clipped, unsupported rows: said even with --quiet
-    if extra:
-        _say(extra)
-    return EXIT_PARTIAL if failed or partial else EXIT_OK
-
-
-def _named(path, message: str) -> str:
-    """``message`` beginning with the file's name (once)."""
-    return message if message.startswith(str(path)) else f"{path}: {message}"
-
-
-@contextlib.contextmanager
-def _reported(quiet: bool):
-    """Run a long step: its cache messages (stdout) go to stderr, or nowhere with ``quiet``; each UserWarning
-    becomes one ``soilnb: warning:`` line (once per message)."""
-    with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(open(os.devnull, "w")) if quiet else sys.stderr
-        stack.enter_context(contextlib.redirect_stdout(sink))
-        caught = stack.enter_context(warnings.catch_warnings(record=True))
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            if not quiet:
-                for text in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
-                    _say(f"warning: {text}")
-
-
-def _train(args) -> int:
-    with _reported(args.quiet):      # the reading problems and the join report are said before the training starts
-        result = train_bundle(args.files, args.properties, lab=args.lab, id_rule=args.id_rule,
-                              units=parse_units(args.unit), id_column=args.id_column, sheet=args.sheet,
-                              profile=args.profile, seed=args.seed, out=args.out, min_samples=args.min_samples,
-                              progress=False, log=None if args.quiet else _say)
-    for line in result.problems if args.quiet else ():
-        _say(line)
-    if not args.quiet:
-        b = result.bundle
-        cal = ", ".join(f"{s} n={c.n}" for s, c in b.calibration.items())
-        _say(f"trained on {result.samples} samples ({', '.join(b.properties)}; profile {args.profile}, seed "
-             f"{args.seed}); intervals calibrated on held-out samples ({cal}); bundle written to {result.folder}")
-    return EXIT_PARTIAL if result.problems else EXIT_OK
-
-
-def _evaluate(args) -> int:
-    if not 0 < args.coverage < 1:
-        _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
-        return EXIT_FAILED
-    bundle = load_bundle(args.model)
-    strategy = None if args.strategy == "default" else args.strategy
-    with _reported(args.quiet):
-        ev = evaluate_bundle(bundle, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),
-                             id_column=args.id_column, sheet=args.sheet, coverage=args.coverage,
-                             strategy=strategy, normalized=args.normalized)
-    for line in ev.problems:
-        _say(line)
-    out = Path(args.output)
-    figure = None if (args.figure or "").lower() == "none" else Path(args.figure or out.with_suffix(".png"))
-    written = []            # the figure first: a figure that cannot be drawn leaves no CSV behind
-    try:
-        if figure is not None:
-            with atomic_path(figure) as tmp:
-                save_evaluation_figure(ev, tmp)
-            written.append(str(figure))
-        with atomic_path(out) as tmp:
-            ev.table.to_csv(tmp, index=False, float_format="%.6g")
-        written.append(str(out))
-        if args.predictions:
-            with atomic_path(Path(args.predictions)) as tmp:
-                ev.predictions.to_csv(tmp, index=False, float_format="%.6g")
-    except OSError as exc:
-        _say(f"cannot write the evaluation ({exc.strerror or exc}: {exc.filename or out}); "
-             + (f"written: {', '.join(written)}" if written else "nothing written"))
-        return EXIT_FAILED
-    if not args.quiet:
-        for line in ev.report + summary_lines(ev):
-            _say(line)
-        _say(f"wrote {out}" + (f" and {figure}" if figure is not None else "")
-             + (f" and {args.predictions}" if args.predictions else "")
-             + f"; {len(ev.problems)} input(s) not predicted")
-    return EXIT_PARTIAL if ev.problems else EXIT_OK
-
-
-def _info(args) -> int:
-    bundle = load_bundle(args.model)
-    if args.json:
-        man = read_manifest(args.model)
-        print(json.dumps({"manifest": man, "info": bundle.info, "strategies": {s: list(v) for s, v in
-                                                                               bundle.strategies.items()},
-                          "default_strategy": bundle.default_strategy}, indent=1, default=str))
-    else:
-        print(bundle.describe())
-    return EXIT_OK
-
-
 def main(argv=None) -> int:
     """Entry point of the ``soilnb`` command (``[project.scripts]``); returns the exit status."""
     parser = _parser()
@@ -348,10 +147,13 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_FAILED
-    commands = {"predict": _predict, "info": _info, "train": _train, "evaluate": _evaluate,
-                "adapt": _adapt}
     try:
-        return commands[args.command](args)
+        # the command's stack, imported once the command line is valid (predict and info: the predict path only)
+        if args.command in ("predict", "info"):
+            from soilnb.apply.commands import COMMANDS
+        else:
+            from soilnb.apply.model_commands import COMMANDS
+        return COMMANDS[args.command](args)
     except BundleError as exc:
         _say(f"bundle {exc}")
         return EXIT_FAILED

@@ -42,11 +42,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from soilnb.apply.defaults import COVERAGE
 from soilnb.data.properties import NON_NEGATIVE, PERCENT
 from soilnb.stats.targets import TargetTransformer
 
-#: Nominal coverage of the intervals unless asked otherwise.
-COVERAGE = 0.9
 #: crepes picks the ``int((1 - c)(n + 1))``-th largest score; 1 - 0.9 is 0.09999999999999998 in floating point,
 #: which drops that rank by one whenever ``(n + 1) / 10`` is whole (a one-rank wider interval than the textbook
 #: ``ceil((n + 1) c)``-th smallest). Asking for ``c - NUDGE`` restores the exact rank and changes nothing else.

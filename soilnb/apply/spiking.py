@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from soilnb.apply.defaults import OUTER_FOLDS, WEIGHTS  # noqa: F401 - the adaptation's constants, read from here
 from soilnb.apply.heads import PLSHead
 from soilnb.stats.pls import pls1_from_gram
 
-#: The candidate weights (copies) of the local samples in the spiked fit.
-WEIGHTS = (1, 4, 16, 64, 256)
 #: The corrections tried on top of each refit: none, the local mean residual (bias), a local linear
 #: recalibration of the output (slope and bias).
 CORRECTIONS = (False, True, "slope")
@@ -42,8 +41,6 @@ CORRECTION_LABELS = {False: ("", "none"), True: ("+bias", "bias"), "slope": ("+s
 TOP = 5
 #: Folds of the CV that chooses the option (inside the local samples, or inside an outer fold's training part).
 INNER_FOLDS = 5
-#: Folds of the out-of-fold residuals that calibrate the adapted intervals (leave-one-out below this many samples).
-OUTER_FOLDS = 10
 
 
 def deal_folds(ids, n_folds: int, seed: int = 0) -> np.ndarray:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from soilnb.apply.build import CAL_FRACTION, MIR_HEADS, build_bundle, calibration_split, mir_regressors
+from soilnb.apply.defaults import MIN_SAMPLES
 from soilnb.apply.bundle import Bundle
 from soilnb.core.config import Config, get_config
 from soilnb.data.files import clean_library, library_with_properties
@@ -37,10 +38,6 @@ from soilnb.stages.regressions import get_regressions
 from soilnb.stages.strategies import StrategyResults, available_strategies
 from soilnb.stages.training import get_vae
 
-#: Fewer samples (with every modelled property) than this and :func:`train_bundle` refuses to train: the
-#: calibration set holds :data:`~soilnb.apply.build.CAL_FRACTION` of them, and a 90 % split-conformal interval
-#: needs at least 9 calibration samples to be finite (10 here, with a margin for the grouped split).
-MIN_SAMPLES = 50
 #: The id rules of a lab-table join (``--id-rule``): the spectrum's file stem, a regular expression's first group
 #: (or whole match) on the file name, or a column of a spectra table.
 ID_RULES = ("stem", "pattern", "column")
