@@ -193,3 +193,24 @@ def test_cache_mode_misspelt_is_an_error_naming_the_choices(monkeypatch, tmp_pat
     monkeypatch.setenv("SOILNB_CACHE", "of")
     with pytest.raises(ValueError, match=r"SOILNB_CACHE='of': use one of on, off, refresh"):
         cache.cached("step", {"a": 1}, lambda: 1, root=tmp_path)
+
+
+def test_refresh_recomputes_once_per_run(tmp_path, monkeypatch):
+    """SOILNB_CACHE=refresh within one run_all.sh run (one SOILNB_RUN_ID): the first use of an entry recomputes it,
+    later uses (other notebooks of the run) load it; a new run recomputes again; without a run id, every call does."""
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return [len(calls)]
+
+    monkeypatch.setenv("SOILNB_CACHE", "refresh")
+    monkeypatch.setenv("SOILNB_RUN_ID", "run-a")
+    got = [cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False) for _ in range(3)]
+    assert got == [[1], [1], [1]] and len(calls) == 1
+    monkeypatch.setenv("SOILNB_RUN_ID", "run-b")
+    assert cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False) == [2]
+    assert cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False) == [2]
+    monkeypatch.delenv("SOILNB_RUN_ID")
+    assert [cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False) for _ in range(2)] == [[3], [4]]
+    assert cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False, refresh=True) == [5]

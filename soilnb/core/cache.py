@@ -200,7 +200,8 @@ def _key_lock(path: Path, step: str):
 
 def _write_sidecar(path: Path, key: str, step: str, params: dict, sha256: str, seconds: float):
     meta = {"key": key, "step": step, "params": params, "version": __version__, "sha256": sha256,
-            "seconds": round(seconds, 3), "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "seconds": round(seconds, 3), "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "run": os.environ.get("SOILNB_RUN_ID") or None}
     with atomic_path(_sidecar(path)) as tmp:
         tmp.write_text(json.dumps(meta, indent=1, default=str))
 
@@ -240,7 +241,9 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     root : path, optional
         Cache folder (default :data:`soilnb.core.paths.CACHE`).
     refresh : bool, optional
-        Recompute and overwrite. Default: the environment variable ``SOILNB_CACHE=refresh``;
+        Recompute and overwrite. Default: the environment variable ``SOILNB_CACHE=refresh``, once per run: an
+        entry this run wrote already (the ``SOILNB_RUN_ID`` that ``run_all.sh`` sets, recorded in the sidecar)
+        is reused, so a stage shared by several notebooks is recomputed once, not once per notebook;
         ``SOILNB_CACHE=off`` bypasses the cache altogether.
     verbose : bool
         Print when an entry is loaded or computed (warnings about bad entries are always printed).
@@ -248,6 +251,7 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     mode = cache_mode()
     if mode == "off":
         return compute()
+    run = os.environ.get("SOILNB_RUN_ID", "") if refresh is None and mode == "refresh" else ""
     refresh = (mode == "refresh") if refresh is None else refresh
     save = save or _pickle_save
     load = load or _pickle_load
@@ -255,12 +259,13 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     path = artifact_path(step, params, ext, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _key_lock(path, step):
-        if path.exists() and not refresh:
+        if path.exists() and (not refresh or run):
             try:
-                verify(path, key)
+                meta = verify(path, key)
             except CacheError as exc:        # stale, corrupt or interrupted: never returned, replaced below
                 print(f"[cache] WARNING {step}: {exc}; recomputing it")
-            else:
+                meta = None
+            if meta is not None and (not refresh or meta.get("run") == run):
                 t0 = time.perf_counter()
                 obj = load(path)
                 if verbose:
