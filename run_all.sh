@@ -5,6 +5,7 @@
 #   ./run_all.sh --profile smoke          # tiny, for a quick check (< 3 min on 2 cores)
 #   ./run_all.sh --profile paper          # the paper's sizes, meant for one GPU
 #   ./run_all.sh --only 02,03             # some notebooks only (by number)
+#   ./run_all.sh --force                  # execute every notebook, even those that are up to date
 #   ./run_all.sh -p seed 1 -p vae_epochs 5
 #   ./run_all.sh -p source ossl -p data_dir /path/to/ossl   # real OSSL v1.2 files (see soilnb.data.ossl.download)
 #   ./run_all.sh -p source files -p data_dir my_mir.csv -p properties OC,clay,CEC   # any spectra with properties
@@ -13,11 +14,14 @@
 # (default profile) or figures/<profile>/ (the others), each folder with a manifest.json of the runs that wrote it.
 # The run ends with a summary (what ran, what was skipped and why, the outputs, the claims table), recorded in that
 # manifest.json (runs, last_run), and an HTML report: build/report/index.html (default) or build/report/<profile>/.
+# A notebook whose code, parameters, data and earlier notebooks are unchanged since it last ran through, and whose
+# outputs are still there, is not executed again ("up to date"; soilnb.core.stamps); --force executes it.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 profile=default
 only=""
+force=""
 params=()
 pairs=()
 while [ $# -gt 0 ]; do
@@ -29,7 +33,8 @@ while [ $# -gt 0 ]; do
     -p|--parameter)
       if [ $# -lt 3 ]; then echo "run_all.sh: $1 needs a NAME and a VALUE (e.g. -p seed 1)" >&2; exit 2; fi
       params+=(-p "$2" "$3"); pairs+=("$2" "$3"); shift 3 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --force) force=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,10 +78,16 @@ report="build/report${rel:+/$rel}"
 mkdir -p "$out" "$figs"
 # the run's id names it in the figures folder's manifest.json; the notebooks' record_skip files items under it
 run_id="$(date +%Y%m%dT%H%M%S)-$$"
+summary_args=()
+for ((i = 0; i < ${#pairs[@]}; i += 2)); do summary_args+=(--param "${pairs[i]}" "${pairs[i+1]}"); done
 started="$(date +%Y-%m-%dT%H:%M:%S)"
 export SOILNB_RUN_ID="$run_id"
 times="$out/run.tsv"                         # notebook, status, seconds, note: what the summary reads
 : > "$times"
+stamps="$out/stamps"                         # one stamp per notebook that ran through (soilnb.core.stamps)
+# notebook<TAB>key<TAB>current|stale: why<TAB>the run that last executed it
+state="$("$PY" -m soilnb.core.stamps plan --profile "$profile" --stamps "$stamps" \
+  ${summary_args[@]+"${summary_args[@]}"} "${notebooks[@]}")" || exit 2
 failed=""
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
@@ -89,10 +100,19 @@ for nb in "${notebooks[@]}"; do
     printf '%s\tskipped\t\t%s\n' "$base" "$why" >> "$times"
     continue
   fi
+  IFS=$'\t' read -r _ key current previous < <(printf '%s\n' "$state" | awk -F'\t' -v b="$base" '$1 == b')  || true
+  if [ -z "$force" ] && [ "$current" = current ]; then
+    printf '%-28s up to date (--force executes it)\n' "$base"
+    printf '%s\tcurrent\t\t%s\n' "$base" "$previous" >> "$times"
+    continue
+  fi
+  rm -f "$stamps/$base.json"
   start=$(date +%s.%N)
   if SOILNB_NOTEBOOK="$base" "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
     status=ran note=""
+    "$PY" -m soilnb.core.stamps write --stamp "$stamps/$base.json" --key "$key" --executed "$out/$base" \
+      --figures "$figs" --since "$start" || echo "run_all.sh: could not record $base as up to date" >&2
   else
     status=failed note="$log" failed="$base"
     echo "FAILED: $nb (executed copy kept at $out/$base, log at $log)" >&2
@@ -113,8 +133,6 @@ if [ -z "$failed" ]; then
 fi
 # what ran, what was skipped and why, where the outputs are, the claims; into manifest.json and the HTML report
 echo
-summary_args=()
-for ((i = 0; i < ${#pairs[@]}; i += 2)); do summary_args+=(--param "${pairs[i]}" "${pairs[i+1]}"); done
 "$PY" -m soilnb.report.summary --times "$times" --figures "$figs" --notebooks "$out" --report "$report" \
   --profile "$profile" --run-id "$run_id" --started "$started" ${summary_args[@]+"${summary_args[@]}"} \
   || echo "run_all.sh: the run summary failed" >&2

@@ -7,7 +7,8 @@
         --started 2025-01-01T12:00:00 [--param NAME VALUE]...
 
 The times file is what ``run_all.sh`` writes while it runs, one tab-separated line per notebook it was asked
-to run: ``notebook  status  seconds  note``, with status ``ran``, ``skipped`` (note: why, from
+to run: ``notebook  status  seconds  note``, with status ``ran``, ``current`` (up to date, not executed again;
+note: the run that last executed it, whose skips it keeps), ``skipped`` (note: why, from
 :func:`soilnb.stages.plan.notebook_plan`), ``failed`` (note: its log) or ``not run`` (note: why, e.g. an earlier
 notebook failed). The items skipped inside notebooks are those :func:`soilnb.report.output.record_skip` recorded
 under the run's id.
@@ -22,6 +23,7 @@ notebooks, the skips, the outputs) with ``last_run`` naming it; the executed not
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -34,7 +36,7 @@ from soilnb.core import paths
 from soilnb.report.html import HTMLExporter, build_report, read_table, tidy_notebook
 from soilnb.report.output import update_run
 
-STATUSES = ("ran", "skipped", "failed", "not run")
+STATUSES = ("ran", "current", "skipped", "failed", "not run")
 
 
 def read_times(path) -> list[dict]:
@@ -49,10 +51,22 @@ def read_times(path) -> list[dict]:
         row = {"notebook": name, "status": status, "seconds": float(seconds) if seconds else None}
         if status == "failed":
             row["log"] = note
+        elif status == "current":
+            row["executed_by"] = note
         elif note:
             row["reason"] = note
         rows.append(row)
     return rows
+
+
+def _kept_skips(figures: Path, nbs: list[dict]) -> list[dict]:
+    """The items the up-to-date notebooks skipped when they last ran (recorded under that run in the manifest)."""
+    try:
+        runs = json.loads((figures / "manifest.json").read_text()).get("runs", {})
+    except (OSError, ValueError):
+        return []
+    return [s for n in nbs if n["status"] == "current"
+            for s in (runs.get(n.get("executed_by", ""), {}).get("skipped") or []) if s.get("notebook") == n["notebook"]]
 
 
 def shown(path) -> str:
@@ -99,6 +113,9 @@ def summary_text(run: dict, figures_dir) -> str:
         lines.append("parameters: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     lines.append(f"ran ({len(by['ran'])}):" if by["ran"] else "ran: nothing")
     lines += [f"  {n['notebook']:<30} {n['seconds'] or 0:8.1f} s" for n in by["ran"]]
+    if by["current"]:
+        lines.append(f"up to date, not executed again ({len(by['current'])}; run_all.sh --force executes them):")
+        lines += [f"  {n['notebook']:<30} as run {n.get('executed_by') or '?'} left it" for n in by["current"]]
     if by["failed"]:
         lines.append(f"FAILED ({len(by['failed'])}):")
         lines += [f"  {n['notebook']:<30} {n['seconds'] or 0:8.1f} s   log: {n.get('log', '?')}" for n in by["failed"]]
@@ -191,7 +208,11 @@ def main(argv=None) -> int:
     if failed:
         fields["failed"] = failed
     run = update_run(figures, run_id, fields, last=True)
+    for skip in _kept_skips(figures, nbs):        # an up-to-date notebook's skips, as its last execution said them
+        run = update_run(figures, run_id, skip=skip)
     run.setdefault("skipped", [])
+    executed += [notebooks / n["notebook"] for n in nbs
+                 if n["status"] == "current" and (notebooks / n["notebook"]).exists()]
 
     if not args.no_html:
         try:

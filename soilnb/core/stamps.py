@@ -1,0 +1,184 @@
+"""Make-style re-runs: a notebook whose inputs are unchanged and whose outputs exist is not executed again.
+
+``run_all.sh`` asks :func:`plan` once per run for every notebook's key and whether it is up to date, and records a
+stamp (:func:`write_stamp`) after each notebook that ran through. The key of a notebook hashes everything its
+outputs depend on (as showyourwork and snakemake decide what to rebuild, with a content hash instead of
+timestamps for the code):
+
+* the notebook file itself (its code and the ``parameters`` cell);
+* the code it calls: every file of the ``soilnb`` package (the cached stages key themselves on the same code);
+* the run's parameters (profile, ``-p NAME VALUE``), the ``SOILNB_*`` environment variables that steer paths, the
+  Python version and the locked environment (``requirements/lock.txt``);
+* the data it may read: name, size and modification time of every file under the data folder (its cache left
+  out) and the shared mirror (present or absent: a clone without it skips items), and of files and folders named
+  by parameters;
+* the key of the notebook before it (the notebooks run in order and read the tables and caches of the earlier
+  ones): a changed notebook re-runs everything after it.
+
+A notebook is up to date when its stamp records the same key, the run ended well, and every output it wrote
+(the figures and tables, by name, size and modification time; the executed copy, which the run's summary tidies
+afterwards, by name) is still there unchanged.
+``SOILNB_CACHE=refresh`` or ``off``, and ``run_all.sh --force``, run every notebook. Hand-written (a few dozen
+lines) because make, snakemake and showyourwork would each bring a workflow language for ten notebooks run in
+order.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from soilnb.core import paths
+
+#: Environment variables of the run that do not change what a notebook computes.
+IGNORED_ENV = ("SOILNB_RUN_ID", "SOILNB_NOTEBOOK", "SOILNB_CACHE")
+#: Parameters whose value may be a path: their files' signatures are part of the key.
+PATH_PARAMETERS = ("data_dir", "test_dir")
+#: Folders of the data folder that runs write (the stage cache, the model checkpoints): outputs, not inputs.
+DATA_OUTPUTS = ("cache", "models")
+
+
+def _files(root: Path, skip=()) -> list[Path]:
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip and not d.startswith("."))
+        out += [Path(dirpath) / f for f in sorted(filenames) if not f.startswith(".")]
+    return out
+
+
+def signature(root, skip=()) -> list:
+    """``[relative path, size, mtime_ns]`` of every file under ``root`` (a file: itself; absent: empty)."""
+    root = Path(root)
+    rows = []
+    for f in _files(root, skip):
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        rows.append([str(f.relative_to(root)) if f != root else f.name, st.st_size, st.st_mtime_ns])
+    return rows
+
+
+def code_digest() -> str:
+    """sha256 of every file of the ``soilnb`` package (content, in path order)."""
+    h = hashlib.sha256()
+    for f in _files(paths.ROOT / "soilnb", skip=("__pycache__",)):
+        h.update(str(f.relative_to(paths.ROOT)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _sha(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def plan(notebooks, profile: str, pairs: dict, stamps: Path) -> list[tuple[str, str, str]]:
+    """``(notebook name, key, "current" | "stale: why")`` for each notebook, in order."""
+    lock = paths.ROOT / "requirements" / "lock.txt"
+    env = {k: v for k, v in os.environ.items() if k.startswith("SOILNB_") and k not in IGNORED_ENV}
+    data = {"data": signature(paths.DATA, skip=DATA_OUTPUTS), "shared": signature(paths.SHARED),
+            "named": {p: signature(paths.absolute(pairs[p])) for p in PATH_PARAMETERS if pairs.get(p)}}
+    common = _sha({"code": code_digest(), "profile": profile, "parameters": pairs, "env": env,
+                   "python": sys.version, "lock": hashlib.sha256(lock.read_bytes()).hexdigest()
+                   if lock.exists() else None, "data": data})
+    mode = os.environ.get("SOILNB_CACHE", "").strip().lower()
+    out, upstream = [], ""
+    for nb in map(Path, notebooks):
+        key = _sha({"common": common, "notebook": hashlib.sha256(nb.read_bytes()).hexdigest(), "upstream": upstream})
+        upstream = key
+        out.append((nb.name, key, "stale: SOILNB_CACHE=" + mode if mode in ("refresh", "off")
+                    else _state(stamps / f"{nb.name}.json", key)))
+    return out
+
+
+def _state(stamp: Path, key: str) -> str:
+    """``"current"`` or ``"stale: why"``."""
+    try:
+        rec = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return "stale: never ran to the end with these settings"
+    if rec.get("key") != key:
+        return "stale: its code, parameters, data or an earlier notebook changed"
+    for rel, size, mtime in rec.get("outputs", []):
+        f = paths.ROOT / rel
+        try:
+            st = f.stat()
+        except OSError:
+            return f"stale: its output {rel} is missing"
+        if size is not None and (st.st_size, st.st_mtime_ns) != (size, mtime):
+            return f"stale: its output {rel} changed"
+    return "current"
+
+
+def previous_run(stamp: Path) -> str:
+    """The run id that last executed the notebook of ``stamp`` ("" when none)."""
+    try:
+        return str(json.loads(stamp.read_text()).get("run", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def _claim(stamp: Path, run: str) -> None:
+    rec = json.loads(stamp.read_text())
+    rec["run"] = run
+    _write(stamp, rec)
+
+
+def _write(stamp: Path, rec: dict) -> None:
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stamp.with_name(f".{stamp.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(rec, indent=1))
+    os.replace(tmp, stamp)
+
+
+def write_stamp(stamp: Path, key: str, executed: Path, figures: Path, since: float) -> dict:
+    """Record that the notebook ran through: its key and the outputs it wrote (the executed copy, and the files of
+    ``figures`` modified since ``since``, a Unix time), written atomically."""
+    rows = [[os.path.relpath(Path(executed).resolve(), paths.ROOT), None, None]]   # tidied later: present is enough
+    for f in _files(figures):
+        st = f.stat()
+        if f.name != "manifest.json" and st.st_mtime >= since:
+            rows.append([os.path.relpath(f.resolve(), paths.ROOT), st.st_size, st.st_mtime_ns])
+    rec = {"key": key, "run": os.environ.get("SOILNB_RUN_ID", ""), "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
+           "outputs": rows}
+    _write(stamp, rec)
+    return rec
+
+
+def main(argv=None) -> int:
+    """``python -m soilnb.core.stamps plan|write ...`` (run_all.sh's interface)."""
+    ap = argparse.ArgumentParser(prog="python -m soilnb.core.stamps", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("plan", help="print 'notebook<TAB>key<TAB>state<TAB>previous run' per notebook")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--stamps", required=True, type=Path)
+    p.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    p.add_argument("notebooks", nargs="*")
+    w = sub.add_parser("write", help="record a notebook that ran through")
+    w.add_argument("--stamp", required=True, type=Path)
+    w.add_argument("--key", required=True)
+    w.add_argument("--executed", required=True, type=Path)
+    w.add_argument("--figures", required=True, type=Path)
+    w.add_argument("--since", required=True, type=float)
+    args = ap.parse_args(argv)
+    if args.command == "plan":
+        run = os.environ.get("SOILNB_RUN_ID", "")
+        for name, key, state in plan(args.notebooks, args.profile, dict(args.param), args.stamps):
+            stamp = args.stamps / f"{name}.json"
+            print(f"{name}\t{key}\t{state}\t{previous_run(stamp)}")
+            if state == "current" and run:     # this run's record will hold its skips from now on (the summary
+                _claim(stamp, run)             # copies them), older run records being dropped in time
+    else:
+        write_stamp(args.stamp, args.key, args.executed, args.figures, args.since)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

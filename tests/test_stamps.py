@@ -1,0 +1,85 @@
+"""Make-style re-runs (soilnb.core.stamps): a notebook is up to date only while its inputs and outputs are unchanged."""
+import json
+import os
+import time
+
+import pytest
+
+from soilnb.core import stamps
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    for d in ("notebooks", "figures", "data/cache", "data/real", "build", "soilnb"):
+        (root / d).mkdir(parents=True)
+    (root / "soilnb" / "mod.py").write_text("x = 1\n")
+    monkeypatch.setattr(stamps.paths, "ROOT", root)
+    monkeypatch.setattr(stamps.paths, "DATA", root / "data")
+    monkeypatch.setattr(stamps.paths, "CACHE", root / "data" / "cache")
+    monkeypatch.setattr(stamps.paths, "SHARED", tmp_path / "shared")
+    monkeypatch.delenv("SOILNB_CACHE", raising=False)
+    nbs = []
+    for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
+        (root / "notebooks" / name).write_text(json.dumps({"cells": [name]}))
+        nbs.append(root / "notebooks" / name)
+    return root, nbs
+
+
+def _run(root, nbs, which, params=None):
+    """Plan, then 'execute' the notebooks in ``which`` (each writes a table) and stamp them; return the plan."""
+    st = root / "build" / "stamps"
+    planned = stamps.plan(nbs, "smoke", params or {}, st)
+    for nb, (name, key, _state) in zip(nbs, planned):
+        if name in which:
+            since = time.time()
+            (root / "figures" / f"table_{name[:2]}.csv").write_text(f"{name},{key[:8]}\n")
+            (root / "build" / name).write_text("{}")
+            stamps.write_stamp(st / f"{name}.json", key, root / "build" / name, root / "figures", since)
+    return {name: state for name, _k, state in planned}
+
+
+def test_up_to_date_until_an_input_or_output_changes(tree, monkeypatch):
+    root, nbs = tree
+    names = [nb.name for nb in nbs]
+    first = _run(root, nbs, names)
+    assert all(s.startswith("stale: never ran") for s in first.values())
+    assert set(_run(root, nbs, [])) == set(names) and all(s == "current" for s in _run(root, nbs, []).values())
+    # the second notebook edited: it and everything after it are stale, the first is not
+    nbs[1].write_text(json.dumps({"cells": ["changed"]}))
+    got = _run(root, nbs, [])
+    assert got["01_a.ipynb"] == "current" and got["02_b.ipynb"].startswith("stale: its code") \
+        and got["03_c.ipynb"].startswith("stale: its code")
+    _run(root, nbs, names[1:])
+    assert set(_run(root, nbs, []).values()) == {"current"}
+    # an output deleted, an output edited
+    (root / "figures" / "table_03.csv").unlink()
+    assert _run(root, nbs, [])["03_c.ipynb"] == "stale: its output figures/table_03.csv is missing"
+    _run(root, nbs, names[2:])
+    table = root / "figures" / "table_01.csv"
+    table.write_text("edited by hand\n")
+    assert _run(root, nbs, [])["01_a.ipynb"] == "stale: its output figures/table_01.csv changed"
+    _run(root, nbs, names)
+    # code of the package, a parameter, a data file, the cache mode: all stale
+    (root / "soilnb" / "mod.py").write_text("x = 2\n")
+    assert set(_run(root, nbs, []).values()) == {"stale: its code, parameters, data or an earlier notebook changed"}
+    _run(root, nbs, names)
+    assert set(_run(root, nbs, [], {"seed": "1"}).values()) != {"current"}
+    (root / "data" / "real" / "new.csv").write_text("1\n")
+    assert _run(root, nbs, [])["01_a.ipynb"].startswith("stale")
+    _run(root, nbs, names)
+    (root / "data" / "cache" / "entry.pkl").write_text("written by a run")      # outputs of runs: not inputs
+    assert set(_run(root, nbs, []).values()) == {"current"}
+    monkeypatch.setenv("SOILNB_CACHE", "refresh")
+    assert set(_run(root, nbs, []).values()) == {"stale: SOILNB_CACHE=refresh"}
+
+
+def test_plan_command_claims_current_stamps_for_the_run(tree, monkeypatch, capsys):
+    root, nbs = tree
+    _run(root, nbs, [nb.name for nb in nbs])
+    st = root / "build" / "stamps"
+    monkeypatch.setenv("SOILNB_RUN_ID", "run-2")
+    assert stamps.main(["plan", "--profile", "smoke", "--stamps", str(st), *map(str, nbs)]) == 0
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [r[2] for r in rows] == ["current"] * 3 and [r[3] for r in rows] == [""] * 3   # written outside a run
+    assert stamps.previous_run(st / "01_a.ipynb.json") == "run-2" and os.path.exists(st / "02_b.ipynb.json")
