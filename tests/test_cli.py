@@ -193,3 +193,23 @@ def test_help_imports_no_numerical_stack():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
     usage = subprocess.run([sys.executable, "-m", "soilnb", "predict"], capture_output=True, text=True)
     assert usage.returncode == 2 and "the following arguments are required: --model/-m, FILE" in usage.stderr
+
+
+def test_existing_outputs_need_force(tiny, tmp_path, capsys, real_dir):
+    """An existing CSV (or bundle folder) is refused before any work, naming it and --force; --force overwrites."""
+    f = str(real_dir / "ossl_sample_inputs" / "icr056141.0")
+    out = tmp_path / "p.csv"
+    out.write_text("mine\n")
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), f, "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and out.read_text() == "mine\n"
+    assert _lines(err) == [f"soilnb: {out}: exists already; pass --force to overwrite (or -o another file, or -o - "
+                           "for standard output)"]
+    assert cli.main(["predict", "--model", str(tiny["folder"]), f, "-o", str(out), "-q", "--force"]) == 0
+    assert pd.read_csv(out)["sample_id"].tolist() == ["icr056141"]
+    capsys.readouterr()
+    folder = tmp_path / "bundle"
+    folder.mkdir()
+    rc = cli.main(["train", f, "--out", str(folder), "-q"])
+    assert rc == 2 and _lines(capsys.readouterr().err) == [f"soilnb: {folder}: exists already; pass --force to "
+                                                           "overwrite"]

@@ -23,6 +23,7 @@ and every file's sha256 against the manifest before reading anything else; any f
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -38,7 +39,8 @@ import safetensors.numpy
 import safetensors.torch
 
 from soilnb import __version__
-from soilnb.apply.bundle_io import finite, fsync_folder, lock_of, no_constant
+from soilnb.apply.bundle_check import check_consistency
+from soilnb.apply.bundle_io import finite, fsync_folder, lock_of, no_constant, swap_in
 from soilnb.apply.describe import describe
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
@@ -132,7 +134,8 @@ class Bundle:
             ``clipped`` (the properties whose predicted value lay outside its physical bounds and was clipped to
             them, ";"-separated, "" for none); ``interval_supported`` and ``interval_note`` (whether the
             calibration data support the row's intervals, and why not:
-            :func:`soilnb.apply.support.interval_support`). ``attrs["problems"]`` names what could not be
+            :func:`soilnb.apply.support.interval_support`); ``bundle_id`` (sha256 of the bundle's manifest.json,
+            which names every file of the bundle by its hash: the model that made the row). ``attrs["problems"]`` names what could not be
             predicted (a ValueError when nothing could); ``attrs["n_clipped"]`` counts the clipped values,
             ``attrs["n_unsupported"]`` the unsupported rows.
         """
@@ -169,7 +172,8 @@ class Bundle:
             models["vae"] = model_config(self.vae)
         if self.n2m is not None:
             models["nir_to_mir"] = model_config(self.n2m)
-        doc = {"info": self.info, "grid_units": {r: GRID_UNITS[r] for r in self.grids},
+        info = {k: v for k, v in self.info.items() if k != "bundle_id"}     # the id is the manifest's hash
+        doc = {"info": info, "grid_units": {r: GRID_UNITS[r] for r in self.grids},
                "strategies": {s: dict(zip(("range", "features", "head"), v)) for s, v in self.strategies.items()},
                "default_strategy": self.default_strategy, "heads": heads, "calibration": calib, "shift": shift,
                "novelty": novelty, "models": models}
@@ -208,13 +212,12 @@ class Bundle:
                         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": files}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
             fsync_folder(tmp)
-            old = folder.with_name(f".{folder.name}.old{os.getpid()}")
-            if folder.exists():
-                os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
+            manifest_bytes = (tmp / MANIFEST).read_bytes()
+            swap_in(tmp, folder)                   # one rename (an atomic exchange over an older bundle)
+            fsync_folder(folder.parent)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)   # the older bundle, after an exchange
+        self.info["bundle_id"] = hashlib.sha256(manifest_bytes).hexdigest()
         return folder
 
     def describe(self) -> str:
@@ -242,14 +245,20 @@ def compatible(version: str, ours: str = __version__) -> bool:
 
 def read_manifest(folder) -> dict:
     """The checked manifest of a bundle folder: format, versions, every listed file present with its sha256."""
-    folder = Path(folder)
+    return _read_verified(Path(folder))[0]
+
+
+def _read_verified(folder: Path) -> tuple[dict, dict, bytes]:
+    """``(manifest, {file name: bytes}, manifest bytes)``: each file read once and hashed, the bytes then parsed
+    by the caller (nothing is read twice, so what is parsed is what was verified)."""
     path = folder / MANIFEST
     if not folder.is_dir():
         raise BundleError(f"{folder}: no bundle folder there")
     if not path.is_file():
         raise BundleError(f"{path}: missing; {folder} is not a soilnb bundle")
+    raw = path.read_bytes()
     try:
-        man = json.loads(path.read_text())
+        man = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(man, dict) or man.get("format") != FORMAT:
@@ -266,19 +275,21 @@ def read_manifest(folder) -> dict:
     for name in REQUIRED:
         if name not in files:
             raise BundleError(f"{path}: does not list {name}")
+    blobs = {}
     for name, entry in files.items():
         f = folder / name
         if Path(name).name != name:
             raise BundleError(f"{path}: file name {name!r} is not a plain name")
         if not f.is_file():
             raise BundleError(f"{f}: missing (listed in {MANIFEST})")
-        if file_sha256(f) != entry.get("sha256"):
+        blobs[name] = f.read_bytes()
+        if not isinstance(entry, dict) or hashlib.sha256(blobs[name]).hexdigest() != entry.get("sha256"):
             raise BundleError(f"{f}: sha256 differs from the one in {MANIFEST} (the file was changed or corrupted)")
     stray = sorted(p.name for p in folder.iterdir() if p.name not in files and p.name != MANIFEST)
     if stray:
         raise BundleError(f"{folder}: {', '.join(stray)} not listed in {MANIFEST} (a bundle holds only the files it "
                           "lists: remove them, or re-export the bundle)")
-    return man
+    return man, blobs, raw
 
 
 def load_bundle(folder) -> Bundle:
@@ -290,28 +301,33 @@ def load_bundle(folder) -> Bundle:
 
 
 def _load(folder: Path) -> Bundle:
-    man = read_manifest(folder)
+    man, blobs, raw = _read_verified(folder)
     try:
-        doc = json.loads((folder / "bundle.json").read_text(), parse_constant=no_constant)
+        doc = json.loads(blobs["bundle.json"], parse_constant=no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"{folder / 'bundle.json'}: not valid JSON ({exc})") from None
     try:
-        with np.load(folder / "arrays.npz", allow_pickle=False) as z:
+        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise BundleError(f"{folder / 'arrays.npz'}: cannot be read without pickle ({exc})") from None
-    tensors = _safetensors(folder / "heads.safetensors", safetensors.numpy.load_file)
+    tensors = _safetensors(folder / "heads.safetensors", blobs, safetensors.numpy.load)
     try:
-        return _assemble(folder, doc, arrays, tensors, man)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        b = _assemble(folder, doc, arrays, tensors, man, blobs)
+        check_consistency(b, str(folder))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         if isinstance(exc, BundleError):
             raise
         raise BundleError(f"{folder / 'bundle.json'}: incomplete or inconsistent ({type(exc).__name__}: {exc})") from None
+    b.info["bundle_id"] = hashlib.sha256(raw).hexdigest()
+    return b
 
 
-def _safetensors(path: Path, loader):
+def _safetensors(path: Path, blobs: dict, loader):
+    if path.name not in blobs:
+        raise BundleError(f"{path}: missing (bundle.json describes this model; {MANIFEST} does not list it)")
     try:
-        return loader(str(path))
+        return loader(blobs[path.name])
     except (OSError, ValueError, safetensors.SafetensorError) as exc:
         raise BundleError(f"{path}: not a readable safetensors file ({exc})") from None
 
@@ -320,7 +336,7 @@ def _prefixed(arrays: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
-def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -> Bundle:
+def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict, blobs: dict) -> Bundle:
     if doc["info"].get("preprocessing") != PREPROCESSING:
         raise BundleError(f"{folder / 'bundle.json'}: its models expect the preprocessing "
                           f"{doc['info'].get('preprocessing')}, not this soilnb's {PREPROCESSING}; rebuild the bundle")
@@ -345,11 +361,12 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -
     vae = n2m = None
     if "vae" in doc["models"]:
         c = doc["models"]["vae"]
-        vae = _with_weights(VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"})), folder / "vae.safetensors")
+        vae = _with_weights(VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"})), folder / "vae.safetensors",
+                            blobs)
     if "nir_to_mir" in doc["models"]:
         c = doc["models"]["nir_to_mir"]
         n2m = _with_weights(build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"]),
-                            folder / "nir_to_mir.safetensors")
+                            folder / "nir_to_mir.safetensors", blobs)
     strategies = {s: (v["range"], v["features"], v["head"]) for s, v in doc["strategies"].items()}
     for s, (_, _, head) in strategies.items():
         if head not in heads or s not in calibration:
@@ -360,10 +377,8 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict) -
     return b
 
 
-def _with_weights(model, path: Path):
-    if not path.is_file():
-        raise BundleError(f"{path}: missing (bundle.json describes this model)")
-    state = _safetensors(path, safetensors.torch.load_file)
+def _with_weights(model, path: Path, blobs: dict):
+    state = _safetensors(path, blobs, safetensors.torch.load)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

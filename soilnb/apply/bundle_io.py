@@ -45,3 +45,38 @@ def finite(v):
 
 def no_constant(name: str):
     raise ValueError(f"{name} is not a number a bundle may hold")
+
+
+#: ``renameat2`` flag: exchange the two paths atomically (Linux 3.15+, glibc 2.28+; ext4, xfs, btrfs, tmpfs).
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _renameat2():
+    """libc's ``renameat2`` through ctypes (Python's os module has no wrapper), or None where it is missing."""
+    try:
+        import ctypes  # noqa: PLC0415 - only the bundle swap needs it
+
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn
+
+
+def swap_in(tmp: Path, folder: Path) -> str:
+    """Put the finished folder ``tmp`` at ``folder`` with one rename; returns how: ``"rename"`` (nothing was
+    there), ``"exchange"`` (the two swapped atomically, the old bundle now at ``tmp`` to be removed) or
+    ``"two renames"`` (a platform or file system without the exchange: old bundle moved aside, then the new one
+    moved in; callers hold the folder's lock, so no reader sees the moment between)."""
+    if not folder.exists():
+        os.replace(tmp, folder)
+        return "rename"
+    fn = _renameat2()
+    if fn is not None and fn(AT_FDCWD, os.fsencode(tmp), AT_FDCWD, os.fsencode(folder), RENAME_EXCHANGE) == 0:
+        return "exchange"
+    old = folder.with_name(f".{folder.name}.old{os.getpid()}")
+    os.replace(folder, old)
+    os.replace(tmp, folder)
+    os.replace(old, tmp)                     # the caller removes tmp: the old bundle with it
+    return "two renames"

@@ -3,7 +3,7 @@
 ::
 
     soilnb predict --model DIR FILES... [-o predictions.csv|-] [--coverage 0.9] [--strategy NAME|all]
-                   [--normalized | --weighted] [--convert-mir] [--per-spectrum] [--quiet]
+                   [--normalized | --weighted] [--convert-mir] [--per-spectrum] [--force] [--quiet]
     soilnb info DIR [--json]
     soilnb train FILES... [-p OC,clay,CEC] [--lab TABLE [--id-rule stem|pattern:REGEX|column:NAME]
                  [--unit OC=g/kg ...]] [--profile smoke|default] [--seed N] [--out DIR]
@@ -16,12 +16,14 @@ Exit status: 0 every file predicted (trained, evaluated); 1 some files (or rows)
 stderr in one line, the CSV holding the rest; 2 nothing predicted, a bundle that cannot be read, data that cannot
 train or be scored (a missing lab table, no joined sample, an unknown property, too few samples), or a usage
 error; 3 an internal error (a bug: rerun with ``--debug`` for the traceback). A user error never prints a
-traceback.
+traceback. An output that exists already (a CSV, a figure, a bundle folder) is not overwritten without ``--force``
+(``-f``); ``--debug`` (``-v``) may stand anywhere on the command line.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from soilnb import __version__
 from soilnb.apply.console import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL  # noqa: F401
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--convert-mir", action="store_true", help="for NIR input, add the converted MIR spectrum")
     p.add_argument("--per-spectrum", action="store_true",
                    help="one row per spectrum (default: the scans of one sample id in a file are averaged)")
+    _force(p, "the predictions CSV")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress bar and no 'wrote' line (flagged, clipped and unsupported rows are still said)")
     i = sub.add_parser("info", help="what a bundle holds and was trained on",
@@ -80,9 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="model sizes and epochs of a run_all.sh profile (default %(default)s)")
     t.add_argument("--seed", type=int, default=0, help="default %(default)s")
     t.add_argument("--out", default="bundle", metavar="DIR", help="the bundle folder (default %(default)s; an "
-                   "existing bundle there is replaced, anything else refused)")
+                   "existing bundle there is replaced with --force, anything else refused)")
     t.add_argument("--min-samples", type=int, default=MIN_SAMPLES,
                    help="refuse to train on fewer samples with every property (default %(default)s)")
+    _force(t, "the bundle folder")
     t.add_argument("--quiet", "-q", action="store_true", help="no report, warnings or progress")
     e = sub.add_parser("evaluate", help="score a bundle's predictions and intervals against lab values",
                        description="Predict FILES with a bundle and score each property and strategy against the "
@@ -100,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--strategy", default="all", metavar="NAME",
                    help="a strategy, 'all' (default) or 'default' (the bundle's default strategy per range)")
     e.add_argument("--normalized", action="store_true", help="intervals scaled by the latent distance")
+    _force(e, "the CSV, figure and predictions")
     e.add_argument("--quiet", "-q", action="store_true", help="no report lines")
     _adapt_parser(sub)
     return parser
@@ -122,7 +127,26 @@ def _adapt_parser(sub) -> None:
     a.add_argument("--folds", type=int, default=OUTER_FOLDS,
                    help="folds of the out-of-fold residuals that calibrate the intervals (default %(default)s)")
     a.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    _force(a, "the adapted bundle's folder")
     a.add_argument("--quiet", "-q", action="store_true", help="no report lines")
+
+
+def _force(p, what: str) -> None:
+    p.add_argument("--force", "-f", action="store_true", help=f"overwrite {what} if it exists (default: refuse)")
+
+
+def existing_outputs(args) -> list[str]:
+    """The outputs of this command line that exist already (they are not overwritten without ``--force``)."""
+    if getattr(args, "force", True):
+        return []
+    if args.command == "predict":
+        paths = [] if args.output == "-" else [args.output]
+    elif args.command == "evaluate":
+        figure = None if (args.figure or "").lower() == "none" else (args.figure or str(Path(args.output).with_suffix(".png")))
+        paths = [args.output, figure, args.predictions]
+    else:
+        paths = [args.out]
+    return [str(p) for p in paths if p and Path(p).exists()]
 
 
 def _lab_options(p) -> None:
@@ -146,6 +170,11 @@ def main(argv=None) -> int:
     args.debug = debug
     if args.command is None:
         parser.print_help(sys.stderr)
+        return EXIT_FAILED
+    there = existing_outputs(args)
+    if there:                      # said before any work is done, as git and pip refuse to clobber
+        _say(f"{', '.join(there)}: exists already; pass --force to overwrite"
+             + (" (or -o another file, or -o - for standard output)" if args.command == "predict" else ""))
         return EXIT_FAILED
     try:
         # the command's stack, imported once the command line is valid (predict and info: the predict path only)

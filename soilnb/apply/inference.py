@@ -294,6 +294,8 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
     if problems:
         warnings.warn("not predicted: " + "; ".join(problems), stacklevel=3)
     out = pd.concat(frames, ignore_index=True)
-    out.attrs.update(coverage=coverage, normalized=normalized, weighted=weighted, problems=problems, n_clipped=n_clipped,
+    out["bundle_id"] = b.info.get("bundle_id") or ""     # sha256 of the bundle's manifest ("" before it is saved)
+    out.attrs.update(bundle_id=out["bundle_id"].iat[0], coverage=coverage, normalized=normalized, weighted=weighted,
+                     problems=problems, n_clipped=n_clipped,
                      n_unsupported=int((~out["interval_supported"]).sum()))
     return out
