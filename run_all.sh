@@ -89,6 +89,11 @@ stamps="$out/stamps"                         # one stamp per notebook that ran t
 state="$("$PY" -m soilnb.core.stamps plan --profile "$profile" --stamps "$stamps" \
   ${summary_args[@]+"${summary_args[@]}"} "${notebooks[@]}")" || exit 2
 failed=""
+# papermill dies with this script (kill -9 included: the parent-death signal), its kernel with papermill (ipykernel
+# watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
+# run leaves no notebook writing tables behind it
+guard=()
+if command -v setpriv > /dev/null && setpriv --help 2>&1 | grep -q pdeathsig; then guard=(setpriv --pdeathsig KILL --); fi
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
@@ -108,7 +113,7 @@ for nb in "${notebooks[@]}"; do
   fi
   rm -f "$stamps/$base.json"
   start=$(date +%s.%N)
-  if SOILNB_NOTEBOOK="$base" "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
+  if SOILNB_NOTEBOOK="$base" ${guard[@]+"${guard[@]}"} "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
     status=ran note=""
     "$PY" -m soilnb.core.stamps write --stamp "$stamps/$base.json" --key "$key" --executed "$out/$base" \

@@ -66,6 +66,11 @@ def torch_threads(n: int = 1):
         torch.set_num_threads(before)
 
 
+#: Seconds an idle joblib/loky worker process waits for more work before it exits (joblib's default is 300): the
+#: stages' worker pools end with the notebook that used them, and do not outlive a killed run for minutes.
+IDLE_WORKER_S = 10
+
+
 def available_cpus() -> int:
     """CPUs this process may run on (its affinity mask where the platform has one, else the machine's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

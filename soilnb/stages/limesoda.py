@@ -53,7 +53,7 @@ from soilnb.core.config import Config
 from soilnb.models.inference import embed
 from soilnb.models.mlp import MLPRegressor
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import available_cpus, resolve_device, torch_threads
+from soilnb.models.torchutil import IDLE_WORKER_S, available_cpus, resolve_device, torch_threads
 from soilnb.models.train import train_vae
 from soilnb.stages.limesoda_data import (  # noqa: F401  (re-exported: the data half of this module)
     LIMESODA_RANGES,
@@ -255,7 +255,8 @@ def _runs(cfg: Config, datasets, strategies, workers: int | None = None):
         # left with a long job at the end; joblib's loky processes (spawned, and needing no __main__ guard)
         pending.sort(key=lambda j: LIMESODA_STRATEGIES.index(j[1]), reverse=True)
         st = profile_settings(cfg)
-        results = Parallel(n_jobs=min(workers, len(pending)), backend="loky", batch_size=1)(
+        results = Parallel(n_jobs=min(workers, len(pending)), backend="loky", batch_size=1,
+                           idle_worker_timeout=IDLE_WORKER_S)(
             delayed(_compute)(*j, st, cfg.seed, device) for j in pending)
         computed = dict(zip(pending, results))
     return {j: _run(cfg, *j, computed=computed.get(j)) for j in jobs}

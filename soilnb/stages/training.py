@@ -24,7 +24,7 @@ from soilnb.models.checkpoints import (
 )
 from soilnb.models.inference import predict_in_batches
 from soilnb.models.nets import VAEConfig
-from soilnb.models.torchutil import available_cpus, resolve_device
+from soilnb.models.torchutil import IDLE_WORKER_S, available_cpus, resolve_device
 from soilnb.models.train import train_nir_to_mir, train_vae, vae_batch_size
 from soilnb.stages.features import DATA_CODE, Features, get_features, world_of
 from soilnb.stats.conversion import conversion_scores
@@ -102,7 +102,7 @@ def get_vaes(cfg: Config, features: Features | None = None, latent_dims=(), work
     n_jobs = len(missing) if workers is None else min(int(workers), len(missing))
     if resolve_device(cfg.device).type == "cpu" and n_jobs > 1 and _planned_steps(cfg, F) >= PARALLEL_MIN_STEPS:
         threads = max(1, available_cpus() // n_jobs)
-        results = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
+        results = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1, idle_worker_timeout=IDLE_WORKER_S)(
             delayed(_train_vae_job)(F.kssl_scans, F.kssl_scans_id, _vae_config(cfg, F, d), _vae_settings(cfg),
                                     threads) for d in missing)
         for d, (model, history, messages) in zip(missing, results):

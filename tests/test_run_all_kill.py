@@ -1,0 +1,42 @@
+"""A killed run_all.sh leaves nothing behind: papermill gets the parent-death signal, so a kill -9 of the script
+ends the notebook run too (its kernel follows papermill; worker pools end within IDLE_WORKER_S)."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_all_wraps_papermill_in_the_parent_death_guard():
+    text = (ROOT / "run_all.sh").read_text()
+    assert re.search(r'guard=\(setpriv --pdeathsig KILL --\)', text)
+    assert re.search(r'\$\{guard\[@\]\+"\$\{guard\[@\]\}"\} "\$PY" -m papermill', text)
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")
+def test_the_guard_ends_the_child_when_the_script_is_killed(tmp_path):
+    """The same guard around a child of a bash script: kill -9 of the script, and the child is gone."""
+    pidfile = tmp_path / "child.pid"
+    script = f"setpriv --pdeathsig KILL -- bash -c 'echo $$ > {pidfile}; exec sleep 60' & wait"
+    parent = subprocess.Popen(["bash", "-c", script])
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):                     # the signal is delivered at once; allow the scheduler its time
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
