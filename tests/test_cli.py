@@ -3,6 +3,7 @@ codes, never a traceback; the console script declared in pyproject.toml."""
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,18 @@ def test_existing_outputs_need_force(tiny, tmp_path, capsys, real_dir):
     rc = cli.main(["train", f, "--out", str(folder), "-q"])
     assert rc == 2 and _lines(capsys.readouterr().err) == [f"soilnb: {folder}: exists already; pass --force to "
                                                            "overwrite"]
+
+
+def test_every_warning_is_one_line(monkeypatch, capsys):
+    """A warning raised while a command runs (a library's too) is one 'soilnb: warning:' line, no source line."""
+    def noisy(args):
+        warnings.warn("first line\n   second line", RuntimeWarning, stacklevel=1)
+        warnings.warn("a user warning", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setitem(commands.COMMANDS, "info", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert cli.main(["info", "somewhere"]) == 0
+    assert _lines(capsys.readouterr().err) == ["soilnb: warning: RuntimeWarning: first line second line",
+                                               "soilnb: warning: a user warning"]

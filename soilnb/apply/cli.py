@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from soilnb import __version__
@@ -176,6 +177,8 @@ def main(argv=None) -> int:
         _say(f"{', '.join(there)}: exists already; pass --force to overwrite"
              + (" (or -o another file, or -o - for standard output)" if args.command == "predict" else ""))
         return EXIT_FAILED
+    shown = warnings.showwarning
+    warnings.showwarning = _warning_line       # every warning one line, as every other message
     try:
         # the command's stack, imported once the command line is valid (predict and info: the predict path only)
         if args.command in ("predict", "info"):
@@ -196,6 +199,15 @@ def main(argv=None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the command's promise: a one-line message, never a traceback
         return _internal(args, exc)
+    finally:
+        warnings.showwarning = shown
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the command: ``soilnb: warning: <message>`` on one line, no source line (a
+    library's own warnings included; the commands also collect the expected ones and say each once)."""
+    kind = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
+    _say(f"warning: {kind}{message}")
 
 
 def _internal(args, exc: Exception) -> int:
