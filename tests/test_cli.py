@@ -229,3 +229,18 @@ def test_every_warning_is_one_line(monkeypatch, capsys):
         assert cli.main(["info", "somewhere"]) == 0
     assert _lines(capsys.readouterr().err) == ["soilnb: warning: RuntimeWarning: first line second line",
                                                "soilnb: warning: a user warning"]
+
+
+def test_a_bad_row_is_said_once(tiny, tmp_path, capsys, real_dir):
+    """One text cell in one row of a 20-spectrum table: that row is named once on stderr, the others predicted."""
+    lines = (real_dir / "ossl_sample_inputs" / "sample_mir_data.csv").read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[40] = "n/a"
+    lines[3] = ",".join(cells)
+    f = tmp_path / "one_bad_row.csv"
+    f.write_text("\n".join(lines) + "\n")
+    rc = cli.main(["predict", "--model", str(tiny["folder"]), str(f), "-o", str(tmp_path / "p.csv"), "-q"])
+    err = _lines(capsys.readouterr().err)
+    bad = [e for e in err if f"id {cells[0]}:" in e or "row 3" in e]
+    assert rc == 1 and len(bad) == 1 and "spectrum dropped (row 3)" in bad[0] and "column 3926.444" in bad[0], err
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 19

@@ -52,6 +52,8 @@ def _predict(args) -> int:
                 continue
         for w in caught:      # what the user must know (e.g. too few calibration samples), once per message
             text = str(w.message)
+            if text.startswith("not predicted: "):    # the same problems come in attrs, said once below
+                continue
             if issubclass(w.category, UserWarning) and text not in said:
                 said.add(text)
                 _say(_named(f, f"warning: {text}"))

@@ -7,7 +7,8 @@ tables) and notes (conversions, assumptions). One bad file never loses the other
 Modules: :mod:`.opus` (brukeropus; AB block or converted), :mod:`.asd` (own reader of the ASD binary
 format; reflectance = target / white reference), :mod:`.table` (wide tables: unit, orientation,
 quantity, id and properties detected; full OSSL tables through :mod:`soilnb.data.ossl`),
-:mod:`.base` (the per-block record), :mod:`.result` (grouping), :mod:`.collect` (:func:`read_spectra`).
+:mod:`.base` (the per-block record), :mod:`.result` (grouping), :mod:`.collect` (:func:`read_spectra`),
+:mod:`.tableio` (header and file reading) and :mod:`.batch` (small tables sharing a header, parsed together).
 The per-spectrum rules they apply live in :mod:`soilnb.spectra`: percent or fraction
 (:func:`soilnb.spectra.units.reflectance_rows`) and band shape (:func:`soilnb.spectra.orientation.orientation_rows`).
 """

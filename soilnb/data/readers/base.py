@@ -17,7 +17,16 @@ from soilnb.data.library import QUANTITIES, UNITS_AXIS, SpectralLibrary
 
 
 class SpectraReadError(ValueError):
-    """A file cannot be read as spectra (the message says why, naming the file)."""
+    """A file cannot be read as spectra (the message says why, naming the file).
+
+    ``rows`` holds ``(row, message)`` pairs when the reason is the file's rows themselves (every spectrum
+    of a table has a bad cell): :func:`~soilnb.data.readers.read_spectra` then reports each row once, as
+    it does for the bad rows of a file that is otherwise read, instead of one vaguer line for the file.
+    """
+
+    def __init__(self, message: str, rows=()):
+        super().__init__(message)
+        self.rows = list(rows)
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,11 @@ class FileSpectra:
         Messages about conversions or assumptions, reported as notes.
     meta : dict
         Facts about the file (instrument settings, dates), kept in the library's ``meta["files"]``.
+    bad_cells : dict of int -> str
+        For rows holding a missing, non-numeric or infinite value: where the first one is and what it was
+        (``"'n.d.' in column 1400"``), so that the problem naming the dropped row also says why.
+    problems : list of (int or None, str)
+        Rows the reader itself dropped (``(row, message)``), reported as problems.
     """
 
     X: np.ndarray
@@ -84,6 +98,8 @@ class FileSpectra:
     source: str = ""
     notes: list = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    bad_cells: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
 
     def __post_init__(self):
         self.X = np.array(self.X, dtype=np.float64, ndmin=2)     # own, writable copy (checks edit it)
@@ -111,6 +127,11 @@ class FileSpectra:
                            sample_id=self.sample_id[idx], rows=self.rows[idx], instrument=self.instrument[idx],
                            properties=sub(self.properties), extra=sub(self.extra), source=self.source,
                            notes=list(self.notes), meta=dict(self.meta))
+
+
+def bad_row_message(sample_id, n_bad: int, first: str) -> str:
+    """The one line that reports a spectrum dropped for its missing, non-numeric or infinite values."""
+    return f"id {sample_id}: {n_bad} missing, non-numeric or infinite value(s), first {first}: spectrum dropped"
 
 
 def library_to_block(lib: SpectralLibrary, source: str) -> FileSpectra:

@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 from soilnb.data.library import QUANTITIES, UNITS_AXIS
 from soilnb.data.readers.asd import VERSIONS as ASD_VERSIONS
 from soilnb.data.readers.asd import read_asd
-from soilnb.data.readers.base import FileSpectra, ReadIssue
+from soilnb.data.readers.base import FileSpectra, ReadIssue, SpectraReadError, bad_row_message
+from soilnb.data.readers.batch import plan_batches, read_batch
 from soilnb.data.readers.opus import OPUS_MAGIC, read_opus
 from soilnb.data.readers.result import ReadResult, build_library, group_blocks, shared_id_notes
 from soilnb.data.readers.table import read_table
@@ -109,7 +110,10 @@ def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, re
     water/O-H band shape is judged per spectrum (:func:`~soilnb.spectra.orientation.orientation_rows`):
     rows with the other quantity's shape are kept, named in a note and flagged in ``meta["quality"]``;
     a file where every judged row disagrees is reported whole.
-    Any error while reading a file is reported with the file's name and the others are still read.
+    Any error while reading a file is reported with the file's name and the others are still read; a bad row
+    is reported once (its row, id and first bad cell), not again by the file's summary.
+    Small tables sharing a header (a folder of one-spectrum CSV files) are parsed together
+    (:mod:`~soilnb.data.readers.batch`), with the result each gives alone.
 
     Examples
     --------
@@ -123,10 +127,16 @@ def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, re
     files, problems, notes = list_files(paths_or_folder, recursive)
     result = ReadResult(problems=problems, notes=notes)
     items = []
+    batches = plan_batches(files)              # small tables sharing a header: parsed together (see .batch)
+    batch_of = {p: i for i, group in enumerate(batches) for p in group}
+    parsed = {}
     bar = tqdm(files, desc="reading spectra", unit="file", disable=not progress)
     for path in bar:
         name = str(path)
-        blocks = _read_one(path, name, unit, quantity, use_cache, result)
+        if (i := batch_of.get(path)) is not None and i not in parsed:
+            parsed[i] = read_batch(batches[i], unit, quantity)
+        done = parsed[i].pop(path, None) if i is not None else None
+        blocks = _read_one(path, name, unit, quantity, use_cache, result, done)
         kept = [item for b in blocks if (item := _check_block(name, b, result)) is not None]
         items += kept
         if kept:
@@ -141,13 +151,23 @@ def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, re
     return result
 
 
-def _read_one(path: Path, name: str, unit, quantity, use_cache, result: ReadResult) -> list[FileSpectra]:
-    """The blocks of one file; any failure becomes a problem naming the file (and its warnings notes)."""
+def _read_one(path: Path, name: str, unit, quantity, use_cache, result: ReadResult, done=None) -> list[FileSpectra]:
+    """The blocks of one file; any failure becomes a problem naming the file (and its warnings notes).
+
+    ``done``: what :func:`~soilnb.data.readers.batch.read_batch` gave for the file (its blocks or error, and
+    its warnings), reported here exactly as if the file were read now.
+    """
     kind = file_kind(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            if kind == "opus":
+            if done is not None:
+                for w in done[1]:
+                    warnings.warn(w.message, stacklevel=2)
+                if isinstance(done[0], Exception):
+                    raise done[0]
+                blocks = done[0]
+            elif kind == "opus":
                 blocks = read_opus(path)
             elif kind == "asd":
                 blocks = read_asd(path)
@@ -158,13 +178,27 @@ def _read_one(path: Path, name: str, unit, quantity, use_cache, result: ReadResu
                 raise OSError("cannot open the file")
             else:
                 raise ValueError("unknown file type (expected OPUS, ASD, CSV or Parquet)")
+        except SpectraReadError as exc:
+            _problems(result, name, exc)
+            blocks = []
         except Exception as exc:  # noqa: BLE001 - a damaged file can make any parser raise anything
             result.problems.append(ReadIssue(name, f"not read: {type(exc).__name__}: {exc}"))
             blocks = []
     result.notes += [ReadIssue(name, f"{w.category.__name__}: {w.message}") for w in caught]
     for b in blocks:
         result.notes += [ReadIssue(name, n) for n in b.notes]
+        result.problems += [ReadIssue(name, m, row) for row, m in b.problems]
     return blocks
+
+
+def _problems(result: ReadResult, name: str, exc: SpectraReadError) -> None:
+    """A reader's refusal as problems: each of its bad rows once, else the file once."""
+    if not exc.rows:
+        result.problems.append(ReadIssue(name, f"not read: {type(exc).__name__}: {exc}"))
+        return
+    result.problems += [ReadIssue(name, m, row) for row, m in exc.rows]
+    if len(exc.rows) > 1:                      # one row: its line says it all
+        result.problems.append(ReadIssue(name, str(exc)))
 
 
 def _check_block(name: str, b: FileSpectra, result: ReadResult):
@@ -178,9 +212,9 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
 
     keep = np.isfinite(b.X).all(axis=1)
     for i in np.flatnonzero(~keep):
-        k = int((~np.isfinite(b.X[i])).sum())
-        result.problems.append(ReadIssue(name, f"{k} missing, non-numeric or infinite value(s): spectrum dropped",
-                                         row_of(i)))
+        bad = ~np.isfinite(b.X[i])
+        first = b.bad_cells.get(i) or f"at {b.axis[np.argmax(bad)]:g} {b.unit}"
+        result.problems.append(ReadIssue(name, bad_row_message(b.sample_id[i], int(bad.sum()), first), row_of(i)))
     percent = np.zeros(b.X.shape[0], bool)
     if b.quantity == "reflectance" and keep.any():
         idx = np.flatnonzero(keep)
@@ -209,16 +243,19 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
             result.notes.append(ReadIssue(name, f"{int(r.over_100.sum())} spectra exceed 100 % reflectance: kept "
                                                 "above 1 (real samples can outshine the white reference)"))
     if not keep.any():
-        if b.X.shape[0]:
+        if b.X.shape[0] > 1:                  # one spectrum: the line naming its row says it all
             result.problems.append(ReadIssue(name, "no usable spectrum left"))
         return None
-    b, percent = b.take(keep), percent[keep]
-    try:       # a whole file of the other shape is refused; single rows are flagged in meta["quality"]
-        check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name, every_row=True)
-    except ValueError as exc:
-        result.problems.append(ReadIssue(name, f"not read: {exc}"))
-        return None
-    if (wrong := np.flatnonzero(orientation_rows(b.X, b.axis, b.unit, b.quantity) < 0)).size:
+    if not keep.all():
+        b, percent = b.take(keep), percent[keep]
+    agree = orientation_rows(b.X, b.axis, b.unit, b.quantity)
+    if (agree < 0).any() and not (agree > 0).any():
+        try:       # a whole file of the other shape is refused; single rows are flagged in meta["quality"]
+            check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name, every_row=True)
+        except ValueError as exc:
+            result.problems.append(ReadIssue(name, f"not read: {exc}"))
+            return None
+    if (wrong := np.flatnonzero(agree < 0)).size:
         result.notes.append(ReadIssue(name, f"{wrong.size} of {b.X.shape[0]} spectra: "
                                             f"{orientation_reason(b.unit, b.quantity)} ({rows_text(wrong)}): "
                                             "kept, flagged in meta['quality']"))

@@ -103,9 +103,12 @@ def build_library(group) -> SpectralLibrary:
     files = np.concatenate([np.full(n, f) for (f, _, _), n in zip(group, counts)])
     ids = np.concatenate([b.sample_id for b in blocks])
     scan_id = pd.Series(ids).groupby(ids).cumcount().to_numpy()       # repeat number within a sample
-    props = pd.concat([b.properties if b.properties is not None
-                       else pd.DataFrame(np.nan, index=range(n), columns=list(PROPERTIES))
-                       for b, n in zip(blocks, counts)], ignore_index=True)
+    if all(b.properties is None for b in blocks):          # one frame, not one per file of a folder
+        props = pd.DataFrame(np.nan, index=range(sum(counts)), columns=list(PROPERTIES))
+    else:
+        props = pd.concat([b.properties if b.properties is not None
+                           else pd.DataFrame(np.nan, index=range(n), columns=list(PROPERTIES))
+                           for b, n in zip(blocks, counts)], ignore_index=True)
     meta = {"source_file": files, "source_row": np.concatenate([b.rows for b in blocks]),
             "source": np.concatenate([np.full(n, b.source) for b, n in zip(blocks, counts)]),
             "percent": np.concatenate([p for _, _, p in group]), "files": {}}
