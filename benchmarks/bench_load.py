@@ -4,7 +4,10 @@ Writes an OSSL v1.2-format MIR file of the KSSL size (default 85,000 rows x 1,70
 ``scan_mir.600_abs``..``scan_mir.4000_abs`` plus ``dataset.code_ascii_txt``, ``id.layer_uuid_txt``,
 ``id.scan_local_c``) once into a temporary folder, then loads it twice with
 :func:`soilnb.data.ossl.read_mir_table` (``dataset="KSSL.SSL"``), each time in a fresh subprocess so that
-the peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is that of the load alone.
+the peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is that of the load alone. Each load
+reports the seconds of the ``read_mir_table`` call and, apart, those of importing soilnb (about 1.5 s of
+pandas, scikit-learn and SciPy that any caller pays once), the process's CPU seconds (user + system: on a
+shared machine wall time also measures the neighbours) and the load average before and after.
 
 Usage::
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,11 +39,16 @@ AXIS = np.arange(600, 4001, 2)
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 t0 = time.perf_counter()
 from soilnb.data.ossl import read_mir_table
+t1, c1 = time.perf_counter(), cpu()
 lib = read_mir_table({path!r}, dataset="KSSL.SSL", cache_dir={cache!r})
-dt = time.perf_counter() - t0
-print(json.dumps({{"seconds": dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+t2 = time.perf_counter()
+print(json.dumps({{"seconds": t2 - t1, "import_seconds": t1 - t0, "cpu_seconds": cpu() - c1,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "shape": list(lib.X.shape), "checksum": float(lib.X[::97, ::13].astype("float64").sum())}}))
 """
 
@@ -82,15 +91,19 @@ def main(argv=None):
         secs = write_table(path, args.rows, args.gzip)
         size = path.stat().st_size / 1e6
         print(f"wrote {path.name}: {args.rows} rows x {AXIS.size} channels, {size:.0f} MB in {secs:.0f} s")
+        load = os.getloadavg()
         first = run_child(path, tmp / "cache")
         second = run_child(path, tmp / "cache")
         assert first["shape"] == second["shape"] and first["checksum"] == second["checksum"]
         n_kssl = first["shape"][0]
-        print(f"first load (CSV, chunked float32):  {first['seconds']:7.1f} s, peak RSS "
-              f"{first['peak_rss_mb']:6.0f} MB  -> {n_kssl} KSSL rows x {first['shape'][1]}")
-        print(f"second load (cached .npz):          {second['seconds']:7.1f} s, peak RSS "
-              f"{second['peak_rss_mb']:6.0f} MB")
-        print(f"float32 array: {n_kssl * first['shape'][1] * 4 / 1e6:.0f} MB")
+        print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        for label, r in (("first load (CSV):   ", first), ("second load (cache):", second)):
+            print(f"{label} {r['seconds']:6.1f} s ({r['cpu_seconds']:5.1f} s CPU), peak RSS "
+                  f"{r['peak_rss_mb']:5.0f} MB; imports {r['import_seconds']:.1f} s")
+        print(f"-> {n_kssl} KSSL rows x {first['shape'][1]}; float32 array: "
+              f"{n_kssl * first['shape'][1] * 4 / 1e6:.0f} MB")
+        load = os.getloadavg()
+        print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:
         if args.keep:
             print(f"kept {tmp}")

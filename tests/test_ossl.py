@@ -15,8 +15,9 @@ NIR_COLS = [f"scan_nir.{int(w)}_ref" for w in NIR_AXIS_NM]
 
 
 def mir_row(k):
-    """A deterministic absorbance spectrum, linear in the wavenumber (exact under interpolation)."""
-    return 0.5 + 0.1 * k + 1e-4 * MIR_AXIS_CM1
+    """A deterministic absorbance spectrum, linear in the wavenumber (exact under interpolation) and falling
+    towards 4000 cm-1 as soil absorbance does, so the O-H band (3300-3500) lies above the 3850-3950 baseline."""
+    return 0.9 + 0.1 * k - 1e-4 * MIR_AXIS_CM1
 
 
 def nir_row(v):
@@ -165,11 +166,11 @@ def test_read_mir_table_other_grids(tmp_path):
     lib = ossl.read_mir_table(tmp_path / "dec.csv", use_cache=False)
     np.testing.assert_allclose(lib.X[0], mir_row(1), rtol=1e-6)
     ax4 = np.arange(600.0, 4001.0, 4.0)
-    df = pd.DataFrame([0.5 + 1e-4 * ax4], columns=[f"scan_mir.{int(w)}_abs" for w in ax4])
+    df = pd.DataFrame([0.9 - 1e-4 * ax4], columns=[f"scan_mir.{int(w)}_abs" for w in ax4])
     df.insert(0, "id.layer_uuid_txt", ["b"])
     df.to_csv(tmp_path / "coarse.csv", index=False)
     lib = ossl.read_mir_table(tmp_path / "coarse.csv", use_cache=False)
-    np.testing.assert_allclose(lib.X[0], 0.5 + 1e-4 * MIR_AXIS_CM1, rtol=1e-6)
+    np.testing.assert_allclose(lib.X[0], 0.9 - 1e-4 * MIR_AXIS_CM1, rtol=1e-6)
     df = pd.DataFrame([mir_row(1)[:1201]], columns=MIR_COLS[:1201]).assign(**{"id.layer_uuid_txt": ["c"]})
     df.to_csv(tmp_path / "short.csv", index=False)
     with pytest.raises(ValueError, match=r"short.csv: spectral grid 600\.\.3000 cm-1 does not cover the "
@@ -299,7 +300,7 @@ def test_nir_percent_and_absorbance_input(ossl_dir, tmp_path):
     ab = nir.copy()
     ab[NIR_COLS] = np.log10(1 / ab[NIR_COLS]) - 0.5            # absorbance with negatives
     ab.to_csv(tmp_path / "abs.csv", index=False)
-    with pytest.raises(ValueError, match="abs.csv: .*look like absorbance, not reflectance"):
+    with pytest.raises(ValueError, match=r"abs\.csv: values .* look like absorbance \(log10 1/R\), not reflectance"):
         ossl.read_nir_table(tmp_path / "abs.csv")
 
 

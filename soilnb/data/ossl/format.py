@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.spectra.units import reflectance_fraction
+from soilnb.spectra.orientation import ORIENTATION_BANDS, orientation_rows
+from soilnb.spectra.units import ABSORBANCE_MAX, reflectance_fraction
 
 DATASET_COL = "dataset.code_ascii_txt"
 LAYER_COL = "id.layer_uuid_txt"
@@ -143,18 +144,26 @@ def _drop_nonfinite_rows(X, rows, ids, path, *others, what: str = ""):
     ``rows`` are file row numbers (header = row 1). Raises when every row is non-finite. Returns
     ``(X, ids, others, n_dropped, dropped_ids)``.
     """
-    name = Path(path).name
-    bad = ~np.isfinite(X).all(axis=1)
-    n_bad, ids = int(bad.sum()), np.asarray(ids)
-    if not n_bad:
+    ids = np.asarray(ids)
+    keep = _finite_rows_kept(np.isfinite(X).all(axis=1), rows, ids, path, what=what)
+    if keep.all():
         return X, ids, others, 0, ids[:0]
+    return X[keep], ids[keep], tuple(np.asarray(o)[keep] for o in others), int((~keep).sum()), ids[~keep]
+
+
+def _finite_rows_kept(finite, rows, ids, path, what: str = "") -> np.ndarray:
+    """``finite`` (one bool per row) after naming the other rows: a warning, or an error when no row is finite."""
+    name = Path(path).name
+    bad, ids = ~np.asarray(finite, bool), np.asarray(ids)
+    n_bad = int(bad.sum())
+    if not n_bad:
+        return ~bad
     rows = np.asarray(rows)
-    if n_bad == X.shape[0]:
+    if n_bad == bad.size:
         raise OSSLFormatError(f"every spectrum in {name}{what} is NaN/inf: {_rows_text(rows, ids)}")
-    warnings.warn(f"{name}: dropped {n_bad} of {X.shape[0]} rows holding NaN or inf: "
-                  f"{_rows_text(rows[bad], ids[bad])}", UserWarning, stacklevel=3)
-    keep = ~bad
-    return X[keep], ids[keep], tuple(np.asarray(o)[keep] for o in others), n_bad, ids[bad]
+    warnings.warn(f"{name}: dropped {n_bad} of {bad.size} rows holding NaN or inf: "
+                  f"{_rows_text(rows[bad], ids[bad])}", UserWarning, stacklevel=4)
+    return ~bad
 
 
 def _require(columns, required, path) -> None:
@@ -251,3 +260,42 @@ def _reflectance(X, path, percent, rows=None):
         return reflectance_fraction(X, percent=percent, name=Path(path).name, labels=rows)
     except ValueError as exc:
         raise OSSLFormatError(str(exc)) from None
+
+
+def _check_quantity(X, axis, unit, quantity, path, chunk: int = 8192) -> None:
+    """Refuse a table whose values are the other quantity, as :func:`soilnb.data.readers.read_spectra` refuses it.
+
+    ``scan_mir.<cm-1>_abs`` columns hold absorbance (log10 1/R) and ``scan_nir.<nm>_ref`` columns reflectance;
+    a file holding the other quantity under these names gave finite, wrong numbers. Two rules, those of the
+    generic readers: for absorbance, most spectra reaching above :data:`~soilnb.spectra.units.ABSORBANCE_MAX`
+    (5) are reflectance in percent (``detect_quantity``); and by shape, the water/O-H band is a maximum in
+    absorbance and a minimum in reflectance, so a file where every spectrum judged
+    (:func:`~soilnb.spectra.orientation.orientation_rows`) has the other shape is refused (``check_orientation``
+    with ``every_row=True``: a few odd rows are kept). The shape is judged on the band's and its shoulders'
+    channels only, a chunk of rows at a time, so that it costs little on 80,000 spectra; an ``axis`` missing
+    the band is not judged by shape. The one-line message names the file, what the values look like and the fix.
+    """
+    axis = np.asarray(axis, dtype=np.float64)
+    (blo, bhi), shoulders = ORIENTATION_BANDS[unit]
+    if quantity == "absorbance":        # what the columns hold, what the values look like, and the fix
+        columns, rename = "scan_mir.<cm-1>_abs columns hold absorbance (log10 1/R)", "scan_mir.<cm-1>_ref"
+        looks, fix, shape = "reflectance", "A = log10(1/R) (R as a fraction)", "minimum"
+    else:
+        columns, rename = "scan_nir.<nm>_ref columns hold reflectance", "scan_nir.<nm>_abs"
+        looks, fix, shape = "absorbance (log10 1/R)", "R = 10**-A", "maximum"
+    high = int((X.max(axis=1) > ABSORBANCE_MAX).sum()) if quantity == "absorbance" else 0
+    if high > X.shape[0] / 2:
+        looks, fix = "reflectance in percent", "A = log10(100/R)"
+        why = f"{high} of {X.shape[0]} spectra reach above {ABSORBANCE_MAX:g}, beyond the usual log10(1/R) range"
+    else:
+        near = np.logical_or.reduce([(axis >= lo) & (axis <= hi) for lo, hi in ((blo, bhi), *shoulders)])
+        agree = np.concatenate([orientation_rows(X[s:s + chunk][:, near], axis[near], unit, quantity)
+                                for s in range(0, X.shape[0], chunk)] or [np.zeros(0, np.int8)])
+        judged = agree[agree != 0]
+        if not judged.size or (judged > 0).any():
+            return
+        why = (f"the water/O-H band at {blo:g}-{bhi:g} {unit} is a {shape} in all {judged.size} spectra judged "
+               f"({quantity} has a {'maximum' if shape == 'minimum' else 'minimum'} there)")
+    raise OSSLFormatError(f"{Path(path).name}: values {float(X.min()):.3g}..{float(X.max()):.3g} look like {looks}, "
+                          f"not {quantity}: {why}, but {columns}; convert the values with {fix}, or name the columns "
+                          f"{rename} and read the file with soilnb.data.readers.read_spectra")

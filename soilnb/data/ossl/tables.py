@@ -12,6 +12,7 @@ from soilnb.core import cache
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
 from soilnb.data.properties import describe_cells, impossible_cells
+from soilnb.data.ossl.bigtable import content_sha256, finish_table, load_table, new_table_file, read_rows
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -23,8 +24,9 @@ from soilnb.data.ossl.format import (
     SAMPLE_COL,
     SCAN_COL,
     OSSLFormatError,
+    _check_quantity,
     _csv_options,
-    _drop_nonfinite_rows,
+    _finite_rows_kept,
     _header,
     _no_data_rows,
     _no_duplicates,
@@ -45,12 +47,14 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
                    verbose: bool = False) -> SpectralLibrary:
     """Read an OSSL-format MIR table (``scan_mir.<cm-1>_abs`` columns) into a :class:`SpectralLibrary`.
 
-    Memory-frugal: only the id columns and the spectral columns are read (``usecols``), in chunks
-    of ``chunksize`` rows parsed as float32, so the full KSSL table (about 85,000 x 1,701) peaks
-    near 2 x its float32 size (about 1.2 GB). The result is cached once as an uncompressed ``.npz``
-    (:meth:`SpectralLibrary.save`) keyed by the file's content (its sha256) plus the arguments
-    (:func:`soilnb.core.cache.cached`), so the next call loads in seconds, and any edit of the file,
-    even one that keeps its size and mtime, reads it again.
+    Memory-frugal (:mod:`soilnb.data.ossl.bigtable`): only the id columns and the spectral columns are read,
+    by pandas' C reader, ``chunksize`` rows at a time, keeping only the ``dataset`` rows, into one float32
+    array that grows in place: the full KSSL table (about 85,000 x 1,701) peaks near its float32 size plus
+    the interpreter (under 1 GB). The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.bigtable.save_table`)
+    keyed by the file's content (its sha256) plus the arguments (:func:`soilnb.core.cache.cached`); the next
+    call maps it from disk in well under a second, and any edit of the file, even one that keeps its size and
+    mtime, reads it again (the sha256 is remembered only while the file's identity and ctime stay the same:
+    :func:`~soilnb.data.ossl.bigtable.content_sha256`).
 
     Parameters
     ----------
@@ -70,7 +74,8 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     SpectralLibrary
         ``unit="cm-1"``, ``quantity="absorbance"``, properties all NaN, one row per file row
         (rows with NaN/inf are dropped with a warning naming their file rows and ids, a file with
-        nothing else raises; duplicate ids and duplicated spectral positions raise).
+        nothing else raises; duplicate ids and duplicated spectral positions raise; so do values that look
+        like reflectance: :func:`~soilnb.data.ossl.format._check_quantity`).
     """
     path = Path(path)
     axis = np.asarray(axis, dtype=np.float64)
@@ -78,77 +83,72 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     _require(columns, [id_col] + ([DATASET_COL] if dataset else []), path)
     spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR", raw=_raw_header(path, columns))
 
-    def compute():
+    def compute(backing=None):
         return _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
-                            name or path.name)
+                            name or path.name, backing)
 
-    if not use_cache:
+    if not use_cache or cache.cache_mode() == "off":
         return compute()
     # keyed by content, not by path, size and mtime: an edit that keeps those (or a file copied over
-    # with its times preserved) must not return the old table; hashing costs about a second per GB
-    params = {"sha256": cache.file_sha256(path), "id_col": id_col,
+    # with its times preserved) must not return the old table
+    params = {"sha256": content_sha256(path, cache_dir), "id_col": id_col,
               "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
                                            hashlib.sha256(axis.tobytes()).hexdigest()[:16]],
               "code": cache.code_hash("data.ossl", "data.library", "spectra")}   # the reader's own code too
-    lib = cache.cached("ossl_mir_table", params, compute, save=lambda obj, p: obj.save(p),
-                       load=SpectralLibrary.load, ext="npz", root=cache_dir, verbose=verbose)
+    work = []                           # the spectra are written straight into the future cache entry
+
+    def compute_into_cache():
+        work.append(new_table_file(cache.artifact_path("ossl_mir_table", params, "npy", cache_dir).parent))
+        try:
+            return compute(work[-1])
+        except BaseException:
+            if work[-1] is not None:
+                work[-1].unlink(missing_ok=True)
+            raise
+
+    lib = cache.cached("ossl_mir_table", params, compute_into_cache, load=load_table, ext="npy", root=cache_dir,
+                       save=lambda obj, tmp: finish_table(obj, work[-1] if work else None, tmp), verbose=verbose)
     lib.name = name or path.name
     return lib
 
 
 def _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, *, unit, quantity,
-                  name, extra=(), percent="auto"):
+                  name, extra=(), percent="auto", backing=None):
     """Chunked reader shared by the MIR and NIR tables: ``(ids, X float32, extra columns, n_dropped)``."""
     mode, idx = _plan_grid(positions, axis, path, unit)
     read_names = [spec_names[i] for i in idx] if mode == "exact" else spec_names
-    id_cols = [id_col] + ([DATASET_COL] if dataset else []) + [c for c in extra if c in columns]
-    usecols = id_cols + read_names
-    dtypes = {c: str for c in id_cols} | {c: np.float32 for c in read_names}
-    n_file_rows = 0
-
-    def read():
-        nonlocal n_file_rows
-        ids, blocks, rows, extras = [], [], [], {c: [] for c in id_cols[1:]}
-        for chunk in pd.read_csv(path, usecols=usecols, dtype=dtypes, chunksize=chunksize, engine="c",
-                                 **_csv_options(path)):
-            n_file_rows += len(chunk)
-            if dataset:
-                chunk = chunk[chunk[DATASET_COL] == dataset]
-            ids.append(chunk[id_col].to_numpy(dtype=str))
-            rows.append(chunk.index.to_numpy() + 2)          # file rows, the header being row 1
-            for c in extras:
-                extras[c].append(chunk[c].to_numpy(dtype=str))
-            blocks.append(chunk[read_names].to_numpy(dtype=np.float32))
-            del chunk
-        X = np.concatenate(blocks) if blocks else np.empty((0, len(read_names)), np.float32)
-        del blocks
-        return (np.concatenate(ids) if ids else np.empty(0, str), X,
-                np.concatenate(rows) if rows else np.empty(0, np.int64),
-                {c: (np.concatenate(v) if v else np.empty(0, str)) for c, v in extras.items()})
-
-    ids, X, rows, extras = _wrap_read(path, read)
+    id_cols = [id_col] + [c for c in extra if c in columns]
+    transform = None if mode == "exact" else _resampler(positions, axis)
+    strings, spectra, rows, finite, n_file_rows = _wrap_read(path, lambda: read_rows(
+        path, id_cols, read_names, dataset_col=DATASET_COL, dataset=dataset, chunksize=chunksize,
+        transform=transform, csv_options=_csv_options(path), backing=backing))
     if n_file_rows == 0:
         raise OSSLFormatError(f"{path.name} has a header but no data rows")
-    if X.shape[0] == 0:
+    if len(spectra) == 0:
         raise OSSLFormatError(f"{path.name}: none of its {n_file_rows} rows has {DATASET_COL} == {dataset!r}")
-    if mode == "resample":
-        X = _resample_rows(X, positions, axis)
     what = f" (rows with {DATASET_COL} == {dataset!r})" if dataset else ""
-    X, ids, ext, n_drop, _ = _drop_nonfinite_rows(X, rows, ids, path, *extras.values(), what=what)
-    extras = dict(zip(extras, ext))
+    keep = _finite_rows_kept(finite, rows, strings[id_col], path, what=what)
+    X = spectra.take(keep)
+    ids, extras = strings[id_col][keep], {c: strings[c][keep] for c in id_cols[1:]}
+    _check_quantity(X, axis, unit, quantity, path)
     if quantity == "reflectance":
         X = _reflectance(X, path, percent).astype(np.float32)
-    return ids, X, extras, n_drop
+    return ids, X, extras, int((~keep).sum())
 
 
-def _resample_rows(X, positions, axis, tol=0.0, chunk=8192):
+def _resampler(positions, axis):
+    """Linear resampling of float32 rows from the file's grid onto ``axis``, chunk by chunk; a row holding
+    NaN/inf comes out all NaN (it is dropped, named, like any other non-finite row)."""
     order = np.argsort(positions)
-    pos = positions[order]
-    rs = Resample(pos, axis, tol=tol).fit(X[:1, order])
-    out = np.empty((X.shape[0], axis.size), np.float32)
-    for s in range(0, X.shape[0], chunk):    # bounded float64 temporaries
-        out[s:s + chunk] = rs.transform(X[s:s + chunk][:, order])
-    return out
+    rs = Resample(positions[order], axis).fit(np.zeros((1, positions.size)))
+
+    def transform(X):
+        out = np.full((X.shape[0], axis.size), np.nan, np.float32)
+        ok = np.isfinite(X).all(axis=1)
+        if ok.any():
+            out[ok] = rs.transform(X[ok][:, order])
+        return out
+    return transform
 
 
 def _library_from(ids, X, axis, unit, quantity, name, instrument=None, path="", check_dups=True):
@@ -158,9 +158,9 @@ def _library_from(ids, X, axis, unit, quantity, name, instrument=None, path="", 
                            name=name)
 
 
-def _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, name):
+def _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, name, backing=None):
     ids, X, _, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
-                                      unit="cm-1", quantity="absorbance", name=name)
+                                      unit="cm-1", quantity="absorbance", name=name, backing=backing)
     lib = _library_from(ids, X, axis, "cm-1", "absorbance", name, path=path)
     lib.meta["n_dropped_nonfinite"] = n_drop
     return lib
@@ -264,7 +264,9 @@ def read_nir_table(path, *, axis=NIR_AXIS_NM, id_col: str = SAMPLE_COL, average:
 
     With ``average=True`` the rows (one per sample per scanner) are averaged per ``id_col``
     (paper Sect. 2.1: "averaged across all available repeats"); ``scan_id`` then counts nothing
-    and ``instrument`` says how many scans went into each mean.
+    and ``instrument`` says how many scans went into each mean. Absorbance under these reflectance
+    column names is refused (:func:`~soilnb.data.ossl.format._check_quantity`), as
+    :func:`soilnb.data.readers.read_spectra` refuses it.
     """
     path = Path(path)
     axis = np.asarray(axis, dtype=np.float64)

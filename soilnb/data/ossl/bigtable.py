@@ -1,0 +1,339 @@
+"""Reading the big OSSL spectral tables in bounded memory, and their binary cache entry.
+
+The KSSL MIR table is 85,000 rows x 1,701 channels, 1.4 GB of CSV. Read as before (pandas chunks collected,
+then concatenated, then filtered) it held the spectra twice and more (1.4 GB), and its cache entry, a zipped
+``.npz``, took seconds to read back. Here:
+
+* :func:`read_rows` reads only the id and spectral columns with pandas' chunked C reader, as before (its
+  numbers and its error messages stay those of the tables read so far), keeps only the rows of the requested
+  dataset, and writes each chunk's spectra as float32 into one array that grows in place: the spectra are
+  held once. pandas' per-column work made selecting 1,701 columns by name slow; dropping the text columns
+  instead keeps the spectral ones in file order at a third of the cost. (pyarrow's multi-threaded CSV reader
+  was tried: on this table it parses at about pandas' speed per core, used a quarter more CPU time and more
+  memory in all, and gains only where a second core is free; it is not used.)
+* :func:`content_sha256` is the file's sha256 (the cache key), remembered beside the cache together with the
+  file's device, inode, size, mtime and ctime, so a reload does not hash 1.4 GB again. The memo cannot hide an
+  edit: on POSIX every write and every ``utime`` sets ctime to the current time, and nothing sets it back, so
+  an edit that restores the size and mtime still changes ctime. A file changed less than a timestamp tick
+  before it was hashed could be changed again within the same tick unseen, so such a file's hash is not
+  remembered (git's "racily clean" rule); nor where ctime means something else (Windows).
+* :func:`save_table` / :func:`load_table`: the cache entry is one file, a ``.npy`` of X followed by the
+  other fields, so that a reload maps X from the page cache (``np.load(mmap_mode="c")``: copy-on-write,
+  writable in memory, the file never changes) instead of reading and unzipping 550 MB. A first read that
+  will be cached writes its rows straight into such a file (:func:`new_table_file`, :func:`finish_table`),
+  which then becomes the entry: the spectra reach the page cache once, not built in memory and then copied.
+  On a virtual machine whose fresh pages are slow to hand out, that copy cost seconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from soilnb.core import cache, paths
+from soilnb.data.library import SpectralLibrary
+from soilnb.data.ossl.format import _first_lines
+
+#: How long (seconds) after its last change a file's hash may be remembered: one kernel timestamp tick is
+#: at most 10 ms; file systems with whole-second times (FAT, some network shares) need the wider window.
+SETTLE_S, SETTLE_COARSE_S = 0.1, 2.5
+_COMPRESSED = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".bz2", ".zip", ".xz", ".zst")
+
+
+# ------------------------------------------------------------------------------------ reading
+def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chunksize=4000, transform=None,
+              csv_options=None, backing=None):
+    """The rows of a wide CSV: ``(strings, spectra, rows, finite, n_file_rows)``.
+
+    Parameters
+    ----------
+    path : path
+    id_cols : list of str
+        Text columns to return (the id first), read as strings.
+    read_names : list of str
+        Spectral columns, in the order of the spectra's channels (parsed as float64, stored as float32).
+    dataset_col, dataset : str, optional
+        Keep only the rows whose ``dataset_col`` equals ``dataset``.
+    chunksize : int
+        Rows per pandas chunk.
+    transform : callable, optional
+        ``float32 rows -> float32 rows``, applied chunk by chunk (a resampling onto the output grid).
+    csv_options : dict
+        ``read_csv`` options for the file's delimiter (:func:`soilnb.data.ossl.format._csv_options`).
+    backing : path, optional
+        A :func:`new_table_file` to hold the spectra (then :func:`finish_table` makes it the cache entry).
+
+    Returns
+    -------
+    strings : dict of str -> ndarray of str
+        ``id_cols`` of the kept rows.
+    spectra
+        The kept rows' spectra; ``spectra.take(mask)`` returns those where ``mask`` is True as one float32
+        array (made from the stored rows in place: call it once).
+    rows : ndarray of int
+        Their file rows (the header is row 1; blank lines are not counted, as pandas counts).
+    finite : ndarray of bool
+        Rows without NaN/inf.
+    n_file_rows : int
+        Data rows in the file, before the dataset filter.
+    """
+    path = Path(path)
+    chunks = _pandas_chunks(path, list(id_cols), list(read_names), dataset_col, dataset, chunksize=chunksize,
+                            csv_options=csv_options or {})
+    return _collect(chunks, list(id_cols), transform, _row_estimate(path), backing)
+
+
+def _row_estimate(path: Path) -> int:
+    """About 1.25 times the data rows of the file, from its size and its first data line (a gzip file's
+    uncompressed size is in its last 4 bytes, modulo 4 GiB; other compressions count 4 times their size)."""
+    lines, size = _first_lines(path, 2), path.stat().st_size
+    if len(lines) < 2:
+        return 1
+    if path.name.lower().endswith(".gz") and size >= 18:
+        with open(path, "rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            size = max(int.from_bytes(fh.read(4), "little"), size)
+    elif path.name.lower().endswith(_COMPRESSED):
+        size *= 4
+    return int(1.25 * size / (len(lines[1].encode()) + 1)) + 16
+
+
+def _collect(chunks, id_cols, transform, capacity, backing=None):
+    store = _Rows(capacity, backing)
+    strings, rows, finite, n_file = {c: [] for c in id_cols}, [], [], 0
+    for n, keep, cols, X in chunks:
+        file_rows = np.arange(n_file + 2, n_file + 2 + n)
+        n_file += n
+        if keep is not None:
+            X, file_rows, cols = X[keep], file_rows[keep], {c: v[keep] for c, v in cols.items()}
+        if transform is not None and len(X):
+            X = transform(X.astype(np.float32, copy=False))
+        finite.append(store.append(X))
+        rows.append(file_rows)
+        for c in id_cols:
+            strings[c].append(cols[c])
+        del X
+    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
+    return ({c: join(v, np.empty(0, str)) for c, v in strings.items()}, store,
+            join(rows, np.empty(0, np.int64)), join(finite, np.empty(0, bool)), n_file)
+
+
+class _Rows:
+    """float32 rows appended chunk by chunk into one mapping that grows in place.
+
+    The mapping starts at an estimate of the file's row count: capacity never written is never touched, so
+    it costs address space, not memory, and ``mmap.resize`` (``mremap``) grows it past the estimate and
+    shrinks it to the rows kept without moving them. Anonymous memory from ``mmap`` also spares the spectra
+    numpy's transparent-huge-page hint, whose first use can cost seconds of kernel page compaction.
+
+    With ``path`` (a :func:`new_table_file`) the rows go straight into a table file, the future cache entry,
+    so that they are written to the page cache once instead of being built in memory and then copied there.
+    """
+
+    def __init__(self, capacity: int, path=None):
+        self.capacity, self.path, self.mm, self.X, self.n = max(int(capacity), 1), path, None, None, 0
+        self.start = HEADER if path is not None else 0
+
+    def __len__(self):
+        return self.n
+
+    def _map(self, rows: int, n_cols: int) -> None:
+        size = self.start + max(rows * n_cols * 4, 1)
+        self.X = None                                   # a view would forbid the resize
+        old, self.mm = self.mm, None
+        if old is not None:
+            try:
+                old.resize(size)
+                self.mm = old
+            except (OSError, SystemError, TypeError):   # no mremap (macOS): map anew (a file keeps its rows)
+                if self.path is None:
+                    self.mm = mmap.mmap(-1, size)
+                    n = min(len(old), size)
+                    np.frombuffer(self.mm, np.uint8, n)[:] = np.frombuffer(old, np.uint8, n)
+                old.close()
+        if self.mm is None and self.path is None:
+            self.mm = mmap.mmap(-1, size)
+        elif self.mm is None:
+            with open(self.path, "r+b") as fh:
+                fh.truncate(size)                       # sparse: disk blocks only for rows written
+                self.mm = mmap.mmap(fh.fileno(), size)
+        self.X = np.frombuffer(self.mm, np.float32, rows * n_cols, self.start).reshape(rows, n_cols)
+
+    def append(self, X) -> np.ndarray:
+        """Store ``X`` (rounded to float32 on the way); return which of its rows are finite."""
+        if self.X is None:
+            self._map(max(self.capacity, len(X)), X.shape[1])
+        if self.n + len(X) > len(self.X):
+            self._map(max(self.n + len(X), len(self.X) * 5 // 4), X.shape[1])
+        dest = self.X[self.n:self.n + len(X)]
+        dest[...] = X
+        self.n += len(X)
+        return np.isfinite(dest).all(axis=1)
+
+    def take(self, keep) -> np.ndarray:
+        """The rows where ``keep`` is True as one array: moved down in place, then the mapping is shrunk to them.
+        Backed by a table file, the array maps it copy-on-write (writable, the file stays as written)."""
+        if self.X is None:
+            return np.empty((0, 0), np.float32)
+        X, n_cols = self.X, self.X.shape[1]
+        idx = np.flatnonzero(np.asarray(keep, bool))
+        if not idx.size:
+            return np.empty((0, n_cols), np.float32)
+        if idx.size < self.n:
+            for s in range(0, idx.size, 4096):      # idx[j] >= j: a row is read before it can be overwritten
+                part = idx[s:s + 4096]
+                X[s:s + part.size] = X[part]
+        del X
+        self._map(idx.size, n_cols)
+        if self.path is None:
+            return self.X
+        self.mm[:HEADER] = _npy_header((idx.size, n_cols))
+        self.X = None
+        self.mm.close()
+        return np.load(self.path, mmap_mode="c", allow_pickle=False)
+
+
+def _pandas_chunks(path, id_cols, read_names, dataset_col, dataset, *, chunksize, csv_options):
+    """pandas' chunked C reader, as the tables were always read (its errors are the reference messages)."""
+    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
+    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
+    for chunk in pd.read_csv(path, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
+                             **csv_options):
+        yield _from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
+
+
+def _from_pandas(df, id_cols, read_names, dataset_col, dataset):
+    keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
+    strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
+    # dropping the text columns keeps the spectral ones in file order; selecting 1,701 columns by name is
+    # three times slower (one column at a time)
+    spectra = df.drop(columns=[c for c in df.columns if c not in set(read_names)])
+    X = spectra.to_numpy(dtype=np.float32)
+    if list(spectra.columns) != list(read_names):
+        where = {c: j for j, c in enumerate(spectra.columns)}
+        X = X[:, [where[c] for c in read_names]]
+    return len(df), keep, strings, X
+
+
+# ------------------------------------------------------------------------------------ content key
+def _stat_key(st) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def content_sha256(path, root=None) -> str:
+    """sha256 of a file's content, remembered in ``root`` (default the cache folder) until the file changes.
+
+    See the module docstring for why an edit cannot be missed. ``SOILNB_CACHE=refresh`` always hashes.
+    """
+    path = Path(os.path.abspath(path))
+    memo = Path(root if root is not None else paths.CACHE) / \
+        f"file_sha256-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.json"
+    st, started = os.stat(path), time.time()
+    usable = os.name == "posix"
+    if usable and cache.cache_mode() == "on":
+        try:
+            m = json.loads(memo.read_text())
+            if m.get("path") == str(path) and m.get("stat") == _stat_key(st) and len(m.get("sha256", "")) == 64:
+                return m["sha256"]
+        except (OSError, ValueError, AttributeError):
+            pass                        # no memo, or an unreadable one: hash
+    with open(path, "rb") as fh:
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    coarse = st.st_ctime_ns % 10**9 == 0 and st.st_mtime_ns % 10**9 == 0
+    age = started - max(st.st_ctime_ns, st.st_mtime_ns) / 1e9
+    if usable and _stat_key(os.stat(path)) == _stat_key(st) and age > (SETTLE_COARSE_S if coarse else SETTLE_S):
+        try:
+            with cache.atomic_path(memo) as tmp:
+                tmp.write_text(json.dumps({"path": str(path), "stat": _stat_key(st), "sha256": sha}))
+        except OSError:
+            pass                        # a read-only cache folder: hash again next time
+    return sha
+
+
+# ------------------------------------------------------------------------------------ cache entry
+#: Bytes before the spectra in a table file written row by row: a ``.npy`` header padded to a page.
+HEADER = 4096
+
+
+def _npy_header(shape) -> bytes:
+    """A ``.npy`` (version 1.0) header for float32 C-order data of ``shape``, padded to :data:`HEADER` bytes."""
+    text = repr({"descr": "<f4", "fortran_order": False, "shape": tuple(int(n) for n in shape)})
+    return b"\x93NUMPY\x01\x00" + (HEADER - 10).to_bytes(2, "little") + text.encode().ljust(HEADER - 11) + b"\n"
+
+
+def new_table_file(folder) -> Path | None:
+    """An empty hidden file in ``folder`` (the cache folder) for :class:`_Rows` to write the spectra into; None
+    where none can be made, or where a mapped file cannot be moved (not POSIX): the rows then go to memory."""
+    if os.name != "posix":
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".ossl_table-", suffix=".part")
+        os.close(fd)
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _file_of(X):
+    """The ``np.memmap`` under ``X``, if any."""
+    while X is not None and not isinstance(X, np.memmap):
+        X = X.base
+    return X
+
+
+def finish_table(lib: SpectralLibrary, work, path) -> None:
+    """Write ``lib`` to ``path`` as :func:`save_table` does. When ``lib.X`` maps the table file ``work``, that
+    file already holds the spectra: the other fields are appended to it and it is moved to ``path``."""
+    m = _file_of(lib.X) if work is not None else None
+    if (m is None or os.path.abspath(m.filename or "") != os.path.abspath(work) or m.offset != HEADER
+            or m.shape != lib.X.shape):
+        save_table(lib, path)
+        if work is not None:
+            Path(work).unlink(missing_ok=True)
+        return
+    with open(work, "r+b") as fh:
+        fh.seek(HEADER + lib.X.nbytes)
+        _write_fields(fh, lib)
+        fh.truncate()
+    os.chmod(work, os.stat(path).st_mode & 0o777)       # the mode the cache gave its temporary file
+    os.replace(work, path)
+
+
+def save_table(lib: SpectralLibrary, path) -> None:
+    """Write ``lib`` as a ``.npy`` of X (so ``np.load(path, mmap_mode="r")`` maps the spectra), followed by
+    ``.npy`` arrays of axis, sample_id, scan_id, instrument and properties, then one JSON line (unit, quantity,
+    name, property names, meta)."""
+    with open(path, "wb") as fh:
+        np.lib.format.write_array(fh, np.ascontiguousarray(lib.X), allow_pickle=False)
+        _write_fields(fh, lib)
+
+
+def _write_fields(fh, lib: SpectralLibrary) -> None:
+    for a in (lib.axis, lib.sample_id, lib.scan_id, lib.instrument, lib.properties.to_numpy(np.float64)):
+        np.lib.format.write_array(fh, np.ascontiguousarray(a), allow_pickle=False)
+    info = {"unit": lib.unit, "quantity": lib.quantity, "name": lib.name,
+            "properties": [str(c) for c in lib.properties.columns], "meta": lib.meta}
+    fh.write(json.dumps(info, default=cache.json_default).encode() + b"\n")
+
+
+def load_table(path) -> SpectralLibrary:
+    """Read what :func:`save_table` or :func:`finish_table` wrote; X is mapped copy-on-write, not read."""
+    try:
+        X = np.load(path, mmap_mode="c", allow_pickle=False)
+        with open(path, "rb") as fh:
+            fh.seek(X.offset + X.nbytes)
+            axis, ids, scan, inst, props = (np.lib.format.read_array(fh, allow_pickle=False) for _ in range(5))
+            info = json.loads(fh.readline())
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"cannot read spectral table {path}: {exc}") from exc
+    return SpectralLibrary(X=X, axis=axis, unit=info["unit"], quantity=info["quantity"], sample_id=ids,
+                           scan_id=scan, instrument=inst, properties=pd.DataFrame(props, columns=info["properties"]),
+                           name=info["name"], meta=info["meta"])
