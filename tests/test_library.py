@@ -73,3 +73,19 @@ def test_align_and_complete():
     assert list(lib.align_to(["s2", "s0"]).sample_id) == ["s2", "s0"]
     with pytest.raises(ValueError, match="not in"):
         lib.align_to(["zz"])
+
+
+def test_non_finite_values_are_refused_without_a_warning():
+    """+inf in one spectrum and -inf in another (their sum is NaN) are refused, naming 2 spectra; the largest float32
+    values are finite and kept (the check sums in float64, which cannot overflow)."""
+    import warnings
+
+    X = np.ones((3, 4), np.float32)
+    X[1, 2], X[2, 0] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="library: 2 spectra contain NaN or inf"):
+            SpectralLibrary(X=X, axis=np.arange(1.0, 5.0), unit="nm", quantity="absorbance", sample_id=list("abc"))
+        big = np.full((3, 4), np.finfo(np.float32).max, np.float32)
+        assert SpectralLibrary(X=big, axis=np.arange(1.0, 5.0), unit="nm", quantity="absorbance",
+                               sample_id=list("abc")).X.shape == (3, 4)

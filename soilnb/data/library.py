@@ -90,7 +90,11 @@ class SpectralLibrary:
             if len(self.properties) != n:
                 raise ValueError(f"properties has {len(self.properties)} rows, X has {n}")
             self.properties = property_frame(self.properties, self.name or "library")
-        if not np.isfinite(self.X).all():
+        # a float64 sum of float32 values is finite exactly when every value is (it cannot overflow), and needs no
+        # X-sized temporary: the check of a full KSSL table costs no memory
+        with np.errstate(invalid="ignore"):          # inf + -inf is NaN: still caught
+            finite = np.isfinite(np.sum(self.X, dtype=np.float64))
+        if not finite:
             bad = int((~np.isfinite(self.X)).any(axis=1).sum())
             raise ValueError(f"{self.name or 'library'}: {bad} spectra contain NaN or inf; "
                              "drop them (see soilnb.spectra.grid.drop_nonfinite) before building a library")
