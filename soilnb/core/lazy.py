@@ -11,7 +11,8 @@ import importlib
 
 
 def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]):
-    """``(__getattr__, __dir__, __all__)`` for ``package``: ``exports`` maps a submodule (``".heads"``) to its names.
+    """``(__getattr__, __dir__, __all__)`` for ``package``: ``exports`` maps a submodule (``".heads"``) to its names,
+    and ``"."`` to submodules exported as themselves.
 
     Examples
     --------
@@ -24,6 +25,8 @@ def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]):
     def __getattr__(name: str):
         if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if where[name] == ".":                        # a subpackage or submodule itself
+            return importlib.import_module("." + name, package)
         return getattr(importlib.import_module(where[name], package), name)
 
     def __dir__():
