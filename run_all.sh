@@ -93,11 +93,13 @@ failed=""
 # watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
 # run leaves no notebook writing tables behind it
 guard=()
+done_nbs=()                                  # the notebooks of the run so far (the chain of a stamp's key)
 if command -v setpriv > /dev/null && setpriv --help 2>&1 | grep -q pdeathsig; then guard=(setpriv --pdeathsig KILL --); fi
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
   log="$out/${base%.ipynb}.log"
+  done_nbs+=("$nb")
   if [ -n "$failed" ]; then printf '%s\tnot run\t\t%s\n' "$base" "$failed failed before it" >> "$times"; continue; fi
   why="$(printf '%s\n' "$plan" | awk -F'\t' -v n="${base%%_*}" '$1 == n {print $2}')"
   if [ -n "$why" ]; then
@@ -105,7 +107,7 @@ for nb in "${notebooks[@]}"; do
     printf '%s\tskipped\t\t%s\n' "$base" "$why" >> "$times"
     continue
   fi
-  IFS=$'\t' read -r _ key current previous < <(printf '%s\n' "$state" | awk -F'\t' -v b="$base" '$1 == b')  || true
+  IFS=$'\t' read -r _ _ current previous < <(printf '%s\n' "$state" | awk -F'\t' -v b="$base" '$1 == b')  || true
   if [ -z "$force" ] && [ "$current" = current ]; then
     printf '%-28s up to date (--force executes it)\n' "$base"
     printf '%s\tcurrent\t\t%s\n' "$base" "$previous" >> "$times"
@@ -116,8 +118,9 @@ for nb in "${notebooks[@]}"; do
   if SOILNB_NOTEBOOK="$base" ${guard[@]+"${guard[@]}"} "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
     status=ran note=""
-    "$PY" -m soilnb.core.stamps write --stamp "$stamps/$base.json" --key "$key" --executed "$out/$base" \
-      --figures "$figs" --since "$start" || echo "run_all.sh: could not record $base as up to date" >&2
+    "$PY" -m soilnb.core.stamps write --profile "$profile" ${summary_args[@]+"${summary_args[@]}"} \
+      --stamp "$stamps/$base.json" --executed "$out/$base" --figures "$figs" --since "$start" "${done_nbs[@]}" \
+      || echo "run_all.sh: could not record $base as up to date" >&2
   else
     status=failed note="$log" failed="$base"
     echo "FAILED: $nb (executed copy kept at $out/$base, log at $log)" >&2

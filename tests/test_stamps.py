@@ -83,3 +83,20 @@ def test_plan_command_claims_current_stamps_for_the_run(tree, monkeypatch, capsy
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
     assert [r[2] for r in rows] == ["current"] * 3 and [r[3] for r in rows] == [""] * 3   # written outside a run
     assert stamps.previous_run(st / "01_a.ipynb.json") == "run-2" and os.path.exists(st / "02_b.ipynb.json")
+
+
+def test_write_command_keys_what_the_notebook_saw(tree):
+    """A real file fetched while a notebook runs is part of its key (written after it ran): the next plan finds it
+    up to date; a file fetched after the stamp makes it stale."""
+    root, nbs = tree
+    st = root / "build" / "stamps"
+    since = time.time()
+    (root / "data" / "real" / "fetched.csv").write_text("1\n")          # fetched by the notebook while it ran
+    (root / "figures" / "t.csv").write_text("x\n")
+    (root / "build" / nbs[0].name).write_text("{}")
+    assert stamps.main(["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
+                        str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", str(since),
+                        str(nbs[0])]) == 0
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
+    (root / "data" / "real" / "later.csv").write_text("2\n")
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2].startswith("stale: its code, parameters, data")

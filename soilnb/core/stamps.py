@@ -1,7 +1,8 @@
 """Make-style re-runs: a notebook whose inputs are unchanged and whose outputs exist is not executed again.
 
 ``run_all.sh`` asks :func:`plan` once per run for every notebook's key and whether it is up to date, and records a
-stamp (:func:`write_stamp`) after each notebook that ran through. The key of a notebook hashes everything its
+stamp (:func:`write_stamp`) after each notebook that ran through, with its key computed again then (a real file a
+notebook fetched while it ran is part of what it saw; one fetched by a later notebook makes it stale, as it should). The key of a notebook hashes everything its
 outputs depend on (as showyourwork and snakemake decide what to rebuild, with a content hash instead of
 timestamps for the code):
 
@@ -161,12 +162,14 @@ def main(argv=None) -> int:
     p.add_argument("--stamps", required=True, type=Path)
     p.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     p.add_argument("notebooks", nargs="*")
-    w = sub.add_parser("write", help="record a notebook that ran through")
+    w = sub.add_parser("write", help="record a notebook that ran through (its key computed now, after it ran)")
+    w.add_argument("--profile", required=True)
+    w.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     w.add_argument("--stamp", required=True, type=Path)
-    w.add_argument("--key", required=True)
     w.add_argument("--executed", required=True, type=Path)
     w.add_argument("--figures", required=True, type=Path)
     w.add_argument("--since", required=True, type=float)
+    w.add_argument("notebooks", nargs="+", help="the run's notebooks up to and including this one")
     args = ap.parse_args(argv)
     if args.command == "plan":
         run = os.environ.get("SOILNB_RUN_ID", "")
@@ -175,8 +178,9 @@ def main(argv=None) -> int:
             print(f"{name}\t{key}\t{state}\t{previous_run(stamp)}")
             if state == "current" and run:     # this run's record will hold its skips from now on (the summary
                 _claim(stamp, run)             # copies them), older run records being dropped in time
-    else:
-        write_stamp(args.stamp, args.key, args.executed, args.figures, args.since)
+    else:   # the key as it is now: data a notebook fetched while it ran are part of what it saw
+        key = plan(args.notebooks, args.profile, dict(args.param), args.stamp.parent)[-1][1]
+        write_stamp(args.stamp, key, args.executed, args.figures, args.since)
     return 0
 
 
