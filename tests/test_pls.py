@@ -4,7 +4,7 @@ import pytest
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.utils.estimator_checks import check_estimator
 
-from soilnb.stats.pls import PLSR, pls1_from_gram
+from soilnb.stats.pls import PLSR, ikpls1_one_pass, pls1_from_gram
 
 
 def _latent_data(n=300, K=50, k=4, m=3, noise=0.05, seed=0):
@@ -128,3 +128,83 @@ def test_plsr_fits_in_threads_leave_stdout_alone():
     with ThreadPoolExecutor(4) as pool:
         fits = list(pool.map(lambda s: PLSR(max_components=5, cv=3, random_state=s).fit(X, y), range(24)))
     assert sys.stdout is before and all(f.n_components_ >= 1 for f in fits)
+
+
+@pytest.mark.parametrize("m, scale", [(1, False), (1, True), (3, False), (3, True)])
+def test_one_pass_fit_equals_sklearn(m, scale, monkeypatch):
+    # the one-pass IKPLS #1 (centring and scaling folded into the weights, X never copied) against NIPALS; small
+    # blocks, so that each of the two spans of rows is read in several blocks, the last one shorter
+    import soilnb.stats.pls as pls
+    monkeypatch.setattr(pls, "_BLOCK_ROWS", 7)
+    X, Y = _latent_data(n=301, m=m)
+    X = X * np.linspace(0.2, 5, X.shape[1])
+    from ikpls.numpy import PLS as IKPLS
+    B, x_mean, y_mean, x_std = ikpls1_one_pass(X, Y[:, :m], 6, scale=scale)
+    # scikit-learn's scale=True scales Y as well (which changes a PLS2 fit): scale X beforehand instead. Its PLS2
+    # power iteration stops at a ~1e-9 difference whatever its tol, so ikpls's own algorithm #1 is the close check
+    Xs = X / X.std(axis=0, ddof=1) if scale else X
+    ref = PLSRegression(6, scale=False, tol=1e-15, max_iter=100_000).fit(Xs, Y[:, :m])
+    pred = ((X - x_mean) / x_std) @ B + y_mean
+    assert _rel(pred, ref.predict(Xs).reshape(pred.shape)) < (1e-10 if m == 1 else 1e-8)
+    ikpls = IKPLS(algorithm=1, center_X=True, center_Y=True, scale_X=scale, scale_Y=False, ddof=1).fit(X, Y[:, :m], 6)
+    assert _rel(pred, ikpls.predict(X, 6).reshape(pred.shape)) < 1e-12
+    np.testing.assert_allclose(x_std, X.std(axis=0, ddof=1) if scale else 1.0, rtol=1e-12)
+
+
+def test_one_pass_fit_more_targets_than_features():
+    # M >= K takes the other branch of the weight step (dominant eigenvector of XTY XTY^T). K components use all of
+    # X, so the fit is the least-squares one; fewer are compared with ikpls's own algorithm #1 (scikit-learn's
+    # NIPALS stops its PLS2 power iteration at a 1e-8 difference here, whatever its tol)
+    from ikpls.numpy import PLS as IKPLS
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3)) + 2.0
+    Y = X @ rng.normal(size=(3, 5)) + 0.1 * rng.normal(size=(80, 5))
+    coef, *_ = np.linalg.lstsq(X - X.mean(0), Y - Y.mean(0), rcond=None)
+    np.testing.assert_allclose(ikpls1_one_pass(X, Y, 3)[0], coef, rtol=1e-10, atol=1e-12)
+    ref = IKPLS(algorithm=1, center_X=True, center_Y=True, scale_X=False, scale_Y=False).fit(X, Y, 2)
+    np.testing.assert_allclose(ikpls1_one_pass(X, Y, 2)[0], ref.B[1], rtol=1e-12, atol=1e-14)
+
+
+def test_one_pass_fit_stops_at_the_rank_of_x():
+    # rank-5 X: components past the rank add nothing, as in ikpls (the coefficients stay those of 5 components)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5)) @ rng.normal(size=(5, 12)) * 1e-3 + 1.0
+    y = X @ rng.normal(size=12) + 1e-4 * rng.normal(size=60)
+    B8, B5 = ikpls1_one_pass(X, y[:, None], 8)[0], ikpls1_one_pass(X, y[:, None], 5)[0]
+    np.testing.assert_allclose(B8, B5, rtol=1e-9, atol=0)
+    ref = PLSRegression(3, scale=False).fit(X, y).predict(X).ravel()
+    B3, x_mean, y_mean, _ = ikpls1_one_pass(X, y[:, None], 3)
+    assert _rel((X - x_mean) @ B3[:, 0] + y_mean, ref) < 1e-9
+
+
+def test_plsr_takes_the_one_pass_fit_on_large_x(monkeypatch):
+    # PLSR switches from ikpls to the one-pass fit above a size of X; with the threshold lowered, small data take
+    # that path and must give ikpls's predictions (one model as reference) and scikit-learn's (NIPALS, to its
+    # PLS2 convergence: 1e-9 here)
+    import soilnb.stats.pls as pls
+    X, Y = _latent_data(n=200, K=400, m=2)
+    Xs = X / X.std(axis=0, ddof=1)
+    for y, scale in ((Y[:, 0], False), (Y, False), (Y[:, 1], True), (Y, True)):
+        by_ikpls = PLSR(n_components=5, scale=scale).fit(X, y).predict(X)
+        with monkeypatch.context() as patch:
+            patch.setattr(pls, "_ONE_PASS_BYTES", 0)
+            patch.setattr(pls, "IKPLS", None)           # the final fit must not reach ikpls
+            ours = PLSR(n_components=5, scale=scale).fit(X, y)
+        ref = PLSRegression(5, scale=False, tol=1e-15, max_iter=100_000).fit(Xs if scale else X, y)
+        pred = ours.predict(X)
+        assert _rel(pred, by_ikpls) < 1e-12
+        assert _rel(pred, ref.predict(Xs if scale else X).reshape(pred.shape)) < (1e-10 if y.ndim == 1 else 1e-8)
+        np.testing.assert_allclose(ours.x_mean_, X.mean(axis=0), rtol=1e-14)
+
+
+def test_one_pass_fit_leaves_the_blas_threads_as_they_were():
+    # the fit runs on one BLAS thread; fits in several threads at once must leave the process's limit as it was
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+    before = [d["num_threads"] for d in threadpool_info()]
+    X, Y = _latent_data(n=400, K=300, m=1)
+    with ThreadPoolExecutor(4) as pool:
+        fits = list(pool.map(lambda a: ikpls1_one_pass(X, Y, a)[0], [1, 2, 3, 4, 5, 6, 7, 8] * 3))
+    assert [d["num_threads"] for d in threadpool_info()] == before
+    np.testing.assert_array_equal(fits[0], fits[8])

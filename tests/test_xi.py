@@ -64,6 +64,31 @@ def test_ties_in_x_broken_by_row_order():
     assert xi_correlation(x, y) == xi_correlation(x, y)
 
 
+def _xi_by_definition(x, y):
+    """Chatterjee's xi straight from its definition, ties in x broken by row order (Python's sort is stable)."""
+    n = len(x)
+    ys = [y[i] for i in sorted(range(n), key=lambda i: x[i])]
+    r = [sum(v <= yi for v in y) for yi in ys]
+    l = [sum(v >= yi for v in y) for yi in ys]
+    den = 2 * sum(li * (n - li) for li in l)
+    return np.nan if den == 0 else 1 - n * sum(abs(r[i + 1] - r[i]) for i in range(n - 1)) / den
+
+
+def test_matrix_with_ties_equals_definition():
+    # columns with and without ties side by side, more y columns than are ranked at once, a constant y, and
+    # -0.0 next to 0.0 (equal values: a tie, kept in row order like any other)
+    rng = np.random.default_rng(11)
+    n = 120
+    Z = np.column_stack([rng.normal(size=n), np.round(rng.normal(size=n), 1), rng.integers(0, 3, n) * 1.0,
+                         np.where(rng.random(n) < 0.5, -0.0, 0.0), rng.normal(size=n)])
+    S = np.column_stack([np.round(Z[:, i % 5] + rng.normal(scale=0.5 + i / 10, size=n), i % 3) for i in range(39)]
+                        + [np.full(n, 2.0), np.where(rng.random(n) < 0.5, -0.0, 0.0)])
+    M = xi_matrix(Z, S)
+    ref = np.array([[_xi_by_definition(Z[:, i], S[:, j]) for j in range(S.shape[1])] for i in range(Z.shape[1])])
+    np.testing.assert_allclose(M, ref, rtol=0, atol=1e-12)
+    assert np.isnan(M[:, 39]).all() and np.isnan(M[:, 40]).all()
+
+
 def test_functional_and_independent_limits():
     n = 5000
     rng = np.random.default_rng(0)

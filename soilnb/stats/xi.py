@@ -19,7 +19,6 @@ are handled exactly by the formula above.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def _check_xy(Z, S) -> tuple[np.ndarray, np.ndarray]:
@@ -40,22 +39,65 @@ def _check_xy(Z, S) -> tuple[np.ndarray, np.ndarray]:
     return Z, S
 
 
+#: Columns of ``y`` ranked per step: the (columns, n) work arrays of a step stay a few MB.
+_RANK_BLOCK = 16
+#: Rows of ranks gathered per step: the (rows, b) blocks stay in a core's cache, and the int32 sum of a block
+#: of absolute rank differences (each below n) cannot overflow.
+_ROW_BLOCK = 1024
+
+
+def _x_orders(Z: np.ndarray) -> np.ndarray:
+    """Row order that sorts each column of ``Z`` (k, n), ties kept in row order, as rows of a (k, n) array.
+
+    A stable sort gives this order directly but is the slowest of numpy's sorts; the default one returns the
+    same order whenever a column has no ties (the sorted order is then unique), so only columns with ties
+    are sorted again stably. Ties are recognised by ``==``, so -0.0 and 0.0 count as one value."""
+    A = np.ascontiguousarray(Z.T)
+    order = np.argsort(A, axis=1)
+    As = np.take_along_axis(A, order, axis=1)
+    tied = (As[:, 1:] == As[:, :-1]).any(axis=1)
+    if tied.any():
+        order[tied] = np.argsort(A[tied], axis=1, kind="stable")
+    return order
+
+
 def _y_ranks(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``r`` (n, b) = #{j: y_j <= y_i} and the denominators ``2 sum l (n - l) / n`` (b,)."""
-    n = S.shape[0]
-    r = rankdata(S, method="max", axis=0).astype(np.int64)
-    l = n - rankdata(S, method="min", axis=0).astype(np.int64) + 1   # #{j: y_j >= y_i}
-    r = r.astype(np.int32) if n < 2**31 - 1 else r                   # halves the memory traffic
-    denom = 2.0 * np.sum(l * (n - l), axis=0, dtype=np.float64) / n
+    """``r`` (n, b) = #{j: y_j <= y_i} and the denominators ``2 sum l (n - l) / n`` (b,).
+
+    One sort per column gives both counts: in sorted order, ``r`` is one past the last position holding the
+    same value and ``l = n - (first such position)``. Without ties these are just the positions, and the
+    ranks are scattered back to the rows they came from."""
+    n, b = S.shape
+    rtype = np.int32 if n < 2**31 - 1 else np.int64                  # halves the memory traffic
+    r = np.empty((n, b), rtype)
+    flat = r.reshape(-1)
+    denom = np.empty(b)
+    pos = np.arange(n, dtype=np.int64)
+    for s in range(0, b, _RANK_BLOCK):
+        cols = np.arange(s, min(s + _RANK_BLOCK, b))
+        A = np.ascontiguousarray(S[:, cols].T)                          # (m, n)
+        order = np.argsort(A, axis=1)
+        As = np.take_along_axis(A, order, axis=1)
+        new = As[:, 1:] != As[:, :-1]                                   # a new value starts at p + 1
+        if new.all():                                                   # no ties: each value is its own run
+            first = last = np.broadcast_to(pos, As.shape)
+        else:
+            first = np.where(np.hstack([np.ones((cols.size, 1), bool), new]), pos, 0)
+            first = np.maximum.accumulate(first, axis=1)                # first position of p's value
+            last = np.where(np.hstack([new, np.ones((cols.size, 1), bool)]), pos, n)
+            last = np.minimum.accumulate(last[:, ::-1], axis=1)[:, ::-1]  # last position of p's value
+        l = n - first                                                   # #{j: y_j >= y_i}
+        denom[cols] = 2.0 * np.sum(l * (n - l), axis=1) / n             # integer sum: exact
+        flat[order * b + cols[:, None]] = last + 1
     return r, denom
 
 
 def xi_matrix(Z, S) -> np.ndarray:
     """Xi of every column of ``Z`` (as x) against every column of ``S`` (as y).
 
-    Ranks of ``S`` are computed once; each column of ``Z`` is sorted once (stable argsort) and
-    the rank differences of all ``b`` columns of ``S`` are taken in one vectorised step, so
-    the only Python loop is over the ``k`` columns of ``Z`` (and blocks of 4,096 rows).
+    Ranks of ``S`` are computed once; each column of ``Z`` is sorted once and the rank differences of all
+    ``b`` columns of ``S`` are taken in one vectorised step per block of rows, so the only Python loops are
+    over the ``k`` columns of ``Z`` and the row blocks.
 
     Parameters
     ----------
@@ -70,19 +112,21 @@ def xi_matrix(Z, S) -> np.ndarray:
     """
     Z, S = _check_xy(Z, S)
     r, denom = _y_ranks(S)
-    constant = denom == 0
-    out = np.empty((Z.shape[1], S.shape[1]))
-    n = Z.shape[0]
-    chunk = 4096                                    # rows per block, keeps the gathered ranks in cache
-    for i in range(Z.shape[1]):
-        order = np.argsort(Z[:, i], kind="stable")
-        num = np.zeros(S.shape[1], dtype=np.int64)  # exact integer sum of |r_{i+1} - r_i|
+    n, b = S.shape
+    chunk = max(1, min(_ROW_BLOCK, (2**31 - 1) // n))
+    gathered = np.empty((chunk + 1, b), r.dtype)
+    diff = np.empty((chunk, b), r.dtype)
+    out = np.empty((Z.shape[1], b))
+    for i, order in enumerate(_x_orders(Z)):
+        num = np.zeros(b, dtype=np.int64)           # exact integer sum of |r_{i+1} - r_i|
         for start in range(0, n - 1, chunk):
-            R = r[order[start:start + chunk + 1]]
-            num += np.abs(np.diff(R, axis=0)).sum(axis=0, dtype=np.int64)
+            rows = order[start:start + chunk + 1]
+            R = np.take(r, rows, axis=0, out=gathered[:rows.size])
+            D = np.subtract(R[1:], R[:-1], out=diff[:rows.size - 1])
+            num += np.abs(D, out=D).sum(axis=0, dtype=r.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[i] = 1.0 - num / denom
-    out[:, constant] = np.nan            # xi is undefined when y is constant
+    out[:, denom == 0] = np.nan            # xi is undefined when y is constant
     return out
 
 
