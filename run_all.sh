@@ -85,21 +85,27 @@ export SOILNB_RUN_ID="$run_id"
 times="$out/run.tsv"                         # notebook, status, seconds, note: what the summary reads
 : > "$times"
 stamps="$out/stamps"                         # one stamp per notebook that ran through (soilnb.core.stamps)
-# notebook<TAB>key<TAB>current|stale: why<TAB>the run that last executed it
+# every notebook of the project (a stamp's key chains all those before it, whatever --only selects), and those this
+# world cannot run (not waited for); notebook<TAB>key<TAB>current|stale: why<TAB>last run or -<TAB>code key
+all_nbs=(notebooks/[0-9][0-9]_*.ipynb)
+skips=()
+for nb in "${all_nbs[@]}"; do
+  b="$(basename "$nb")"
+  if printf '%s\n' "$plan" | awk -F'\t' -v n="${b%%_*}" '$1 == n {f=1} END {exit !f}'; then skips+=(--skip "$b"); fi
+done
 state="$("$PY" -m soilnb.core.stamps plan --profile "$profile" --stamps "$stamps" \
-  ${summary_args[@]+"${summary_args[@]}"} "${notebooks[@]}")" || exit 2
+  ${summary_args[@]+"${summary_args[@]}"} ${skips[@]+"${skips[@]}"} "${all_nbs[@]}")" || exit 2
+now() { "$PY" -c 'import time; print(f"{time.time():.3f}")'; }   # BSD date has no %N
 failed=""
 # papermill dies with this script (kill -9 included: the parent-death signal), its kernel with papermill (ipykernel
 # watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
 # run leaves no notebook writing tables behind it
 guard=()
-done_nbs=()                                  # the notebooks of the run so far (the chain of a stamp's key)
 if command -v setpriv > /dev/null && setpriv --help 2>&1 | grep -q pdeathsig; then guard=(setpriv --pdeathsig KILL --); fi
 printf '%-28s %10s\n' "notebook ($profile)" "wall time"
 for nb in "${notebooks[@]}"; do
   base="$(basename "$nb")"
   log="$out/${base%.ipynb}.log"
-  done_nbs+=("$nb")
   if [ -n "$failed" ]; then printf '%s\tnot run\t\t%s\n' "$base" "$failed failed before it" >> "$times"; continue; fi
   why="$(printf '%s\n' "$plan" | awk -F'\t' -v n="${base%%_*}" '$1 == n {print $2}')"
   if [ -n "$why" ]; then
@@ -107,26 +113,30 @@ for nb in "${notebooks[@]}"; do
     printf '%s\tskipped\t\t%s\n' "$base" "$why" >> "$times"
     continue
   fi
-  IFS=$'\t' read -r _ _ current previous < <(printf '%s\n' "$state" | awk -F'\t' -v b="$base" '$1 == b')  || true
+  IFS=$'\t' read -r _ _ current previous code_key < <(printf '%s\n' "$state" | awk -F'\t' -v b="$base" '$1 == b') \
+    || true
+  [ "$previous" != - ] || previous=""
   if [ -z "$force" ] && [ "$current" = current ]; then
     printf '%-28s up to date (--force executes it)\n' "$base"
     printf '%s\tcurrent\t\t%s\n' "$base" "$previous" >> "$times"
     continue
   fi
   rm -f "$stamps/$base.json"
-  start=$(date +%s.%N)
+  start="$(now)"
   if SOILNB_NOTEBOOK="$base" ${guard[@]+"${guard[@]}"} "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
         --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
     status=ran note=""
+    upto=()                                    # the project's notebooks up to this one
+    for n in "${all_nbs[@]}"; do upto+=("$n"); [ "$n" != "$nb" ] || break; done
     "$PY" -m soilnb.core.stamps write --profile "$profile" ${summary_args[@]+"${summary_args[@]}"} \
-      --stamp "$stamps/$base.json" --executed "$out/$base" --figures "$figs" --since "$start" "${done_nbs[@]}" \
-      || echo "run_all.sh: could not record $base as up to date" >&2
+      --stamp "$stamps/$base.json" --executed "$out/$base" --figures "$figs" --since "$start" \
+      --code-key "$code_key" "${upto[@]}" || echo "run_all.sh: could not record $base as up to date" >&2
   else
     status=failed note="$log" failed="$base"
     echo "FAILED: $nb (executed copy kept at $out/$base, log at $log)" >&2
     tail -n 30 "$log" >&2
   fi
-  end=$(date +%s.%N)
+  end="$(now)"
   secs="$(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}')"
   printf '%s\t%s\t%s\t%s\n' "$base" "$status" "$secs" "$note" >> "$times"
   [ "$status" = failed ] || printf '%-28s %9ss\n' "$base" "$secs"

@@ -7,7 +7,7 @@ import pytest
 
 from soilnb import apply
 from soilnb.apply import cli
-from soilnb.apply.adapt import (MIN_LOCAL, AdaptError, Library, _adapt_head, adapt_bundle, library_of,
+from soilnb.apply.adaptation import (MIN_LOCAL, AdaptError, Library, _adapt_head, adapt_bundle, library_of,
                                 local_folds, local_samples)
 from soilnb.apply.heads import PLSHead
 from soilnb.apply.inference import latent

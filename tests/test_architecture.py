@@ -68,3 +68,20 @@ def test_modules_fit_in_the_head():
     long = [f"{p.relative_to(ROOT)}: {n} lines" for p in _modules()
             if (n := len(p.read_text().splitlines())) > 400 and "too long on purpose" not in p.read_text()[:2000]]
     assert not long, long
+
+
+def test_no_lazy_export_shares_a_submodule_name():
+    """A package's exported function named like one of its submodules would become that module as soon as the
+    submodule is imported (Python sets the attribute after the import): ``soilnb.apply.adapt(...)`` broke so."""
+    import importlib
+    import pkgutil
+
+    for pkg in ("soilnb.core", "soilnb.data", "soilnb.apply"):
+        m = importlib.import_module(pkg)
+        subs = {s.name for s in pkgutil.iter_modules(m.__path__)}
+        where = m.__getattr__.exports
+        clashes = {n for n in subs if where.get(n, ".") != "."}
+        assert not clashes, f"{pkg}: {sorted(clashes)} name both a submodule and an exported object"
+    import soilnb.apply.adaptation  # noqa: F401
+    from soilnb import apply
+    assert callable(apply.adapt) and apply.adapt.__module__ == "soilnb.apply.adaptation"

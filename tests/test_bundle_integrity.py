@@ -97,3 +97,12 @@ def test_save_swaps_with_one_rename(tiny, tmp_path):
     _, flags_saved = apply.predict_arrays(apply.load_bundle(folder), "MIR", X, ["MIR-PLSR"])
     _, flags_mem = apply.predict_arrays(tiny["bundle"], "MIR", X, ["MIR-PLSR"])
     pd.testing.assert_frame_equal(flags_saved, flags_mem, check_exact=True)
+
+
+def test_save_beside_a_fifo_does_not_block(tiny, tmp_path):
+    """Saving flushes the parent folder's entry, never opens the parent's other files (a FIFO there would block)."""
+    import os
+
+    os.mkfifo(tmp_path / "pipe")
+    folder = tiny["bundle"].save(tmp_path / "b")
+    assert apply.read_manifest(folder)["format"] == "soilnb-bundle"

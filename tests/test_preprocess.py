@@ -391,7 +391,9 @@ def test_nir_absorbance_given_as_reflectance_is_refused():
     with pytest.raises(ValueError, match=r"look like absorbance, not reflectance: the water/O-H band at 1900-1950 nm"):
         spectral_pipeline("nir").fit_transform(A)
     with pytest.raises(ValueError, match="look like absorbance, not reflectance"):
-        ReflectanceToAbsorbance().fit_transform(A)                     # 601 channels: the NIR grid, checked
+        ReflectanceToAbsorbance(axis=NIR_AXIS_NM).fit_transform(A)
+    # without an axis only the values are judged (601 channels may as well be 400-1000 nm at 1 nm)
+    np.testing.assert_allclose(ReflectanceToAbsorbance().fit_transform(A), np.log10(1.0 / A))
     with pytest.raises(ValueError, match="look like absorbance"):
         ReflectanceToAbsorbance(axis=NIR_AXIS_NM[keep]).fit_transform(A[:, keep])
     with pytest.raises(ValueError, match="axis has 3 positions, X has 601 channels"):
@@ -404,7 +406,10 @@ def test_mir_reflectance_given_as_absorbance_is_refused():
     np.testing.assert_allclose(spectral_pipeline("mir").fit_transform(A), stats.zscore(A, axis=1), rtol=1e-12)
     with pytest.raises(ValueError, match=r"look like reflectance, not absorbance: the water/O-H band at 3300-3500 cm-1"):
         spectral_pipeline("mir").fit_transform(R)
-    np.testing.assert_allclose(ReflectanceToAbsorbance().fit_transform(R), A, rtol=1e-12)   # the right way round
+    np.testing.assert_allclose(ReflectanceToAbsorbance(axis=MIR_AXIS_CM1, unit="cm-1").fit_transform(R), A,
+                               rtol=1e-12)                                  # the right way round
+    B = np.log10(1.0 / _water_band(np.linspace(600, 4000, 850), 3400.0, 120.0, 0.25, 0.55))
+    np.testing.assert_allclose(spectral_pipeline("mir").fit_transform(B), stats.zscore(B, axis=1), rtol=1e-12)
 
 
 def test_band_check_leaves_noise_unjudged():

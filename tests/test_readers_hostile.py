@@ -208,3 +208,25 @@ def test_a_one_row_file_with_a_missing_value_is_one_problem(tmp_path, names):
     assert issues_about(read(bad)) == expect
     res = read(tmp_path)
     assert issues_about(res) == expect and res.library.n_scans == 3
+
+
+def test_a_failing_batch_falls_back_to_reading_each_file(tmp_path, monkeypatch):
+    """An unexpected error in the batched parse costs speed, never a read: every file is then read alone."""
+    from soilnb.data.readers import collect
+
+    axis = np.arange(600, 4001, 2)
+    for i in range(3):
+        row = 0.5 + 0.3 * np.cos(axis / 700.0) + 0.01 * i
+        (tmp_path / f"s{i}.csv").write_text("sample_id," + ",".join(map(str, axis)) + "\n"
+                                            + f"s{i}," + ",".join(f"{v:.6f}" for v in row) + "\n")
+    alone = read_spectra(tmp_path, progress=False)
+
+    def broken(*a, **k):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(collect, "read_batch", broken)
+    fallback = read_spectra(tmp_path, progress=False)
+    assert list(fallback.libraries) == list(alone.libraries) and not fallback.problems
+    a, b = next(iter(alone.libraries.values())), next(iter(fallback.libraries.values()))
+    np.testing.assert_array_equal(a.X, b.X)
+    assert list(a.sample_id) == list(b.sample_id) == ["s0", "s1", "s2"]

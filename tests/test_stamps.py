@@ -30,31 +30,38 @@ def _run(root, nbs, which, params=None):
     """Plan, then 'execute' the notebooks in ``which`` (each writes a table) and stamp them; return the plan."""
     st = root / "build" / "stamps"
     planned = stamps.plan(nbs, "smoke", params or {}, st)
-    for nb, (name, key, _state) in zip(nbs, planned):
+    for nb, (name, key, _state, _code) in zip(nbs, planned):
         if name in which:
             since = time.time()
             (root / "figures" / f"table_{name[:2]}.csv").write_text(f"{name},{key[:8]}\n")
             (root / "build" / name).write_text("{}")
             stamps.write_stamp(st / f"{name}.json", key, root / "build" / name, root / "figures", since)
-    return {name: state for name, _k, state in planned}
+    return {name: state for name, _k, state, _c in planned}
 
 
 def test_up_to_date_until_an_input_or_output_changes(tree, monkeypatch):
     root, nbs = tree
     names = [nb.name for nb in nbs]
     first = _run(root, nbs, names)
-    assert all(s.startswith("stale: never ran") for s in first.values())
+    assert first == {"01_a.ipynb": "stale: never ran to the end with these settings",
+                     "02_b.ipynb": "stale: 01_a.ipynb runs before it", "03_c.ipynb": "stale: 01_a.ipynb runs before it"}
     assert set(_run(root, nbs, [])) == set(names) and all(s == "current" for s in _run(root, nbs, []).values())
     # the second notebook edited: it and everything after it are stale, the first is not
     nbs[1].write_text(json.dumps({"cells": ["changed"]}))
     got = _run(root, nbs, [])
     assert got["01_a.ipynb"] == "current" and got["02_b.ipynb"].startswith("stale: its code") \
-        and got["03_c.ipynb"].startswith("stale: its code")
+        and got["03_c.ipynb"] == "stale: 02_b.ipynb runs before it"
     _run(root, nbs, names[1:])
     assert set(_run(root, nbs, []).values()) == {"current"}
     # an output deleted, an output edited
     (root / "figures" / "table_03.csv").unlink()
     assert _run(root, nbs, [])["03_c.ipynb"] == "stale: its output figures/table_03.csv is missing"
+    # make's rule: after a notebook that runs, every later one runs (it may read what the first rewrites), unless
+    # the world skips the first
+    (root / "figures" / "table_02.csv").unlink()
+    got = {n: s for n, _k, s, _c in stamps.plan(nbs, "smoke", {}, root / "build" / "stamps")}
+    assert got["02_b.ipynb"].endswith("is missing") and got["03_c.ipynb"] == "stale: 02_b.ipynb runs before it"
+    _run(root, nbs, names[1:2])
     _run(root, nbs, names[2:])
     table = root / "figures" / "table_01.csv"
     table.write_text("edited by hand\n")
@@ -62,7 +69,8 @@ def test_up_to_date_until_an_input_or_output_changes(tree, monkeypatch):
     _run(root, nbs, names)
     # code of the package, a parameter, a data file, the cache mode: all stale
     (root / "soilnb" / "mod.py").write_text("x = 2\n")
-    assert set(_run(root, nbs, []).values()) == {"stale: its code, parameters, data or an earlier notebook changed"}
+    assert set(_run(root, nbs, []).values()) == {"stale: its code, parameters, data or an earlier notebook changed",
+                                                 "stale: 01_a.ipynb runs before it"}
     _run(root, nbs, names)
     assert set(_run(root, nbs, [], {"seed": "1"}).values()) != {"current"}
     (root / "data" / "real" / "new.csv").write_text("1\n")
@@ -81,7 +89,7 @@ def test_plan_command_claims_current_stamps_for_the_run(tree, monkeypatch, capsy
     monkeypatch.setenv("SOILNB_RUN_ID", "run-2")
     assert stamps.main(["plan", "--profile", "smoke", "--stamps", str(st), *map(str, nbs)]) == 0
     rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
-    assert [r[2] for r in rows] == ["current"] * 3 and [r[3] for r in rows] == [""] * 3   # written outside a run
+    assert [r[2] for r in rows] == ["current"] * 3 and [r[3] for r in rows] == ["-"] * 3   # written outside a run
     assert stamps.previous_run(st / "01_a.ipynb.json") == "run-2" and os.path.exists(st / "02_b.ipynb.json")
 
 
@@ -94,9 +102,34 @@ def test_write_command_keys_what_the_notebook_saw(tree):
     (root / "data" / "real" / "fetched.csv").write_text("1\n")          # fetched by the notebook while it ran
     (root / "figures" / "t.csv").write_text("x\n")
     (root / "build" / nbs[0].name).write_text("{}")
-    assert stamps.main(["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
-                        str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", str(since),
-                        str(nbs[0])]) == 0
+    code_key = stamps.plan(nbs[:1], "smoke", {}, st)[0][3]
+    write = ["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
+             str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", str(since),
+             "--code-key", code_key, str(nbs[0])]
+    assert stamps.main(write) == 0
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
     (root / "data" / "real" / "later.csv").write_text("2\n")
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2].startswith("stale: its code, parameters, data")
+
+
+def test_code_edited_while_a_notebook_ran_is_not_stamped(tree, capsys):
+    """The plan's code key differs from the one after the run (the package was edited meanwhile): no stamp, so the
+    notebook runs again next time instead of passing old outputs off as the new code's."""
+    root, nbs = tree
+    st = root / "build" / "stamps"
+    code_key = stamps.plan(nbs[:1], "smoke", {}, st)[0][3]
+    (root / "soilnb" / "mod.py").write_text("x = 3\n")                 # edited during the run
+    (root / "build" / nbs[0].name).write_text("{}")
+    assert stamps.main(["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
+                        str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", "0",
+                        "--code-key", code_key, str(nbs[0])]) == 0
+    assert "changed while it ran" in capsys.readouterr().err and not (st / f"{nbs[0].name}.json").exists()
+
+
+def test_world_skipped_notebooks_do_not_hold_back_the_rest(tree):
+    root, nbs = tree
+    st = root / "build" / "stamps"
+    _run(root, nbs, [nbs[0].name, nbs[2].name])                          # 02 is never run in this world
+    got = {n: s for n, _k, s, _c in stamps.plan(nbs, "smoke", {}, st, skipped={nbs[1].name})}
+    assert got == {"01_a.ipynb": "current", "02_b.ipynb": "stale: never ran to the end with these settings",
+                   "03_c.ipynb": "current"}

@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
         "training_library", "train_bundle",),
     ".evaluate": ("SUBSETS", "Evaluation", "flagged", "flag_category", "score", "evaluation_table", "evaluate_bundle",),
     ".evaluate_figure": ("evaluation_figure", "save_evaluation_figure",),
-    ".adapt": ("MIN_LOCAL", "WEIGHTS", "AdaptError", "AdaptResult", "Library", "library_of", "local_folds", "adapt",
+    ".adaptation": ("MIN_LOCAL", "WEIGHTS", "AdaptError", "AdaptResult", "Library", "library_of", "local_folds", "adapt",
         "adapt_bundle",),
     ".transfer": ("TRANSFER_SETS", "transfer_bundle", "transfer_runs", "transfer_table", "transfer_checks",),
 })

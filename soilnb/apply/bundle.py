@@ -40,7 +40,7 @@ import safetensors.torch
 
 from soilnb import __version__
 from soilnb.apply.bundle_check import check_consistency
-from soilnb.apply.bundle_io import finite, fsync_folder, lock_of, no_constant, swap_in
+from soilnb.apply.bundle_io import finite, fsync_dir, fsync_folder, lock_of, no_constant, swap_in
 from soilnb.apply.describe import describe
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
@@ -214,7 +214,7 @@ class Bundle:
             fsync_folder(tmp)
             manifest_bytes = (tmp / MANIFEST).read_bytes()
             swap_in(tmp, folder)                   # one rename (an atomic exchange over an older bundle)
-            fsync_folder(folder.parent)
+            fsync_dir(folder.parent)               # the rename itself (not the parent's other files: a FIFO blocks)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)   # the older bundle, after an exchange
         self.info["bundle_id"] = hashlib.sha256(manifest_bytes).hexdigest()

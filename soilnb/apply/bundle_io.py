@@ -18,8 +18,22 @@ def lock_of(folder: Path) -> Path:
     return locks / (hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32] + ".lock")
 
 
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's own entries (names, renames) to disk, not its files (where the platform can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:                          # a folder cannot be opened on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def fsync_folder(folder: Path) -> None:
-    """Flush every file of ``folder`` and the folder itself to disk (where the platform can)."""
+    """Flush every file of ``folder`` (the bundle's own, written by this process) and the folder itself to disk."""
     for p in [*folder.iterdir(), folder]:
         try:
             fd = os.open(p, os.O_RDONLY)

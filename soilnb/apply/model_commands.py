@@ -7,7 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from soilnb.apply.adapt import adapt_bundle
+from soilnb.apply.adaptation import adapt_bundle
 from soilnb.apply.bundle import load_bundle
 from soilnb.apply.console import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from soilnb.apply.console import say as _say

@@ -1,4 +1,4 @@
-"""Spiked PLS refits for :mod:`soilnb.apply.adapt`: a PLS head refit on its library plus local samples counted
+"""Spiked PLS refits for :mod:`soilnb.apply.adaptation`: a PLS head refit on its library plus local samples counted
 ``w`` times, the weight, a local bias correction and the number of components chosen per property by
 cross-validation inside the local samples.
 

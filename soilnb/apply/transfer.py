@@ -9,7 +9,7 @@ LimeSoDa's SOC against the bundle's OC and its clay against clay, with the MIR-P
 spiked, and the local baseline's model):
 
 * ``none``: the bundle as trained, on every sample of the set (``k`` = 0);
-* ``adapted``: :func:`~soilnb.apply.adapt.adapt` with k local samples drawn at random (seeded; :data:`REPEATS`
+* ``adapted``: :func:`~soilnb.apply.adaptation.adapt` with k local samples drawn at random (seeded; :data:`REPEATS`
   draws, more on small sets until :data:`MIN_SCORED` test predictions are scored, :func:`draws`), scored on the
   rest of the set;
 * ``local_only``: a PLSR per property on the k samples alone (components by CV inside them), with split-conformal
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from soilnb.apply.adapt import Library, adapt, local_folds
+from soilnb.apply.adaptation import Library, adapt, local_folds
 from soilnb.apply.build import MIR_HEADS, build_bundle, mir_regressors
 from soilnb.apply.coverage import conformal_quantile
 from soilnb.apply.evaluate import score

@@ -259,7 +259,7 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     path = artifact_path(step, params, ext, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _key_lock(path, step):
-        if path.exists() and (not refresh or run):
+        if path.exists() and (not refresh or (run and _sidecar_run(path) == run)):   # (hash only what may serve)
             try:
                 meta = verify(path, key)
             except CacheError as exc:        # stale, corrupt or interrupted: never returned, replaced below
@@ -283,6 +283,15 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
     if verbose:
         print(f"[cache] {step}: computed in {seconds:.1f} s, stored {path.name}")
     return obj
+
+
+def _sidecar_run(path: Path):
+    """The run id an entry's sidecar records (None when it has none or cannot be read)."""
+    try:
+        meta = json.loads(_sidecar(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta.get("run") if isinstance(meta, dict) else None
 
 
 def _pickle_save(obj, path):

@@ -32,4 +32,6 @@ def lazy_exports(package: str, exports: dict[str, tuple[str, ...]]):
     def __dir__():
         return sorted(where)
 
+    __getattr__.exports = where                      # name -> submodule, for the checks of tests/test_architecture.py
+
     return __getattr__, __dir__, sorted(where)

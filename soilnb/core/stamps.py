@@ -56,7 +56,8 @@ def _files(root: Path, skip=()) -> list[Path]:
 
 
 def signature(root, skip=()) -> list:
-    """``[relative path, size, mtime_ns]`` of every file under ``root`` (a file: itself; absent: empty)."""
+    """``[relative path, size, mtime_ns, ctime_ns]`` of every file under ``root`` (a file: itself; absent: empty).
+    The ctime changes with every write and every ``touch`` or ``cp -p`` that puts an old mtime back."""
     root = Path(root)
     rows = []
     for f in _files(root, skip):
@@ -64,7 +65,7 @@ def signature(root, skip=()) -> list:
             st = f.stat()
         except OSError:
             continue
-        rows.append([str(f.relative_to(root)) if f != root else f.name, st.st_size, st.st_mtime_ns])
+        rows.append([str(f.relative_to(root)) if f != root else f.name, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
     return rows
 
 
@@ -80,22 +81,39 @@ def _sha(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def plan(notebooks, profile: str, pairs: dict, stamps: Path) -> list[tuple[str, str, str]]:
-    """``(notebook name, key, "current" | "stale: why")`` for each notebook, in order."""
+def plan(notebooks, profile: str, pairs: dict, stamps: Path, skipped=()) -> list[tuple[str, str, str, str]]:
+    """``(notebook name, key, "current" | "stale: why", code key)`` for each notebook, in order.
+
+    ``notebooks`` are all the notebooks of the project in order (whatever ``--only`` selects: a notebook's key
+    chains the keys of every notebook before it); ``skipped``, the names of those this world cannot run. A notebook
+    is current only when every earlier one it may read from is (make's rule: a target after one that is rebuilt
+    is rebuilt). The code key leaves the data out: :func:`main` ``write`` compares it with the plan's, so that a
+    notebook or package edited while the run went on is never stamped with outputs the old code made.
+    """
     lock = paths.ROOT / "requirements" / "lock.txt"
     env = {k: v for k, v in os.environ.items() if k.startswith("SOILNB_") and k not in IGNORED_ENV}
     data = {"data": signature(paths.DATA, skip=DATA_OUTPUTS), "shared": signature(paths.SHARED),
             "named": {p: signature(paths.absolute(pairs[p])) for p in PATH_PARAMETERS if pairs.get(p)}}
-    common = _sha({"code": code_digest(), "profile": profile, "parameters": pairs, "env": env,
-                   "python": sys.version, "lock": hashlib.sha256(lock.read_bytes()).hexdigest()
-                   if lock.exists() else None, "data": data})
+    code = _sha({"code": code_digest(), "profile": profile, "parameters": pairs, "env": env,
+                 "python": sys.version, "lock": hashlib.sha256(lock.read_bytes()).hexdigest()
+                 if lock.exists() else None})
+    common = _sha({"code": code, "data": data})
     mode = os.environ.get("SOILNB_CACHE", "").strip().lower()
-    out, upstream = [], ""
+    out, upstream, code_upstream, earlier_stale = [], "", "", ""
     for nb in map(Path, notebooks):
-        key = _sha({"common": common, "notebook": hashlib.sha256(nb.read_bytes()).hexdigest(), "upstream": upstream})
-        upstream = key
-        out.append((nb.name, key, "stale: SOILNB_CACHE=" + mode if mode in ("refresh", "off")
-                    else _state(stamps / f"{nb.name}.json", key)))
+        nb_sha = hashlib.sha256(nb.read_bytes()).hexdigest()
+        key = _sha({"common": common, "notebook": nb_sha, "upstream": upstream})
+        code_key = _sha({"code": code, "notebook": nb_sha, "upstream": code_upstream})
+        upstream, code_upstream = key, code_key
+        if mode in ("refresh", "off"):
+            state = "stale: SOILNB_CACHE=" + mode
+        elif earlier_stale:
+            state = f"stale: {earlier_stale} runs before it"
+        else:
+            state = _state(stamps / f"{nb.name}.json", key)
+        if state != "current" and nb.name not in skipped and not earlier_stale:
+            earlier_stale = nb.name
+        out.append((nb.name, key, state, code_key))
     return out
 
 
@@ -143,7 +161,8 @@ def write_stamp(stamp: Path, key: str, executed: Path, figures: Path, since: flo
     """Record that the notebook ran through: its key and the outputs it wrote (the executed copy, and the files of
     ``figures`` modified since ``since``, a Unix time), written atomically."""
     rows = [[os.path.relpath(Path(executed).resolve(), paths.ROOT), None, None]]   # tidied later: present is enough
-    for f in _files(figures):
+    models = paths.DATA / "models"                  # checkpoints the notebooks export (02, 03)
+    for f in [*_files(figures), *_files(models)]:
         st = f.stat()
         if f.name != "manifest.json" and st.st_mtime >= since:
             rows.append([os.path.relpath(f.resolve(), paths.ROOT), st.st_size, st.st_mtime_ns])
@@ -161,7 +180,9 @@ def main(argv=None) -> int:
     p.add_argument("--profile", required=True)
     p.add_argument("--stamps", required=True, type=Path)
     p.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    p.add_argument("notebooks", nargs="*")
+    p.add_argument("--skip", action="append", default=[], metavar="NOTEBOOK",
+                   help="a notebook this world cannot run (not waited for by the ones after it)")
+    p.add_argument("notebooks", nargs="*", help="every notebook of the project, in order")
     w = sub.add_parser("write", help="record a notebook that ran through (its key computed now, after it ran)")
     w.add_argument("--profile", required=True)
     w.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
@@ -169,17 +190,23 @@ def main(argv=None) -> int:
     w.add_argument("--executed", required=True, type=Path)
     w.add_argument("--figures", required=True, type=Path)
     w.add_argument("--since", required=True, type=float)
-    w.add_argument("notebooks", nargs="+", help="the run's notebooks up to and including this one")
+    w.add_argument("--code-key", required=True, help="the notebook's code key as the plan printed it")
+    w.add_argument("notebooks", nargs="+", help="every notebook of the project up to and including this one")
     args = ap.parse_args(argv)
     if args.command == "plan":
         run = os.environ.get("SOILNB_RUN_ID", "")
-        for name, key, state in plan(args.notebooks, args.profile, dict(args.param), args.stamps):
+        for name, key, state, code_key in plan(args.notebooks, args.profile, dict(args.param), args.stamps,
+                                               set(args.skip)):
             stamp = args.stamps / f"{name}.json"
-            print(f"{name}\t{key}\t{state}\t{previous_run(stamp)}")
+            print(f"{name}\t{key}\t{state}\t{previous_run(stamp) or '-'}\t{code_key}")
             if state == "current" and run:     # this run's record will hold its skips from now on (the summary
                 _claim(stamp, run)             # copies them), older run records being dropped in time
     else:   # the key as it is now: data a notebook fetched while it ran are part of what it saw
-        key = plan(args.notebooks, args.profile, dict(args.param), args.stamp.parent)[-1][1]
+        _, key, _, code_key = plan(args.notebooks, args.profile, dict(args.param), args.stamp.parent)[-1]
+        if code_key != args.code_key:
+            print(f"{args.stamp.name[:-5]}: not recorded as up to date: the notebooks or the soilnb package changed "
+                  "while it ran (it runs again next time)", file=sys.stderr)
+            return 0
         write_stamp(args.stamp, key, args.executed, args.figures, args.since)
     return 0
 

@@ -113,16 +113,21 @@ class QuantityCheck(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    axis : array-like
-        Channel positions in ``unit``, one per column.
+    axis : array-like, optional
+        Channel positions in ``unit``, one per column (None: ``default_axis`` where the width matches, else
+        nothing is judged).
     unit : {"nm", "cm-1"}
     quantity : {"absorbance", "reflectance"}
+    default_axis : array-like, optional
+        The axis assumed for data of exactly its width when ``axis`` is None (the MIR pipeline's 1,701 channels of
+        600-4000 cm-1).
     """
 
-    def __init__(self, axis=None, unit: str = "nm", quantity: str = "reflectance"):
+    def __init__(self, axis=None, unit: str = "nm", quantity: str = "reflectance", default_axis=None):
         self.axis = axis
         self.unit = unit
         self.quantity = quantity
+        self.default_axis = default_axis
 
     def fit(self, X, y=None):
         if self.unit not in ORIENTATION_BANDS:
@@ -132,12 +137,14 @@ class QuantityCheck(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, reset=True, dtype=np.float64)
         if self.axis is not None and np.size(self.axis) != X.shape[1]:
             raise ValueError(f"axis has {np.size(self.axis)} positions, X has {X.shape[1]} channels")
+        self.axis_ = self.axis if self.axis is not None else (
+            self.default_axis if self.default_axis is not None and np.size(self.default_axis) == X.shape[1] else None)
         return self.check(X)
 
     def check(self, X):
-        if self.axis is not None:
-            check_orientation(X, self.axis, self.unit, self.quantity, name=f"{self.quantity} input",
-                              min_t=CHECK_MIN_T)
+        axis = getattr(self, "axis_", self.axis)
+        if axis is not None:
+            check_orientation(X, axis, self.unit, self.quantity, name=f"{self.quantity} input", min_t=CHECK_MIN_T)
         return self
 
     def transform(self, X):

@@ -26,9 +26,9 @@ def spectral_pipeline(kind: str, axis=None) -> Pipeline:
         (:class:`~soilnb.spectra.orientation.QuantityCheck`): MIR reflectance given to the MIR pipeline, or
         NIR absorbance to the NIR one, is refused, not turned into finite nonsense.
     """
-    if kind == "mir":
-        axis = MIR_AXIS_CM1 if axis is None else axis
-        return Pipeline([("absorbance", QuantityCheck(axis, "cm-1", "absorbance")), ("snv", SNV())])
+    if kind == "mir":       # without an axis, data of the model grid's width are checked on it, others are not
+        return Pipeline([("absorbance", QuantityCheck(axis, "cm-1", "absorbance", default_axis=MIR_AXIS_CM1)),
+                         ("snv", SNV())])
     if kind == "nir":
         axis = NIR_AXIS_NM if axis is None else np.asarray(axis, dtype=np.float64)
         kept = axis[(axis >= NIR_TRIM_NM[0]) & (axis <= NIR_TRIM_NM[1])]

@@ -13,7 +13,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from soilnb.core.vocab import MIR_AXIS_CM1, MODEL_GRIDS, NIR_AXIS_NM
 from soilnb.spectra.orientation import QuantityCheck
 
 #: Thresholds of the per-spectrum reflectance rule (:func:`reflectance_rows`): a row's maximum up to
@@ -212,11 +211,11 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
         Whether the input is reflectance in percent (see above). ``True`` with a row whose
         maximum is <= 1.5 raises (it looks like a fraction).
     axis : array-like, optional
-        Channel positions in ``unit``. With it (or, without it, when the channel count is that of a
-        standard grid: :data:`~soilnb.core.vocab.NIR_AXIS_NM`, the trimmed NIR model grid or
-        :data:`~soilnb.core.vocab.MIR_AXIS_CM1`) the band shape is checked too
+        Channel positions in ``unit``. With it the band shape is checked too
         (:class:`~soilnb.spectra.orientation.QuantityCheck`): NIR absorbance 0.2-0.9 passes every value
-        rule of a reflectance fraction, but its water band is a maximum.
+        rule of a reflectance fraction, but its water band is a maximum. Without it only the values are
+        checked (a channel count does not tell the axis: 601 channels may be 1350-2550 nm at 2 nm or
+        400-1000 nm at 1 nm); :func:`~soilnb.spectra.pipeline.spectral_pipeline` passes its axis.
     unit : {"nm", "cm-1"}, default "nm"
         Unit of ``axis``.
     check_shape : bool, default True
@@ -271,13 +270,10 @@ class ReflectanceToAbsorbance(OneToOneFeatureMixin, TransformerMixin, BaseEstima
 
 
 def _known_axis(axis, unit: str, n_channels: int):
-    """``(axis, unit)`` to check the band shape on: the given axis, else a standard grid of ``n_channels``."""
-    if axis is not None:
-        axis = np.asarray(axis, dtype=np.float64)
-        if axis.size != n_channels:
-            raise ValueError(f"axis has {axis.size} positions, X has {n_channels} channels")
-        return axis, unit
-    for grid, grid_unit in ((NIR_AXIS_NM, "nm"), (MODEL_GRIDS["nm"], "nm"), (MIR_AXIS_CM1, "cm-1")):
-        if grid.size == n_channels:
-            return grid, grid_unit
-    return None, unit
+    """``(axis, unit)`` to check the band shape on: the given axis (None: no shape check)."""
+    if axis is None:
+        return None, unit
+    axis = np.asarray(axis, dtype=np.float64)
+    if axis.size != n_channels:
+        raise ValueError(f"axis has {axis.size} positions, X has {n_channels} channels")
+    return axis, unit

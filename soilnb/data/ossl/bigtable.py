@@ -125,6 +125,14 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
             join(rows, np.empty(0, np.int64)), join(finite, np.empty(0, bool)), n_file)
 
 
+def _anonymous(size: int) -> mmap.mmap:
+    """Memory not backed by a file that can grow: a private anonymous mapping (a shared one, mmap's default, grows
+    its address range with ``resize`` but not the memory behind it, and a write past the first size is a SIGBUS)."""
+    if hasattr(mmap, "MAP_PRIVATE") and hasattr(mmap, "MAP_ANONYMOUS"):
+        return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    return mmap.mmap(-1, size)                      # Windows: no flags, and no resize either (mapped anew)
+
+
 class _Rows:
     """float32 rows appended chunk by chunk into one mapping that grows in place.
 
@@ -154,12 +162,12 @@ class _Rows:
                 self.mm = old
             except (OSError, SystemError, TypeError):   # no mremap (macOS): map anew (a file keeps its rows)
                 if self.path is None:
-                    self.mm = mmap.mmap(-1, size)
+                    self.mm = _anonymous(size)
                     n = min(len(old), size)
                     np.frombuffer(self.mm, np.uint8, n)[:] = np.frombuffer(old, np.uint8, n)
                 old.close()
         if self.mm is None and self.path is None:
-            self.mm = mmap.mmap(-1, size)
+            self.mm = _anonymous(size)
         elif self.mm is None:
             with open(self.path, "r+b") as fh:
                 fh.truncate(size)                       # sparse: disk blocks only for rows written
@@ -244,8 +252,7 @@ def content_sha256(path, root=None) -> str:
                 return m["sha256"]
         except (OSError, ValueError, AttributeError):
             pass                        # no memo, or an unreadable one: hash
-    with open(path, "rb") as fh:
-        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    sha = cache.file_sha256(path, 1 << 20)   # (hashlib.file_digest is Python 3.11+; soilnb runs on 3.10)
     coarse = st.st_ctime_ns % 10**9 == 0 and st.st_mtime_ns % 10**9 == 0
     age = started - max(st.st_ctime_ns, st.st_mtime_ns) / 1e9
     if usable and _stat_key(os.stat(path)) == _stat_key(st) and age > (SETTLE_COARSE_S if coarse else SETTLE_S):

@@ -134,7 +134,10 @@ def read_spectra(paths_or_folder, *, unit=None, quantity=None, progress=True, re
     for path in bar:
         name = str(path)
         if (i := batch_of.get(path)) is not None and i not in parsed:
-            parsed[i] = read_batch(batches[i], unit, quantity)
+            try:
+                parsed[i] = read_batch(batches[i], unit, quantity)
+            except Exception:  # noqa: BLE001 - a speed-up only: whatever goes wrong, each file is read alone
+                parsed[i] = {}
         done = parsed[i].pop(path, None) if i is not None else None
         blocks = _read_one(path, name, unit, quantity, use_cache, result, done)
         kept = [item for b in blocks if (item := _check_block(name, b, result)) is not None]
