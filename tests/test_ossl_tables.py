@@ -265,3 +265,16 @@ def test_a_few_odd_spectra_do_not_refuse_a_table(tmp_path):
     far = np.arange(3000.0, 3201.0, 10.0)
     lib = ossl.read_mir_table(tmp_path / "odd.csv", axis=far, use_cache=False)
     np.testing.assert_allclose(lib.X, np.asarray(rows)[:, :far.size], rtol=1e-6)
+
+
+def test_table_files_of_gone_processes_are_removed(tmp_path):
+    """A run killed while reading leaves its table file; the next read removes the files whose writer is gone."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".ossl_table-{int(gone.stdout)}-abc.part"
+    orphan.write_bytes(b"x" * 100)
+    mine = bigtable.new_table_file(tmp_path)
+    assert not orphan.exists() and mine.exists() and mine.name.startswith(f".ossl_table-{os.getpid()}-")
+    assert bigtable.new_table_file(tmp_path) is not None and mine.exists()      # a live process's file is kept

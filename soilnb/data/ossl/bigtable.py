@@ -282,11 +282,25 @@ def new_table_file(folder) -> Path | None:
         return None
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".ossl_table-", suffix=".part")
+        _remove_orphans(Path(folder))
+        fd, name = tempfile.mkstemp(dir=folder, prefix=f".ossl_table-{os.getpid()}-", suffix=".part")
         os.close(fd)
         return Path(name)
     except OSError:
         return None
+
+
+def _remove_orphans(folder: Path) -> None:
+    """Remove the table files of processes that are gone (a run killed while it read a table leaves up to the
+    table's size behind; the file names carry the writer's process id)."""
+    for part in folder.glob(".ossl_table-*.part"):
+        try:
+            pid = int(part.name.split("-")[1])
+            os.kill(pid, 0)                             # raises when no such process
+        except ProcessLookupError:
+            part.unlink(missing_ok=True)
+        except (ValueError, IndexError, PermissionError, OSError):
+            pass                                        # another user's, or not ours: left alone
 
 
 def _file_of(X):

@@ -106,8 +106,13 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
                 work[-1].unlink(missing_ok=True)
             raise
 
-    lib = cache.cached("ossl_mir_table", params, compute_into_cache, load=load_table, ext="npy", root=cache_dir,
-                       save=lambda obj, tmp: finish_table(obj, work[-1] if work else None, tmp), verbose=verbose)
+    try:
+        lib = cache.cached("ossl_mir_table", params, compute_into_cache, load=load_table, ext="npy", root=cache_dir,
+                           save=lambda obj, tmp: finish_table(obj, work[-1] if work else None, tmp), verbose=verbose)
+    finally:                            # moved into the cache on success; a failed save leaves nothing behind
+        for w in work:
+            if w is not None:
+                w.unlink(missing_ok=True)
     lib.name = name or path.name
     return lib
 
