@@ -18,11 +18,11 @@ def lock_of(folder: Path) -> Path:
     return locks / (hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:32] + ".lock")
 
 
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's own entries (names, renames) to disk, not its files (where the platform can)."""
+def _fsync(path: Path) -> None:
+    """Flush one file or folder to disk, where the platform can (a folder cannot be opened on Windows)."""
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:                          # a folder cannot be opened on Windows
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
         return
     try:
         os.fsync(fd)
@@ -32,19 +32,15 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's own entries (names, renames) to disk, not its files."""
+    _fsync(folder)
+
+
 def fsync_folder(folder: Path) -> None:
     """Flush every file of ``folder`` (the bundle's own, written by this process) and the folder itself to disk."""
     for p in [*folder.iterdir(), folder]:
-        try:
-            fd = os.open(p, os.O_RDONLY)
-        except OSError:                      # a folder cannot be opened on Windows
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        _fsync(p)
 
 
 def finite(v):
