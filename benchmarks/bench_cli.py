@@ -62,7 +62,9 @@ def main(argv=None):
         (p for p in (ROOT / "figures" / "bundle", ROOT / "figures" / "smoke" / "bundle") if p.is_dir()), None)
     if model is None:
         sys.exit("no bundle: run ./run_all.sh --profile smoke (or pass --model DIR)")
-    fetch_real(["icr056141.0"], progressbar=False)
+    got = fetch_real(["icr056141.0"], progressbar=False)
+    if not got.ok:
+        sys.exit("the OPUS example file is missing: " + "; ".join(got.missing.values()))
     opus = local_root() / "ossl_sample_inputs" / "icr056141.0"
     commands = {"soilnb --help": [*EXE, "--help"],
                 "soilnb predict (one OPUS file)": [*EXE, "predict", "--model", str(model), str(opus), "-o", "-", "-q"]}
