@@ -24,14 +24,13 @@ import argparse
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 AXIS = np.arange(600, 4001, 2)
@@ -85,8 +84,7 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = ap.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="soilnb-bench-"))
-    try:
+    with scratch_folder("soilnb-bench-", args.keep) as tmp:
         path = tmp / ("ossl_mir_L0_v1.2.csv" + (".gz" if args.gzip else ""))
         secs = write_table(path, args.rows, args.gzip)
         size = path.stat().st_size / 1e6
@@ -104,11 +102,6 @@ def main(argv=None):
               f"{n_kssl * first['shape'][1] * 4 / 1e6:.0f} MB")
         load = os.getloadavg()
         print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,12 +29,11 @@ import argparse
 import cProfile
 import os
 import pstats
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from scratch import scratch_folder
 
 from soilnb.data.readers import read_spectra
 
@@ -96,8 +95,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     X = spectra(args.files)
-    tmp = Path(tempfile.mkdtemp(prefix="soilnb-bench-read-"))
-    try:
+    with scratch_folder("soilnb-bench-read-", args.keep) as tmp:
         for names in args.names:
             folder = tmp / names
             folder.mkdir()
@@ -108,11 +106,6 @@ def main(argv=None):
             check(res, X)
             print(f"read_spectra, {names} names: {args.files} files in {dt:.2f} s = {args.files / dt:.3g} files/s "
                   f"(load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs)")
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from soilnb.apply.build import _default_strategy, fingerprint
-from soilnb.apply.bundle import MANIFEST, Bundle, bundle_sha256, load_bundle
+from soilnb.apply.bundle import Bundle, bundle_sha256, load_bundle
 from soilnb.apply.heads import PLSHead
 from soilnb.apply.inference import _Features, latent, per_sample, prepare, reconstruction_error
 from soilnb.apply.intervals import Calibration, NoveltyReference, clip_to_bounds
@@ -164,7 +164,7 @@ def adapt(b: Bundle, X, Y: pd.DataFrame, ids, rng: str, library: Library | None 
     new = Bundle(info=dict(b.info), grids=dict(b.grids), strategies={s: b.strategies[s] for s in own},
                  default_strategy={}, heads=heads, calibration={}, shift=dict(b.shift), novelty=dict(b.novelty),
                  vae=b.vae, n2m=b.n2m)
-    z = latent(b, rng, X.astype(np.float32))
+    z = feats["latent"]                         # computed once (the heads that read it used the same)
     shift_note = "kept (no library at hand: the stored reference cannot be extended)"
     # the calibration distances (sigmas) of the local samples, each to a reference that did not see it: the
     # parent's, or with the library at hand the reference refit without the sample's fold (out of fold)
@@ -258,7 +258,7 @@ def adapt_bundle(bundle_dir, spectra, lab=None, *, id_rule="stem", units=None, i
     new, record = adapt(b, X, Y, ids, rng, library, weights=weights, n_folds=n_folds, seed=seed)
     paths = [Path(spectra)] if isinstance(spectra, (str, Path)) else [Path(p) for p in spectra]
     files = [p for q in paths for p in (sorted(q.rglob("*")) if q.is_dir() else [q]) if p.is_file()]
-    record.update({"parent_manifest_sha256": file_sha256(parent / MANIFEST), "parent_sha256": bundle_sha256(parent),
+    record.update({"parent_manifest_sha256": b.info["bundle_id"], "parent_sha256": bundle_sha256(parent),
                    "parent_created": b.info.get("created"), "local_files": {p.name: file_sha256(p) for p in files[:200]},
                    "lab_table": {Path(lab).name: file_sha256(Path(lab))} if lab is not None else None})
     new.info["training"] = {**new.info.get("training", {}), "adapted": _summary(record)}

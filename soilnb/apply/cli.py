@@ -29,7 +29,7 @@ from pathlib import Path
 from soilnb import __version__
 from soilnb.apply.console import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL  # noqa: F401
 from soilnb.apply.console import say as _say
-from soilnb.apply.defaults import COVERAGE, MIN_SAMPLES, OUTER_FOLDS, WEIGHTS, BundleError
+from soilnb.apply.defaults import COVERAGE, MIN_SAMPLES, OUTER_FOLDS, WEIGHTS, BundleError, evaluation_figure
 from soilnb.core.config import PROFILES
 
 #: Flags taken anywhere on the command line (before or after the subcommand).
@@ -143,8 +143,7 @@ def existing_outputs(args) -> list[str]:
     if args.command == "predict":
         paths = [] if args.output == "-" else [args.output]
     elif args.command == "evaluate":
-        figure = None if (args.figure or "").lower() == "none" else (args.figure or str(Path(args.output).with_suffix(".png")))
-        paths = [args.output, figure, args.predictions]
+        paths = [args.output, evaluation_figure(args.output, args.figure), args.predictions]
     else:
         paths = [args.out]
     return [str(p) for p in paths if p and Path(p).exists()]

@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from soilnb.apply.bundle import load_bundle, read_manifest
 from soilnb.apply.console import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from soilnb.apply.console import say as _say
+from soilnb.apply.inference import NotPredictedWarning
 from soilnb.apply.prediction_summary import summary_text
 from soilnb.core.cache import atomic_path
 from soilnb.data.readers import list_files, read_spectra
@@ -52,7 +53,7 @@ def _predict(args) -> int:
                 continue
         for w in caught:      # what the user must know (e.g. too few calibration samples), once per message
             text = str(w.message)
-            if text.startswith("not predicted: "):    # the same problems come in attrs, said once below
+            if issubclass(w.category, NotPredictedWarning):   # the same problems come in attrs, said once below
                 continue
             if issubclass(w.category, UserWarning) and text not in said:
                 said.add(text)

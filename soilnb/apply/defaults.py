@@ -5,6 +5,8 @@ scikit-learn or torch) is imported, so they live here and the modules that use t
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 #: Nominal coverage of the intervals unless asked otherwise.
 COVERAGE = 0.9
 #: Fewer samples (with every modelled property) than this and :func:`~soilnb.apply.train.train_bundle` refuses
@@ -16,6 +18,14 @@ MIN_SAMPLES = 50
 WEIGHTS = (1, 4, 16, 64, 256)
 #: Folds of the out-of-fold residuals that calibrate adapted intervals (leave-one-out below this many samples).
 OUTER_FOLDS = 10
+
+
+def evaluation_figure(output: str, figure: str | None) -> Path | None:
+    """Where ``soilnb evaluate`` draws its figure: ``--figure``, else the CSV's name with ``.png``; None for
+    ``--figure none``."""
+    if (figure or "").lower() == "none":
+        return None
+    return Path(figure or Path(output).with_suffix(".png"))
 
 
 class BundleError(ValueError):

@@ -48,6 +48,11 @@ STRATEGY_INPUTS = {"MIR-PLSR": ("MIR", "spectra", "MIR-PLSR"), "MIR-MLP": ("MIR"
 FLAG_COLUMNS = ("shift_distance", "shift_flag", "recon_error", "novelty_p", "novelty_flag")
 
 
+class NotPredictedWarning(UserWarning):
+    """Inputs :func:`predict_spectra` could not predict (also in the result's ``attrs["problems"]``, which the
+    ``soilnb`` command says instead)."""
+
+
 def reconstruction_error(b, rng: str, X) -> np.ndarray:
     """Mean squared reconstruction error per spectrum (SNV units squared): the VAE's ``decode(embed(x))`` for
     MIR, the NIR encoder's auxiliary NIR decoder for NIR; NaN when the bundle has no such model."""
@@ -292,7 +297,7 @@ def predict_spectra(b, spectra, *, coverage: float = COVERAGE, strategy=None, no
     if not frames:
         raise ValueError("nothing predicted: " + ("; ".join(problems) if problems else "no spectra given"))
     if problems:
-        warnings.warn("not predicted: " + "; ".join(problems), stacklevel=3)
+        warnings.warn("not predicted: " + "; ".join(problems), NotPredictedWarning, stacklevel=3)
     out = pd.concat(frames, ignore_index=True)
     out["bundle_id"] = b.info.get("bundle_id") or ""     # sha256 of the bundle's manifest ("" before it is saved)
     out.attrs.update(bundle_id=out["bundle_id"].iat[0], coverage=coverage, normalized=normalized, weighted=weighted,

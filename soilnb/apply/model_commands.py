@@ -11,6 +11,7 @@ from soilnb.apply.adaptation import adapt_bundle
 from soilnb.apply.bundle import load_bundle
 from soilnb.apply.console import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL
 from soilnb.apply.console import say as _say
+from soilnb.apply.defaults import evaluation_figure
 from soilnb.apply.evaluate import evaluate_bundle, summary_lines
 from soilnb.apply.evaluate_figure import save_evaluation_figure
 from soilnb.apply.train import parse_units, train_bundle
@@ -63,7 +64,7 @@ def _evaluate(args) -> int:
     for line in ev.problems:
         _say(line)
     out = Path(args.output)
-    figure = None if (args.figure or "").lower() == "none" else Path(args.figure or out.with_suffix(".png"))
+    figure = evaluation_figure(args.output, args.figure)
     written = []            # the figure first: a figure that cannot be drawn leaves no CSV behind
     try:
         if figure is not None:
