@@ -208,3 +208,20 @@ def test_one_pass_fit_leaves_the_blas_threads_as_they_were():
         fits = list(pool.map(lambda a: ikpls1_one_pass(X, Y, a)[0], [1, 2, 3, 4, 5, 6, 7, 8] * 3))
     assert [d["num_threads"] for d in threadpool_info()] == before
     np.testing.assert_array_equal(fits[0], fits[8])
+
+
+def test_pls1_from_gram_solves_a_batch_as_its_problems_one_by_one():
+    """Leading dimensions are independent problems: each slice of a batched solve equals the 2-D solve of that
+    problem exactly, and the 2-D solve equals scikit-learn's PLS."""
+    rng = np.random.default_rng(3)
+    probs = [(rng.normal(size=(n, 12)), rng.normal(size=(n, 2))) for n in (20, 25, 30)]
+    XTX = np.stack([X.T @ X for X, _ in probs])
+    XTY = np.stack([X.T @ Y for X, Y in probs])
+    xs, ys = np.stack([X.sum(0) for X, _ in probs]), np.stack([Y.sum(0) for _, Y in probs])
+    n = np.array([len(X) for X, _ in probs])
+    B = pls1_from_gram(XTX, XTY, 5, xs, ys, n)
+    assert B.shape == (3, 5, 12, 2)
+    for i, (X, Y) in enumerate(probs):
+        np.testing.assert_array_equal(B[i], pls1_from_gram(XTX[i], XTY[i], 5, xs[i], ys[i], n[i]))
+        ref = PLSRegression(3, scale=False).fit(X, Y[:, 1]).predict(X).ravel()
+        assert _rel((X - X.mean(0)) @ B[i, 2, :, 1] + Y[:, 1].mean(), ref) < 1e-9

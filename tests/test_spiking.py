@@ -85,3 +85,23 @@ def test_transfer_draws_until_enough_test_predictions():
     from soilnb.apply.transfer import draws
     assert draws(88, 10, 300) == 10 and draws(12, 10, 300) == 25 and draws(17, 10, 300) == 18
     assert draws(17, 1, 0) == 1
+
+
+def test_weights_solved_as_one_batch_equal_one_at_a_time(case):
+    """The batched refits (every weight of a fold's CV in one PLS solve, and the corrections of a weight on one
+    refit) give bit for bit what each weight's own refit gives, and agree with ikpls on the repeated rows."""
+    sp, X_lib, T_lib, X_loc, T_loc = case
+    rows = np.arange(7)
+    weights = (1, 4, np.inf, 16)
+    together = sp.bases(rows, T_loc[rows], weights)
+    for w in weights:
+        alone = sp.bases(rows, T_loc[rows], (w,))[w]
+        np.testing.assert_array_equal(together[w][0], alone[0])
+        np.testing.assert_array_equal(together[w][1], alone[1])
+        for bias in (False, True, "slope"):
+            np.testing.assert_array_equal(sp.correct(*together[w], rows, T_loc[rows], bias)[0],
+                                          sp.fit(rows, T_loc[rows], w, bias)[0])
+    X = np.vstack([X_lib, np.repeat(X_loc[rows], 4, axis=0)])
+    T = np.vstack([T_lib, np.repeat(T_loc[rows], 4, axis=0)])
+    np.testing.assert_allclose(sp.outputs(*together[4], np.arange(8)), _ikpls(X, T, sp.A, X_loc), rtol=1e-6,
+                               atol=1e-8)

@@ -151,74 +151,78 @@ def ikpls1_one_pass(X, Y, n_components: int, scale: bool = False, ddof: int = 1)
     return B, x_mean, y_mean, x_std
 
 
-def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n: int | None = None):
+def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n=None):
     """Regression coefficients of independent PLS1 models, one per column of ``Y``.
 
     IKPLS algorithm #2 (Dayal and MacGregor 1997) for a single response, vectorised over the
-    ``m`` responses so every component costs one ``(K, K) @ (K, m)`` product.
+    ``m`` responses so every component costs one ``(K, K) @ (K, m)`` product. Leading dimensions
+    are a batch of independent problems (e.g. one Gram matrix per sample weighting), solved together.
 
     Parameters
     ----------
-    XTX : ndarray of shape (K, K)
+    XTX : ndarray of shape (..., K, K)
         ``X^T X`` of the training rows (centred, or uncentred with ``x_sum``/``n`` given).
-    XTY : ndarray of shape (K, m)
+    XTY : ndarray of shape (..., K, m)
         ``X^T Y`` of the training rows (centred, or uncentred with the sums given).
     n_components : int
-    x_sum, y_sum : ndarray of shape (K,) and (m,), optional
+    x_sum, y_sum : ndarray of shape (..., K) and (..., m), optional
         Column sums of the *uncentred* training ``X`` and ``Y``; when given, the centring
         ``X^T X - s s^T / n`` is applied implicitly (never formed).
-    n : int, optional
-        Number of training rows (needed with ``x_sum``).
+    n : int or ndarray of shape (...), optional
+        Number (or total weight) of training rows (needed with ``x_sum``).
 
     Returns
     -------
-    B : ndarray of shape (n_components, K, m)
-        ``B[a]`` maps centred ``X`` to centred ``Y`` with ``a + 1`` components.
+    B : ndarray of shape (..., n_components, K, m)
+        ``B[..., a, :, :]`` maps centred ``X`` to centred ``Y`` with ``a + 1`` components.
     """
     XTY = np.array(XTY, dtype=float, copy=True)
     if XTY.ndim == 1:
         XTY = XTY[:, None]
-    K, m = XTY.shape
+    *batch, K, m = XTY.shape
     centre = x_sum is not None
     if centre:
-        xs = np.asarray(x_sum, float) / np.sqrt(n)
-        XTY -= np.outer(x_sum, y_sum) / n
+        n = np.asarray(n, float)[..., None, None]
+        x_sum = np.asarray(x_sum, float)[..., :, None]
+        xs = x_sum / np.sqrt(n)                                       # (..., K, 1)
+        XTY -= x_sum * np.asarray(y_sum, float)[..., None, :] / n
 
     def gram_times(r):
         out = XTX @ r
         if centre:
-            out -= np.outer(xs, xs @ r)
+            out -= xs * np.matmul(np.swapaxes(xs, -1, -2), r)
         return out
 
-    R = np.zeros((m, n_components, K))     # per-target weights r_a (rows), for batched matmul
-    P = np.zeros((m, n_components, K))
-    B = np.zeros((n_components, K, m))
+    R = np.zeros((*batch, m, n_components, K))    # per-target weights r_a (rows), for batched matmul
+    P = np.zeros((*batch, m, n_components, K))
+    B = np.zeros((*batch, n_components, K, m))
     eps = np.finfo(float).eps
-    scale0 = np.linalg.norm(XTY, axis=0)
+    scale0 = np.linalg.norm(XTY, axis=-2)
     alive = scale0 > 0
-    max_tt = np.zeros(m)
+    max_tt = np.zeros((*batch, m))
     for a in range(n_components):
         # stop a target once its X-Y covariance is exhausted or its score norm collapses
         # relative to the largest so far (the stability rules of ikpls); B is carried forward
-        norm = np.linalg.norm(XTY, axis=0)
+        norm = np.linalg.norm(XTY, axis=-2)
         alive &= norm > eps * scale0
-        w = XTY / np.where(alive, norm, 1.0)
+        w = XTY / np.where(alive, norm, 1.0)[..., None, :]
         if a:   # r = w - sum_b r_b (p_b^T w), Dayal & MacGregor step 4
-            coef = np.matmul(P[:, :a], w.T[:, :, None])                  # (m, a, 1)
-            r = w - np.matmul(R[:, :a].transpose(0, 2, 1), coef)[:, :, 0].T
+            coef = np.matmul(P[..., :a, :], np.swapaxes(w, -1, -2)[..., None])          # (..., m, a, 1)
+            r = w - np.swapaxes(np.matmul(np.swapaxes(R[..., :a, :], -1, -2), coef)[..., 0], -1, -2)
         else:
             r = w
         XTXr = gram_times(r)
-        tt = np.sum(r * XTXr, axis=0)
+        tt = np.sum(r * XTXr, axis=-2)
         alive &= tt > eps * max_tt
         alive &= tt > 0
         max_tt = np.maximum(max_tt, np.where(alive, tt, 0.0))
         tt = np.where(alive, tt, 1.0)
-        p = XTXr / tt
-        q = np.where(alive, np.sum(r * XTY, axis=0) / tt, 0.0)
-        XTY -= p * (q * tt)
-        R[:, a], P[:, a] = (r * alive).T, (p * alive).T
-        B[a] = (B[a - 1] if a else 0.0) + r * q
+        p = XTXr / tt[..., None, :]
+        q = np.where(alive, np.sum(r * XTY, axis=-2) / tt, 0.0)
+        XTY -= p * (q * tt)[..., None, :]
+        R[..., a, :], P[..., a, :] = np.swapaxes(r * alive[..., None, :], -1, -2), \
+            np.swapaxes(p * alive[..., None, :], -1, -2)
+        B[..., a, :, :] = (B[..., a - 1, :, :] if a else 0.0) + r * q[..., None, :]
     return B
 
 
