@@ -154,9 +154,8 @@ def ikpls1_one_pass(X, Y, n_components: int, scale: bool = False, ddof: int = 1)
 def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n=None):
     """Regression coefficients of independent PLS1 models, one per column of ``Y``.
 
-    IKPLS algorithm #2 (Dayal and MacGregor 1997) for a single response, vectorised over the
-    ``m`` responses so every component costs one ``(K, K) @ (K, m)`` product. Leading dimensions
-    are a batch of independent problems (e.g. one Gram matrix per sample weighting), solved together.
+    IKPLS algorithm #2 (Dayal and MacGregor 1997) for a single response, vectorised over the ``m`` responses so
+    every component costs one ``(K, K) @ (K, m)`` product; leading dimensions are independent problems.
 
     Parameters
     ----------
@@ -164,17 +163,14 @@ def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n=None):
         ``X^T X`` of the training rows (centred, or uncentred with ``x_sum``/``n`` given).
     XTY : ndarray of shape (..., K, m)
         ``X^T Y`` of the training rows (centred, or uncentred with the sums given).
-    n_components : int
     x_sum, y_sum : ndarray of shape (..., K) and (..., m), optional
         Column sums of the *uncentred* training ``X`` and ``Y``; when given, the centring
         ``X^T X - s s^T / n`` is applied implicitly (never formed).
     n : int or ndarray of shape (...), optional
         Number (or total weight) of training rows (needed with ``x_sum``).
 
-    Returns
-    -------
-    B : ndarray of shape (..., n_components, K, m)
-        ``B[..., a, :, :]`` maps centred ``X`` to centred ``Y`` with ``a + 1`` components.
+    Returns ``B`` of shape (..., n_components, K, m): ``B[..., a, :, :]`` maps centred ``X`` to centred ``Y``
+    with ``a + 1`` components.
     """
     XTY = np.array(XTY, dtype=float, copy=True)
     if XTY.ndim == 1:
