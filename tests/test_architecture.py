@@ -76,7 +76,7 @@ def test_no_lazy_export_shares_a_submodule_name():
     import importlib
     import pkgutil
 
-    for pkg in ("soilnb.core", "soilnb.data", "soilnb.apply"):
+    for pkg in ("soilnb.core", "soilnb.data", "soilnb.apply", "soilnb.spectra", "soilnb.stats"):
         m = importlib.import_module(pkg)
         subs = {s.name for s in pkgutil.iter_modules(m.__path__)}
         where = m.__getattr__.exports

@@ -17,6 +17,7 @@ import soilnb
 from soilnb import apply, stages
 from soilnb.apply import BundleError
 from soilnb.apply.build import mir_regressors
+from soilnb.apply.heads import targets_state
 from soilnb.core import paths
 from soilnb.core.cache import file_sha256
 from soilnb.core.config import get_config
@@ -24,6 +25,7 @@ from soilnb.data.library import SpectralLibrary
 from soilnb.models.inference import embed
 from soilnb.stages.reliability import latent_shift
 from soilnb.stats.splits import grouped_split
+from soilnb.stats.fitted import FittedTargets
 from soilnb.stats.targets import TargetTransformer
 
 
@@ -75,11 +77,18 @@ def test_heads_predict_what_the_regressors_predict(tiny):
 
 
 def test_target_transformer_survives_the_round_trip(tiny):
+    """The loaded head's fitted transform (FittedTargets, no scikit-learn) maps outputs back and properties forth
+    exactly as the fitted TargetTransformer it was stored from, and stores the same state again."""
     tt = tiny["res"].models["NIR-PLSR"].targets
     back = tiny["loaded"].heads["NIR-PLSR"].targets
-    assert isinstance(back, TargetTransformer) and back.log_ == tt.log_ and back.output_names_ == tt.output_names_
+    assert isinstance(tt, TargetTransformer) and isinstance(back, FittedTargets)
+    assert back.log_ == tt.log_ and back.output_names_ == tt.output_names_
     Z = np.random.default_rng(0).normal(size=(20, len(tt.output_names_)))
     pd.testing.assert_frame_equal(back.inverse_transform(Z), tt.inverse_transform(Z), rtol=0, atol=0)
+    Y = tt.inverse_transform(Z)
+    np.testing.assert_array_equal(back.transform(Y), tt.transform(Y))
+    (j1, a1), (j2, a2) = targets_state(back), targets_state(tt)
+    assert j1 == j2 and a1.keys() == a2.keys() and all(np.array_equal(a1[k], a2[k]) for k in a1)
 
 
 def test_round_trip_gives_identical_predictions(tiny):

@@ -196,6 +196,34 @@ def test_help_imports_no_numerical_stack():
     assert usage.returncode == 2 and "the following arguments are required: --model/-m, FILE" in usage.stderr
 
 
+HEAVY = ("torch", "sklearn", "scipy", "crepes", "mapie", "matplotlib")
+
+
+def test_predict_imports_no_torch_sklearn_scipy_crepes(tiny, real_dir, tmp_path):
+    """``soilnb predict`` and ``soilnb info`` in a fresh process, on vendor files (two OPUS, two ASD: a MIR and a
+    NIR batch, the VAE and the NIR encoder both run), import none of torch, scikit-learn, SciPy, crepes, MAPIE or
+    matplotlib (sys.modules at the end), and write a prediction for every file; the same for importing the predict
+    path's modules alone."""
+    inputs = real_dir / "ossl_sample_inputs"
+    files = [inputs / f for f in ("icr056141.0", "235157XS01.0", "101453MD01.asd", "235157MD01.asd")]
+    out = tmp_path / "p.csv"
+    code = ("import sys\nfrom soilnb.apply import cli\n"
+            f"rc = cli.main(['predict', '-q', '--model', {str(tiny['folder'])!r}, *{[str(f) for f in files]!r}, "
+            f"'--strategy', 'all', '-o', {str(out)!r}])\n"
+            f"rc += cli.main(['info', {str(tiny['folder'])!r}])\n"
+            f"print('IMPORTED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), rc)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0 and "IMPORTED [] 0" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
+    table = pd.read_csv(out)
+    assert sorted(set(table["file"].map(lambda f: Path(f).name))) == sorted(f.name for f in files)
+    assert set(table["range"]) == {"MIR", "NIR"} and table["recon_error"].notna().all()
+    assert set(table["strategy"]) >= {"MIR-SSL-MLP", "NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP"}   # latent and converted
+    code = ("import sys\nimport soilnb.apply.commands, soilnb.apply.inference, soilnb.data.readers\n"
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
 def test_existing_outputs_need_force(tiny, tmp_path, capsys, real_dir):
     """An existing CSV (or bundle folder) is refused before any work, naming it and --force; --force overwrites."""
     f = str(real_dir / "ossl_sample_inputs" / "icr056141.0")

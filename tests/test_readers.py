@@ -528,3 +528,12 @@ def test_a_mir_table_cut_short_names_the_grid_gap(tmp_path):
     msg = read(path).problems[0].message
     assert "600-3800 cm-1 does not cover the model grid (600-4000 cm-1; missing 3800-4000)" in msg
     assert "<position>_abs" in msg and msg.index("model grid") < msg.index("absorbance from reflectance")
+
+
+def test_the_readers_know_the_ossl_column_names_the_ossl_readers_use():
+    """The generic readers tell an OSSL table by soilnb.core.vocab's copies of the OSSL column names (so that
+    reading an OPUS file does not import the OSSL stack); they must stay those of soilnb.data.ossl.format."""
+    from soilnb.core import vocab
+
+    assert (vocab.OSSL_LAYER_COL, vocab.OSSL_SAMPLE_COL) == (ossl.LAYER_COL, ossl.SAMPLE_COL)
+    assert (vocab.OSSL_MIR_RE.pattern, vocab.OSSL_NIR_RE.pattern) == (ossl.MIR_RE.pattern, ossl.NIR_RE.pattern)

@@ -15,10 +15,11 @@ from soilnb import apply
 from soilnb.apply.inference import flags
 from soilnb.apply.intervals import shift_distance_limit
 from soilnb.apply import support
-from soilnb.apply.intervals import batch_shift_test, calibration_distance_limit
+from soilnb.apply.domain import batch_shift_test, shift_weights
+from soilnb.apply.intervals import calibration_distance_limit
 from soilnb.apply.support import interval_support
 from soilnb.apply.prediction_summary import summary_text
-from soilnb.apply.intervals import shift_weights, weighted_quantiles
+from soilnb.apply.intervals import weighted_quantiles
 from soilnb.data.library import SpectralLibrary
 from soilnb.stats.shift import ShiftDetector
 

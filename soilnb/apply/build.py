@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from soilnb import __version__
 from soilnb.apply.bundle import Bundle
 from soilnb.apply.regressor_heads import head_from_regressor
+from soilnb.apply.torch_encoders import torch_model
 from soilnb.apply.inference import PREPROCESSING, STRATEGY_INPUTS, latent, predict_arrays, reconstruction_error
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import cached, code_hash
@@ -181,7 +182,7 @@ def _build(cfg, F, vae, n2m, res, vae_history, texture) -> Bundle:
         grids["NIR"] = np.asarray(F.nir_axis, np.float64)
     b = Bundle(info={}, grids=grids, strategies={s: STRATEGY_INPUTS[s] for s in strategies}, default_strategy={},
                heads={h: head_from_regressor(r) for h, r in regs.items()}, calibration={},
-               vae=vae.cpu().eval() if vae is not None else None, n2m=n2m.cpu().eval() if n2m is not None else None)
+               vae=torch_model(vae), n2m=torch_model(n2m))
     # shift and novelty references
     if vae is not None and F.kssl is not None:
         b.shift["MIR"] = ShiftDetector(alpha=cfg.alpha).fit(embed(vae, F.kssl))

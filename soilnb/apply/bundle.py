@@ -36,20 +36,18 @@ import numpy as np
 import pandas as pd
 import safetensors
 import safetensors.numpy
-import safetensors.torch
 
 from soilnb import __version__
 from soilnb.apply.bundle_check import check_consistency
 from soilnb.apply.bundle_io import finite, fsync_dir, fsync_folder, lock_of, no_constant, swap_in
 from soilnb.apply.describe import describe
+from soilnb.apply.encoders import numpy_encoder
 from soilnb.apply.heads import BundleError, head_from_arrays, targets_from_state, targets_state
 from soilnb.apply.inference import GRID_UNITS, PREPROCESSING, predict_spectra
 from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference, shift_distance_limit
 from soilnb.apply.support import flag_limits
 from soilnb.core.cache import exclusive, file_sha256, json_default
-from soilnb.models.checkpoints import build_nir_to_mir, model_config
-from soilnb.models.nets import VAE, VAEConfig
-from soilnb.stats.shift import RobustMahalanobis, ShiftDetector
+from soilnb.stats.fitted import FittedMahalanobis, FittedShift
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -65,8 +63,11 @@ class Bundle:
 
     ``strategies[name] = (range, features, head)``; ``heads[head]`` a :class:`~soilnb.apply.heads.PLSHead` or
     :class:`~soilnb.apply.heads.MLPHead`; ``calibration[name]`` a :class:`~soilnb.apply.intervals.Calibration`;
-    ``shift[range]`` a fitted :class:`~soilnb.stats.shift.ShiftDetector`; ``novelty[range]`` a
-    :class:`~soilnb.apply.intervals.NoveltyReference`; ``vae`` / ``n2m`` the torch models (or None).
+    ``shift[range]`` a fitted :class:`~soilnb.stats.shift.ShiftDetector` (a
+    :class:`~soilnb.stats.fitted.FittedShift` once loaded); ``novelty[range]`` a
+    :class:`~soilnb.apply.intervals.NoveltyReference`; ``vae`` / ``n2m`` the MIR VAE and the NIR encoder (or None):
+    torch modules behind :class:`~soilnb.apply.torch_encoders.TorchModel`, or their NumPy evaluation
+    (:mod:`soilnb.apply.encoders`) in a bundle loaded with ``engine="numpy"``.
     """
 
     info: dict
@@ -77,7 +78,7 @@ class Bundle:
     calibration: dict
     shift: dict = field(default_factory=dict)
     novelty: dict = field(default_factory=dict)
-    vae: VAE | None = None
+    vae: object | None = None
     n2m: object | None = None
 
     @property
@@ -169,9 +170,9 @@ class Bundle:
             arrays[f"novelty/{r}/scores"] = ref.scores
         models = {}
         if self.vae is not None:
-            models["vae"] = model_config(self.vae)
+            models["vae"] = dict(self.vae.config)
         if self.n2m is not None:
-            models["nir_to_mir"] = model_config(self.n2m)
+            models["nir_to_mir"] = dict(self.n2m.config)
         info = {k: v for k, v in self.info.items() if k != "bundle_id"}     # the id is the manifest's hash
         doc = {"info": info, "grid_units": {r: GRID_UNITS[r] for r in self.grids},
                "strategies": {s: dict(zip(("range", "features", "head"), v)) for s, v in self.strategies.items()},
@@ -202,9 +203,9 @@ class Bundle:
                 np.savez(fh, **arrays)
             safetensors.numpy.save_file(tensors, str(tmp / "heads.safetensors"))
             for name, model in (("vae", self.vae), ("nir_to_mir", self.n2m)):
-                if model is not None:
-                    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-                    safetensors.torch.save_file(state, str(tmp / f"{name}.safetensors"))
+                if model is not None:      # the bytes safetensors.torch writes for the torch module's state
+                    state = {k: np.ascontiguousarray(v) for k, v in model.state().items()}
+                    safetensors.numpy.save_file(state, str(tmp / f"{name}.safetensors"))
             for p in tmp.iterdir():                # safetensors writes 0600; give every file the mode open() gives
                 os.chmod(p, 0o666 & ~_UMASK)
             files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(tmp.iterdir())}
@@ -292,12 +293,31 @@ def _read_verified(folder: Path) -> tuple[dict, dict, bytes]:
     return man, blobs, raw
 
 
-def load_bundle(folder) -> Bundle:
+ENGINES = ("torch", "numpy")
+
+
+def load_bundle(folder, engine: str = "torch") -> Bundle:
     """Read a bundle written by :meth:`Bundle.save`, checking it first (see the module docstring); under the
-    folder's lock, so a save in progress is waited for, never half seen."""
+    folder's lock, so a save in progress is waited for, never half seen.
+
+    ``engine`` evaluates the VAE and the NIR encoder: ``"torch"`` (default) with their torch modules, as the run
+    that built the bundle did, so the loaded bundle predicts its numbers bit for bit; ``"numpy"`` in NumPy
+    (:mod:`soilnb.apply.encoders`: equal to float32 rounding), without importing torch -- what the ``soilnb``
+    command loads, so that ``soilnb predict`` starts in well under a second. Everything else is the same
+    NumPy code either way.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     folder = Path(folder)
     with exclusive(lock_of(folder)):
-        return _load(folder)
+        b = _load(folder)
+    if engine == "torch" and (b.vae is not None or b.n2m is not None):
+        # torch only when asked for (the predict path's import-linter contract ignores this one edge)
+        from soilnb.apply.torch_encoders import on_torch  # noqa: PLC0415
+
+        b.vae = on_torch(b.vae, str(folder / "vae.safetensors"))
+        b.n2m = on_torch(b.n2m, str(folder / "nir_to_mir.safetensors"))
+    return b
 
 
 def _load(folder: Path) -> Bundle:
@@ -349,24 +369,14 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict, b
                    for s, spec in doc["calibration"].items()}
     shift = {}
     for r, d in doc["shift"].items():
-        m = RobustMahalanobis()
-        for k in ("median_", "iqr_", "covariance_", "precision_"):
-            setattr(m, k, arrays[f"shift/{r}/{k}"])
-        m.n_features_in_ = m.median_.size
-        det = ShiftDetector(alpha=d["alpha"], squared=d["squared"])
-        det.mahalanobis_, det.n_features_in_ = m, m.median_.size
-        det.d0_, det.Fd_, det.limit_, det.train_flag_rate_ = d["d0"], int(d["Fd"]), d["limit"], d["train_flag_rate"]
-        shift[r] = det
+        m = FittedMahalanobis(*(arrays[f"shift/{r}/{k}"] for k in ("median_", "iqr_", "covariance_", "precision_")))
+        shift[r] = FittedShift(m, d["alpha"], d["squared"], d["d0"], d["Fd"], d["limit"], d["train_flag_rate"])
     novelty = {r: NoveltyReference(arrays[f"novelty/{r}/scores"], d["alpha"]) for r, d in doc["novelty"].items()}
     vae = n2m = None
     if "vae" in doc["models"]:
-        c = doc["models"]["vae"]
-        vae = _with_weights(VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"})), folder / "vae.safetensors",
-                            blobs)
+        vae = _model(doc["models"]["vae"], folder / "vae.safetensors", blobs)
     if "nir_to_mir" in doc["models"]:
-        c = doc["models"]["nir_to_mir"]
-        n2m = _with_weights(build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"]),
-                            folder / "nir_to_mir.safetensors", blobs)
+        n2m = _model(doc["models"]["nir_to_mir"], folder / "nir_to_mir.safetensors", blobs)
     strategies = {s: (v["range"], v["features"], v["head"]) for s, v in doc["strategies"].items()}
     for s, (_, _, head) in strategies.items():
         if head not in heads or s not in calibration:
@@ -377,13 +387,9 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict, b
     return b
 
 
-def _with_weights(model, path: Path, blobs: dict):
-    state = _safetensors(path, blobs, safetensors.torch.load)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise BundleError(f"{path}: weights do not fit the model in bundle.json ({str(exc).splitlines()[0]})") from None
-    return model.eval()
+def _model(config: dict, path: Path, blobs: dict):
+    """The NumPy model of ``config`` with the weights of ``path`` (a BundleError when they do not fit)."""
+    return numpy_encoder(config, _safetensors(path, blobs, safetensors.numpy.load), str(path))
 
 
 def bundle_sha256(folder) -> str:

@@ -59,17 +59,13 @@ def check_consistency(b, where: str) -> None:
 def _latent_dim(b, where: str) -> dict:
     """``{range: latent size}`` of the models, after checking their inputs against the grids."""
     out = {}
-    if b.vae is not None:
-        n_in = b.vae.cfg.n_in if hasattr(b.vae, "cfg") else None
-        if "MIR" in b.grids and n_in is not None and n_in != b.grids["MIR"].size:
-            raise BundleError(f"{where}: the VAE reads {n_in} MIR channels, the MIR grid has {b.grids['MIR'].size}")
-        out["MIR"] = int(b.vae.cfg.latent_dim)
-    if b.n2m is not None:
-        n_nir = getattr(b.n2m, "arch", {}).get("n_nir")
-        if "NIR" in b.grids and n_nir is not None and n_nir != b.grids["NIR"].size:
-            raise BundleError(f"{where}: the NIR encoder reads {n_nir} NIR channels, the NIR grid has "
-                              f"{b.grids['NIR'].size}")
-        out["NIR"] = int(b.n2m.arch["vae_cfg"]["latent_dim"]) if hasattr(b.n2m, "arch") else out.get("MIR")
+    for rng, model, what in (("MIR", b.vae, "the VAE"), ("NIR", b.n2m, "the NIR encoder")):
+        if model is None:
+            continue
+        if rng in b.grids and model.n_in != b.grids[rng].size:
+            raise BundleError(f"{where}: {what} reads {model.n_in} {rng} channels, the {rng} grid has "
+                              f"{b.grids[rng].size}")
+        out[rng] = int(model.latent_dim)
     return out
 
 

@@ -1,6 +1,7 @@
 """``soilnb predict`` and ``info``: the predict path only (:mod:`soilnb.apply.cli` imports this module once the
 command line is valid; an import-linter contract keeps the bundle, heads, inference and readers free of the
-training and benchmark stack)."""
+training and benchmark stack, and of torch, scikit-learn, SciPy and crepes). The bundle is loaded with
+``engine="numpy"``: its VAE and NIR encoder run in NumPy (:mod:`soilnb.apply.encoders`)."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,7 @@ def _predict(args) -> int:
     if not 0 < args.coverage < 1:
         _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
         return EXIT_FAILED
-    bundle = load_bundle(args.model)
+    bundle = load_bundle(args.model, engine="numpy")
     files, missing, skipped = list_files(args.files)
     failed = [f"{m.file}: {m.message}" for m in missing]
     for line in failed:
@@ -92,7 +93,7 @@ def _named(path, message: str) -> str:
 
 
 def _info(args) -> int:
-    bundle = load_bundle(args.model)
+    bundle = load_bundle(args.model, engine="numpy")
     if args.json:
         man = read_manifest(args.model)
         print(json.dumps({"manifest": man, "info": bundle.info, "strategies": {s: list(v) for s, v in

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from soilnb.apply.build import calibration_split
 from soilnb.apply.inference import STRATEGY_INPUTS, predict_arrays
-from soilnb.apply.intervals import COVERAGE, NUDGE, Calibration, coverage_and_width
+from soilnb.apply.intervals import COVERAGE, Calibration, conformal_rank, coverage_and_width
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.stages.limesoda import fold_data
@@ -58,11 +58,10 @@ def _summarise(cov: pd.DataFrame, keys: dict, flagged=None) -> list[dict]:
 
 
 def conformal_quantile(scores: np.ndarray, coverage: float) -> np.ndarray:
-    """Per column, the score crepes' :class:`ConformalRegressor` uses at ``coverage`` (as
-    :meth:`Calibration.intervals` asks it): the ``int((1 - coverage)(n + 1))``-th largest of ``n``, i.e. the
+    """Per column, the score :meth:`Calibration.intervals` uses at ``coverage`` (crepes' rule,
+    :func:`~soilnb.apply.intervals.conformal_rank`): the ``int((1 - coverage)(n + 1))``-th largest of ``n``, i.e. the
     ``ceil((n + 1) coverage)``-th smallest (inf when there are too few scores)."""
-    n = scores.shape[0]
-    k = int((1 - (coverage - NUDGE)) * (n + 1)) - 1
+    k = conformal_rank(scores.shape[0], coverage)
     return -np.sort(-scores, axis=0)[k] if k >= 0 else np.full(scores.shape[1:], np.inf)
 
 

@@ -10,7 +10,9 @@ its :class:`~soilnb.stats.targets.TargetTransformer`) becomes a *head*:
   float64 torch).
 
 Each head keeps the target transformer (its constructor parameters and fitted attributes, see
-:func:`targets_state`) and maps outputs back to properties with the transformer's own ``inverse_transform``.
+:func:`targets_state`) and maps outputs back to properties with the transformer's ``inverse_transform``: the
+fitted :class:`~soilnb.stats.targets.TargetTransformer` in a bundle a run builds, a
+:class:`~soilnb.stats.fitted.FittedTargets` (the same arithmetic, without scikit-learn) in a loaded one.
 ``tests/test_bundle.py`` checks every head against the regressor it came from.
 """
 from __future__ import annotations
@@ -21,14 +23,13 @@ import numpy as np
 import pandas as pd
 
 from soilnb.apply.defaults import BundleError  # noqa: F401 - raised by the readers of heads, imported from here
-from soilnb.stats.targets import TargetTransformer
-
-
+from soilnb.stats.fitted import FittedTargets, TargetArithmetic
 
 
 # ------------------------------------------------------------------------------------------ target transforms
-def targets_state(tt: TargetTransformer) -> tuple[dict, dict]:
-    """``(json_part, arrays)``: a fitted TargetTransformer's constructor parameters and fitted attributes.
+def targets_state(tt) -> tuple[dict, dict]:
+    """``(json_part, arrays)``: a fitted TargetTransformer's (or FittedTargets') constructor parameters and
+    fitted attributes.
 
     Every instance attribute that is not a constructor parameter counts as fitted state (``properties_``,
     ``log_``, ``mean_``, ``scale_`` and the private ones); arrays go to ``arrays``, the rest must be JSON
@@ -49,9 +50,9 @@ def targets_state(tt: TargetTransformer) -> tuple[dict, dict]:
     return out, arrays
 
 
-def targets_from_state(state: dict, arrays: dict) -> TargetTransformer:
-    """The TargetTransformer of :func:`targets_state`, ready for ``inverse_transform``."""
-    tt = TargetTransformer(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()})
+def targets_from_state(state: dict, arrays: dict) -> FittedTargets:
+    """The fitted transform of :func:`targets_state`, ready for ``inverse_transform`` and ``transform``."""
+    tt = FittedTargets(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["params"].items()})
     for k, v in state["fitted"].items():
         setattr(tt, k, v)
     for k, v in arrays.items():
@@ -66,7 +67,7 @@ class PLSHead:
 
     coef: np.ndarray
     intercept: np.ndarray
-    targets: TargetTransformer
+    targets: TargetArithmetic          # a TargetTransformer, or FittedTargets once loaded
     n_components: list
 
     kind = "pls"
@@ -100,7 +101,7 @@ class MLPHead:
     x_scale: np.ndarray
     y_mean: np.ndarray
     y_scale: np.ndarray
-    targets: TargetTransformer
+    targets: TargetArithmetic          # a TargetTransformer, or FittedTargets once loaded
 
     kind = "mlp"
 
@@ -134,7 +135,7 @@ def _f64(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)
 
 
-def head_from_arrays(spec: dict, arrays: dict, targets: TargetTransformer) -> PLSHead | MLPHead:
+def head_from_arrays(spec: dict, arrays: dict, targets: TargetArithmetic) -> PLSHead | MLPHead:
     """Rebuild a head from :meth:`spec` and :meth:`arrays` (a BundleError when something is missing)."""
     try:
         if spec["kind"] == "pls":

@@ -1,8 +1,11 @@
-"""Conformal prediction intervals (split conformal, with crepes) and the conformal novelty limit.
+"""Conformal prediction intervals (split conformal, crepes' rule in NumPy) and the conformal novelty limit.
 
 **Intervals.** For each strategy and property, the absolute residuals of held-out calibration samples (samples
-the strategy's regressor never trained on, see :mod:`soilnb.apply.build`) calibrate a
-:class:`crepes.ConformalRegressor` (Vovk et al. 2005; Bostrom 2022, crepes). The residuals are taken on the scale
+the strategy's regressor never trained on, see :mod:`soilnb.apply.build`) calibrate a split-conformal regressor
+(Vovk et al. 2005), computed as crepes' :class:`ConformalRegressor` computes it (Bostrom 2022): the half-width is
+one order statistic of the scores (:func:`conformal_rank`). It is written out here rather than calling crepes
+because ``soilnb predict`` must start without importing crepes and SciPy (about 0.9 s);
+``tests/test_intervals.py`` checks it against crepes, number for number. The residuals are taken on the scale
 the targets are modelled on: ``log1p`` for the properties the :class:`~soilnb.stats.targets.TargetTransformer`
 log-transforms (so an interval of TC is multiplicative, wider for larger values), the original scale for the rest
 (pH, texture, ...). Because ``log1p`` is monotone, an interval that covers ``log1p(y)`` covers ``y``: the
@@ -23,8 +26,8 @@ spectra (conformal anomaly detection, Laxhammar and Falkman 2015).
 **Weighted split conformal** (``weights=`` of :meth:`Calibration.intervals`; Tibshirani et al. 2019, covariate
 shift): each calibration residual counts with the density ratio ``w(x_i) = dP_new / dP_cal`` at its sample and the
 new row with its own ``w(x)``; the interval's half-width is the ``coverage`` quantile of the weighted residuals
-with the new row's weight put on +inf. :func:`shift_weights` estimates the ratios with a domain classifier
-(logistic regression on standardised latent means, calibration against the batch being predicted).
+with the new row's weight put on +inf. :func:`soilnb.apply.domain.shift_weights` estimates the ratios with a domain
+classifier (logistic regression on standardised latent means, calibration against the batch being predicted).
 """
 from __future__ import annotations
 
@@ -34,32 +37,37 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from crepes import ConformalRegressor
-from scipy.stats import mannwhitneyu
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from soilnb.apply.defaults import COVERAGE
 from soilnb.data.properties import NON_NEGATIVE, PERCENT
-from soilnb.stats.targets import TargetTransformer
 
 #: crepes picks the ``int((1 - c)(n + 1))``-th largest score; 1 - 0.9 is 0.09999999999999998 in floating point,
 #: which drops that rank by one whenever ``(n + 1) / 10`` is whole (a one-rank wider interval than the textbook
 #: ``ceil((n + 1) c)``-th smallest). Asking for ``c - NUDGE`` restores the exact rank and changes nothing else.
 NUDGE = 1e-9
+
+
+def conformal_rank(n: int, coverage: float) -> int:
+    """The 0-based index, among ``n`` calibration scores sorted from the largest, of the score that bounds a
+    ``coverage`` interval: crepes' ``int((1 - confidence)(n + 1)) - 1`` asked at ``coverage - NUDGE``, i.e. the
+    ``ceil((n + 1) coverage)``-th smallest score; negative when the scores are too few (an infinite interval).
+
+    Examples
+    --------
+    >>> conformal_rank(19, 0.9), conformal_rank(99, 0.9), conformal_rank(8, 0.9)
+    (1, 9, -1)
+    """
+    return int((1 - (coverage - NUDGE)) * (n + 1)) - 1
 #: Physical bounds of properties not covered by NON_NEGATIVE / PERCENT.
 BOUNDS = {"pH": (0.0, 14.0)}
 
 
-def score_scales(targets: TargetTransformer) -> list[str]:
+def score_scales(targets) -> list[str]:
     """Per property of ``targets``: ``"log1p"`` where the transformer log-transforms it, else ``"identity"``."""
     return ["log1p" if p in targets.log_ else "identity" for p in targets.properties_]
 
 
-def physical_bounds(targets: TargetTransformer) -> tuple[np.ndarray, np.ndarray]:
+def physical_bounds(targets) -> tuple[np.ndarray, np.ndarray]:
     """``(lower, upper)`` per property on the original scale: 0 for contents (and any property the transformer
     clips at 0), 100 for percentages, pH 0-14, else unbounded."""
     clipped = set(getattr(targets, "_clip", ()))
@@ -101,7 +109,7 @@ class Calibration:
     _fitted: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def fit(cls, observed: pd.DataFrame, predicted: pd.DataFrame, targets: TargetTransformer,
+    def fit(cls, observed: pd.DataFrame, predicted: pd.DataFrame, targets,
             sigmas=None, latent=None) -> "Calibration":
         """From observed and predicted properties (original scale) of the calibration samples."""
         props = list(targets.properties_)
@@ -120,13 +128,13 @@ class Calibration:
     def n(self) -> int:
         return self.residuals.shape[0]
 
-    def _regressor(self, j: int, normalized: bool) -> ConformalRegressor:
+    def scores(self, j: int, normalized: bool) -> np.ndarray:
+        """The calibration scores of property ``j`` sorted from the largest, as crepes' ``ConformalRegressor.fit``
+        sorts them: ``|residual|``, divided by the difficulty ``sigma`` when ``normalized``."""
         key = (j, normalized)
         if key not in self._fitted:
-            if normalized and self.sigmas is None:
-                raise ValueError("normalized intervals need difficulty estimates; this bundle has no latent space")
-            self._fitted[key] = ConformalRegressor().fit(self.residuals[:, j],
-                                                         sigmas=self.sigmas if normalized else None)
+            a = np.abs(self.residuals[:, j])
+            self._fitted[key] = np.sort(a / self.sigmas if normalized else a)[::-1]
         return self._fitted[key]
 
     def intervals(self, predicted: pd.DataFrame, coverage: float = COVERAGE, sigmas=None, weights=None):
@@ -134,8 +142,8 @@ class Calibration:
 
         ``sigmas`` (difficulty of each predicted row) switch to normalised intervals; ``weights`` =
         ``(w_cal, w_new)`` (density ratios of the calibration samples and of each predicted row,
-        :func:`shift_weights`) to weighted split conformal. A calibration set too small for ``coverage`` gives the
-        widest interval (the physical bounds), with a warning.
+        :func:`soilnb.apply.domain.shift_weights`) to weighted split conformal. A calibration set too small for
+        ``coverage`` gives the widest interval (the physical bounds), with a warning.
         """
         if not 0 < coverage < 1:
             raise ValueError(f"coverage must be in (0, 1), got {coverage!r}")
@@ -144,18 +152,29 @@ class Calibration:
                 raise ValueError("weighted intervals are not normalised: give sigmas or weights, not both")
             return self._weighted(predicted, coverage, *weights)
         normalized = sigmas is not None
+        if normalized and self.sigmas is None:
+            raise ValueError("normalized intervals need difficulty estimates; this bundle has no latent space")
         sig = None if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+        k = conformal_rank(self.n, coverage)
         lower, upper = {}, {}
         for j, (p, s) in enumerate(zip(self.properties, self.scales)):
             y_hat = _forward(predicted[p].to_numpy(float), s)
             y_min = _forward(self.lower[j], s) if np.isfinite(self.lower[j]) else -np.inf
             y_max = _forward(self.upper[j], s) if np.isfinite(self.upper[j]) else np.inf
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")          # crepes' warning is replaced by ours, once
-                iv = self._regressor(j, normalized).predict_int(y_hat, sigmas=sig, confidence=coverage - NUDGE,
-                                                                y_min=y_min, y_max=y_max)
+            # crepes' ConformalRegressor.predict_int, step by step
+            iv = np.zeros((len(y_hat), 2))
+            if k >= 0:
+                alpha = self.scores(j, normalized)[k]
+                half = alpha * sig if normalized else alpha
+                iv[:, 0], iv[:, 1] = y_hat - half, y_hat + half
+            else:
+                iv[:, 0], iv[:, 1] = -np.inf, np.inf
+            if y_min > -np.inf:
+                iv[iv < y_min] = y_min
+            if y_max < np.inf:
+                iv[iv > y_max] = y_max
             lower[p], upper[p] = _inverse(iv[:, 0], s), _inverse(iv[:, 1], s)
-        if int((1 - coverage + NUDGE) * (self.n + 1)) < 1:
+        if k < 0:
             warnings.warn(f"{self.n} calibration samples are too few for {coverage * 100:g} % intervals: they span the "
                           "physical range", stacklevel=2)
         return pd.DataFrame(lower, index=predicted.index), pd.DataFrame(upper, index=predicted.index)
@@ -214,7 +233,7 @@ def binomial_tolerance(coverage: float, n_test: int, n_cal: int | None = None, k
     return k * math.sqrt(var)
 
 
-def clip_to_bounds(predicted: pd.DataFrame, targets: TargetTransformer) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clip_to_bounds(predicted: pd.DataFrame, targets) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(clipped, mask)``: ``predicted`` clipped to :func:`physical_bounds` and, per value, whether it was
     outside them (NaN stays NaN, unmarked)."""
     lo, hi = physical_bounds(targets)
@@ -229,33 +248,6 @@ def clip_to_bounds(predicted: pd.DataFrame, targets: TargetTransformer) -> tuple
 
 
 # ------------------------------------------------------------------------------------------ covariate shift
-def shift_weights(z_cal, z_new, C: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(w_cal, w_new)``: density ratios ``dP_new / dP_cal`` at the calibration rows and the new rows, from a
-    domain classifier: logistic regression (L2, ``C``) on the standardised features, calibration labelled 0 and
-    the new batch 1, ``w(x) = p(x) / (1 - p(x)) * n_cal / n_new`` (Tibshirani et al. 2019, Sect. 4)."""
-    z_cal, z_new = np.asarray(z_cal, np.float64), np.asarray(z_new, np.float64)
-    Z = np.vstack([z_cal, z_new])
-    y = np.r_[np.zeros(len(z_cal)), np.ones(len(z_new))]
-    sc = StandardScaler().fit(Z)
-    clf = LogisticRegression(C=C, max_iter=1000).fit(sc.transform(Z), y)
-    logit = clf.decision_function(sc.transform(Z)) + math.log(len(z_cal) / len(z_new))
-    w = np.exp(np.clip(logit, -700, 700))
-    return w[:len(z_cal)], w[len(z_cal):]
-
-
-def batch_shift_test(z_cal, z_new, n_folds: int = 5, seed: int = 0) -> tuple[float, float]:
-    """``(auc, p)``: a classifier two-sample test of a new batch against the calibration samples (Lopez-Paz and
-    Oquab 2017) -- logistic regression on standardised features, calibration labelled 0 and the batch 1, scored
-    out of fold (stratified ``n_folds``-fold); the AUC of those scores and the one-sided Mann-Whitney p-value of
-    the batch's scores above the calibration samples'. Exchangeable data give an AUC about 0.5."""
-    z_cal, z_new = np.asarray(z_cal, np.float64), np.asarray(z_new, np.float64)
-    Z, y = np.vstack([z_cal, z_new]), np.r_[np.zeros(len(z_cal)), np.ones(len(z_new))]
-    folds = StratifiedKFold(min(n_folds, len(z_cal), len(z_new)), shuffle=True, random_state=seed)
-    s = cross_val_predict(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), Z, y, cv=folds,
-                          method="decision_function")
-    return float(roc_auc_score(y, s)), float(mannwhitneyu(s[y == 1], s[y == 0], alternative="greater").pvalue)
-
-
 def weighted_quantiles(scores, w_cal, w_new, coverage: float = COVERAGE) -> np.ndarray:
     """Per new row (and column of ``scores``): the ``coverage`` quantile of the calibration ``scores`` with
     weights ``w_cal`` plus a point mass of weight ``w_new[i]`` at +inf (Tibshirani et al. 2019, Eq. 7): the

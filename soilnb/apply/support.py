@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from soilnb.apply.intervals import batch_shift_test, calibration_distance_limit, shift_distance_limit
+from soilnb.apply.intervals import calibration_distance_limit, shift_distance_limit
 
 #: The batch rule (:func:`batch_marks`): at least this many rows, an out-of-fold AUC of at least ``BATCH_AUC``
 #: (a shift worth naming, not one a large batch makes significant) and a p-value below ``BATCH_ALPHA``.
@@ -87,11 +87,15 @@ def unsupported_rules(b, rng: str, strategy: str, fl: pd.DataFrame) -> dict:
 def batch_marks(b, strategy: str, z) -> tuple[bool, str]:
     """``(unsupported, reason)`` of a batch of spectra with latent embeddings ``z`` (module docstring): True when
     it has at least :data:`MIN_BATCH` rows and a domain classifier tells it from ``strategy``'s calibration
-    samples (:func:`soilnb.apply.intervals.batch_shift_test`: out-of-fold AUC >= :data:`BATCH_AUC`, p <
+    samples (:func:`soilnb.apply.domain.batch_shift_test`: out-of-fold AUC >= :data:`BATCH_AUC`, p <
     :data:`BATCH_ALPHA`)."""
     cal = b.calibration[strategy]
     if z is None or cal.latent is None or len(z) < MIN_BATCH:
         return False, ""
+    # scikit-learn and SciPy only for a batch large enough to test (``soilnb predict`` on a few files starts
+    # without them; the predict path's import-linter contract ignores this one edge)
+    from soilnb.apply.domain import batch_shift_test  # noqa: PLC0415
+
     auc, p = batch_shift_test(cal.latent, z)
     if auc >= BATCH_AUC and p < BATCH_ALPHA:
         return True, (f"the batch ({len(z)} spectra) is told apart from the calibration samples (domain classifier, "

@@ -5,6 +5,8 @@ Everything else imports these names; nothing here imports from soilnb.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,13 @@ OSSL_COLUMNS: dict[str, str] = {
     "silt": "silt.tot_usda.c62_w.pct",
     "sand": "sand.tot_usda.c60_w.pct",
 }
+#: The id columns and spectral column names of the OSSL v1.2 MIR and NIR tables (as :mod:`soilnb.data.ossl.format`
+#: names them; a test keeps the two equal): the generic readers recognise an OSSL table by them without importing
+#: the OSSL stack.
+OSSL_LAYER_COL = "id.layer_uuid_txt"
+OSSL_SAMPLE_COL = "id.sample_local_c"
+OSSL_MIR_RE = re.compile(r"^scan_mir\.(\d+(?:\.\d+)?)_abs$")
+OSSL_NIR_RE = re.compile(r"^scan_nir\.(\d+(?:\.\d+)?)_ref$")
 #: Other properties a library may carry, under these names, with their OSSL v1.2 columns (any other name is
 #: allowed too and kept as given; the nine above stay the canonical set of the paper).
 EXTRA_OSSL_COLUMNS: dict[str, str] = {

@@ -1,23 +1,27 @@
-"""The paper's preprocessing applied to a whole :class:`~soilnb.data.library.SpectralLibrary` (checks, then the spectral pipeline)."""
+"""The paper's preprocessing applied to a whole :class:`~soilnb.data.library.SpectralLibrary` (checks, then the spectral pipeline).
+
+The steps are those of :func:`soilnb.spectra.pipeline.spectral_pipeline` (Trim, ReflectanceToAbsorbance, SNV), run
+as the NumPy functions those transformers call (:mod:`soilnb.spectra.kernels`, :mod:`soilnb.spectra.reflectance`):
+the same numbers, without importing scikit-learn, so that ``soilnb predict`` starts fast.
+"""
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from soilnb.core.vocab import NIR_TRIM_NM
-from soilnb.spectra.grid import Trim
-from soilnb.spectra.orientation import check_orientation, orientation_reason, orientation_rows
-from soilnb.spectra.scatter import SNV
-from soilnb.spectra.units import ReflectanceToAbsorbance
+from soilnb.spectra.bands import check_orientation, orientation_reason, orientation_rows
+from soilnb.spectra.kernels import finite_matrix, snv, trim_mask
+from soilnb.spectra.reflectance import nonpositive_reason, absorbance, reflectance_fraction
 
 
 def preprocess_library(lib):
     """Apply the paper's preprocessing to a :class:`soilnb.data.library.SpectralLibrary`.
 
     Wavelength libraries (``unit="nm"``, NIR) are trimmed to 1400-2500 nm; reflectance is turned
-    into absorbance with :class:`ReflectanceToAbsorbance`; every spectrum then gets :func:`snv`.
+    into absorbance as :class:`~soilnb.spectra.units.ReflectanceToAbsorbance` does (percent decided per spectrum,
+    A = log10(1/R)); every spectrum then gets :func:`~soilnb.spectra.kernels.snv`.
 
     Returns
     -------
@@ -34,15 +38,17 @@ def preprocess_library(lib):
         warnings.warn(f"{lib.name or 'library'}: {orientation_reason(lib.unit, lib.quantity)} in {odd.size} of "
                       f"{len(X)} spectra (rows {', '.join(map(str, odd[:8]))}{', ...' if odd.size > 8 else ''}, "
                       f"samples {', '.join(map(str, lib.sample_id[odd[:8]]))})", stacklevel=2)
-    steps = []
-    if lib.unit == "nm":
-        steps.append(("trim", Trim(*NIR_TRIM_NM, axis=axis)))
-        axis = axis[(axis >= NIR_TRIM_NM[0]) & (axis <= NIR_TRIM_NM[1])]
-    if lib.quantity == "reflectance":      # the band shape was judged above, row by row
-        steps.append(("absorbance", ReflectanceToAbsorbance(percent="auto", check_shape=False)))
-    steps.append(("snv", SNV()))
     try:
-        Xt = Pipeline(steps).fit_transform(X)
+        Xt = finite_matrix(X, "input")
+        if lib.unit == "nm":
+            mask = trim_mask(axis, *NIR_TRIM_NM, Xt.shape[1])
+            Xt, axis = Xt[:, mask], np.asarray(axis, dtype=np.float64)[mask]
+        if lib.quantity == "reflectance":      # the band shape was judged above, row by row
+            if (Xt < 0).any():
+                raise ValueError("Negative values in data passed to ReflectanceToAbsorbance: "
+                                 + nonpositive_reason(Xt, np.isfinite(Xt)))
+            Xt = absorbance(reflectance_fraction(Xt, "auto"))
+        Xt = snv(Xt)
     except ValueError as exc:
         raise ValueError(f"{lib.name or 'library'}: {exc}") from exc
     return Xt.astype(np.float32), axis

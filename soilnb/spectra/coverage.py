@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from soilnb.spectra.grid import Resample
-from soilnb.spectra.units import cm1_to_nm, nm_to_cm1
+from soilnb.spectra.kernels import finite_matrix, resample, resample_plan
+from soilnb.spectra.reflectance import cm1_to_nm, nm_to_cm1
 
 #: Default overhang allowed at each end, in the axis unit (cm-1 or nm).
 TOLERANCE = 5.0
@@ -58,7 +58,8 @@ def to_grid(X, axis, target, *, name: str = "spectra", tolerance: float = TOLERA
         raise ValueError(f"{name}: grid {np.min(axis):g}-{np.max(axis):g} does not cover the model's range "
                          f"{np.min(target):g}-{np.max(target):g} (missing {gap}, tolerance {tolerance:g}); "
                          f"spectra are never extrapolated: train on a common range (soilnb.spectra.common_range)")
-    return Resample(axis, target, tol=tolerance).fit_transform(np.atleast_2d(X))
+    X = finite_matrix(np.atleast_2d(X), name)      # soilnb.spectra.grid.Resample's arithmetic, without scikit-learn
+    return resample(X, *resample_plan(axis, target, tolerance, X.shape[1]))
 
 
 def common_range(*axes) -> tuple[float, float]:

@@ -1,4 +1,7 @@
-"""Spectral grids: :func:`check_grid`, :class:`Trim` (the paper's 1400-2500 nm), :class:`Resample`, and dropping non-finite rows."""
+"""Spectral grids: :func:`check_grid`, :class:`Trim` (the paper's 1400-2500 nm), :class:`Resample`, and dropping non-finite rows.
+
+The transformers' arithmetic is in :mod:`soilnb.spectra.kernels` (without scikit-learn, shared with the
+``soilnb predict`` path)."""
 from __future__ import annotations
 
 import warnings
@@ -6,6 +9,8 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from soilnb.spectra.kernels import resample, resample_plan, trim_mask
 
 
 def _describe(axis) -> str:
@@ -32,27 +37,6 @@ def check_grid(axis, expected, name: str = "spectra", atol: float = 1e-6) -> Non
     expected = np.asarray(expected, dtype=np.float64)
     if axis.shape != expected.shape or not np.allclose(axis, expected, rtol=0, atol=atol):
         raise ValueError(f"{name}: wrong grid: expected {_describe(expected)}, got {_describe(axis)}")
-
-
-def _as_monotonic_axis(axis, name: str) -> np.ndarray:
-    axis = np.asarray(axis, dtype=np.float64)
-    if axis.ndim != 1 or axis.size < 2:
-        raise ValueError(f"{name} must be a 1-D array of at least 2 channel positions, got shape {axis.shape}")
-    if not np.isfinite(axis).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    d = np.diff(axis)
-    if not (np.all(d > 0) or np.all(d < 0)):
-        values, counts = np.unique(axis, return_counts=True)
-        dup = values[counts > 1]
-        what = (f": duplicated position(s) {', '.join(f'{v:g}' for v in dup[:5])}"
-                f"{f' (+{dup.size - 5} more)' if dup.size > 5 else ''}" if dup.size else "")
-        raise ValueError(f"{name} must be strictly increasing or strictly decreasing{what}")
-    return axis
-
-
-def _check_width(n_features: int, axis: np.ndarray, name: str, who: str) -> None:
-    if n_features != axis.size:
-        raise ValueError(f"{who}: X has {n_features} feature(s) but {name} has {axis.size} channels")
 
 
 # ------------------------------------------------------------------------------------------ Trim
@@ -87,18 +71,8 @@ class Trim(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         # X first, so that empty, complex, sparse or non-finite input gets scikit-learn's messages
         X = validate_data(self, X, reset=True, dtype=np.float64)
-        if self.axis is None or self.low is None or self.high is None:
-            raise ValueError("Trim needs low, high and axis")
-        axis = _as_monotonic_axis(self.axis, "Trim axis")
-        low, high = float(self.low), float(self.high)
-        if not low < high:
-            raise ValueError(f"Trim needs low < high, got low={low:g}, high={high:g}")
-        a_min, a_max = axis.min(), axis.max()
-        if low < a_min or high > a_max:
-            raise ValueError(f"Trim range {low:g}..{high:g} is not covered by the axis ({a_min:g}..{a_max:g})")
-        _check_width(X.shape[1], axis, "axis", "Trim")
-        self.mask_ = (axis >= low) & (axis <= high)
-        self.axis_out_ = axis[self.mask_]
+        self.mask_ = trim_mask(self.axis, self.low, self.high, X.shape[1])
+        self.axis_out_ = np.asarray(self.axis, dtype=np.float64)[self.mask_]
         return self
 
     def transform(self, X):
@@ -150,34 +124,13 @@ class Resample(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         # X first, so that empty, complex, sparse or non-finite input gets scikit-learn's messages
         X = validate_data(self, X, reset=True, dtype=np.float64)
-        if self.axis_in is None or self.axis_out is None:
-            raise ValueError("Resample needs axis_in and axis_out")
-        axis_in = _as_monotonic_axis(self.axis_in, "Resample axis_in")
-        axis_out = np.asarray(self.axis_out, dtype=np.float64)
-        if axis_out.ndim != 1 or axis_out.size == 0 or not np.isfinite(axis_out).all():
-            raise ValueError("Resample axis_out must be a non-empty 1-D array of finite positions")
-        tol = float(self.tol)
-        if tol < 0:
-            raise ValueError(f"tol must be >= 0, got {tol}")
-        lo, hi = axis_in.min(), axis_in.max()
-        if axis_out.min() < lo - tol or axis_out.max() > hi + tol:
-            raise ValueError(f"Resample: axis_out {axis_out.min():g}..{axis_out.max():g} is not inside "
-                             f"axis_in {lo:g}..{hi:g} (no extrapolation)")
-        _check_width(X.shape[1], axis_in, "axis_in", "Resample")
-        self.order_ = np.argsort(axis_in)
-        xs = axis_in[self.order_]
-        pos = np.clip(axis_out, lo, hi)
-        idx = np.clip(np.searchsorted(xs, pos, side="right") - 1, 0, xs.size - 2)
-        self.index_ = idx
-        self.weight_ = (pos - xs[idx]) / (xs[idx + 1] - xs[idx])
+        self.order_, self.index_, self.weight_ = resample_plan(self.axis_in, self.axis_out, self.tol, X.shape[1])
         return self
 
     def transform(self, X):
         check_is_fitted(self, "index_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        Xs = X[:, self.order_]
-        w = self.weight_
-        return Xs[:, self.index_] * (1.0 - w) + Xs[:, self.index_ + 1] * w
+        return resample(X, self.order_, self.index_, self.weight_)
 
 
 # ------------------------------------------------------------------------------ NaN / inf rows

@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from soilnb.spectra.orientation import FLAT_SD, orientation_reason, orientation_rows
-from soilnb.spectra.units import ABSORBANCE_MAX
+from soilnb.spectra.bands import FLAT_SD, orientation_reason, orientation_rows
+from soilnb.spectra.reflectance import ABSORBANCE_MAX
 
 #: Plateau length (channels) that counts as a detector cap.
 SATURATION_RUN = 5

@@ -8,6 +8,9 @@
   Rodionova (2014), doi:10.1002/cem.2506.
 * :class:`ShiftDetector`: the two bundled (fit on training embeddings, flag new ones).
 
+The distance and the flag are computed by :mod:`soilnb.stats.fitted` (without scikit-learn or SciPy), which also
+applies a fitted detector read back from a model bundle.
+
 Note on Eq. 15: the paper writes ``d = sqrt(z^T S^-1 z)`` but Pomerantsev's chi-square scaling
 (Eq. 18) is derived for the *squared* distance (a sum of squared scores), which is
 chi-square distributed for Gaussian data. :class:`RobustMahalanobis` returns ``d`` as in Eq. 15
@@ -21,6 +24,8 @@ import numpy as np
 from scipy.stats import chi2
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from soilnb.stats.fitted import flag_extreme, robust_distance  # noqa: F401 - flag_extreme importable from here
 
 
 class RobustMahalanobis(TransformerMixin, BaseEstimator):
@@ -49,20 +54,15 @@ class RobustMahalanobis(TransformerMixin, BaseEstimator):
         self.precision_ = np.linalg.pinv(self.covariance_, hermitian=True)
         return self
 
-    def _scaled(self, Z) -> np.ndarray:
-        check_is_fitted(self, "precision_")
-        Z = validate_data(self, Z, reset=False, dtype=np.float64)
-        return (Z - self.median_) / self.iqr_
-
     def distance(self, Z) -> np.ndarray:
         """``d = sqrt(z^T S^+ z)`` per row, shape (n,), with ``z`` the median/IQR-scaled row.
 
         Note that ``z`` is *not* re-centred on the scaled training mean: following the paper,
         the origin is the training median.
         """
-        z = self._scaled(Z)
-        d2 = np.einsum("ij,jk,ik->i", z, self.precision_, z)
-        return np.sqrt(np.maximum(d2, 0.0))
+        check_is_fitted(self, "precision_")
+        Z = validate_data(self, Z, reset=False, dtype=np.float64)
+        return robust_distance(Z, self.median_, self.iqr_, self.precision_)
 
     def transform(self, Z) -> np.ndarray:
         """Same as :meth:`distance`: ``d`` of shape (n,)."""
@@ -92,12 +92,6 @@ def pomerantsev_limit(d_train, alpha: float = 0.05) -> dict[str, float]:
         raise ValueError("d_train is constant: degrees of freedom undefined")
     Fd = max(int(2.0 * d0 ** 2 / var), 1)
     return {"d0": d0, "Fd": Fd, "limit": float(chi2.ppf(1.0 - alpha, Fd))}
-
-
-def flag_extreme(d, d0: float, Fd: int, limit: float) -> np.ndarray:
-    """Boolean flags ``Fd * d / d0 > limit`` (Eq. 18 against the limit of Eq. 19), shape (n,)."""
-    d = np.asarray(d, dtype=float)
-    return Fd * d / d0 > limit
 
 
 class ShiftDetector(BaseEstimator):

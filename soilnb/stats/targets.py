@@ -6,6 +6,10 @@
 * :func:`replace_zeros`: multiplicative zero replacement (Martin-Fernandez et al. 2003,
   doi:10.1023/A:1023866030544), applied before taking logs.
 * :class:`TargetTransformer`: soil properties (the nine of the paper or any others) <-> model outputs, sklearn style.
+
+The log-ratio functions live in :mod:`soilnb.stats.logratio` and the transform's arithmetic in
+:class:`soilnb.stats.fitted.TargetArithmetic` (both without scikit-learn, for ``soilnb predict``); they are
+importable from here as before.
 """
 from __future__ import annotations
 
@@ -20,107 +24,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from soilnb.core.vocab import LOG_PROPERTIES, PROPERTIES, TEXTURE
 from soilnb.data.properties import TEXTURE_TOLERANCE
-
-#: Default replacement value for zero parts, as a fraction of the total (0.05 %).
-ZERO_DELTA = 5e-4
-
-
-def helmert_basis(n_parts: int = 3) -> np.ndarray:
-    """Orthonormal contrast matrix ``V`` of shape (n_parts, n_parts - 1).
-
-    Column ``i`` (0-based) is ``sqrt(k/(k+1)) * (1/k, ..., 1/k, -1, 0, ..., 0)`` with ``k = i + 1``
-    ones-over-k entries (Egozcue et al. 2003, Eq. 10), so that
-    ``ilr_k = sqrt(k/(k+1)) * ln(g(x_1..x_k) / x_{k+1})``, ``V.T @ V = I`` and ``V.T @ 1 = 0``.
-    """
-    V = np.zeros((n_parts, n_parts - 1))
-    for i in range(n_parts - 1):
-        k = i + 1
-        V[:k, i] = 1.0 / k
-        V[k, i] = -1.0
-        V[:, i] *= np.sqrt(k / (k + 1))
-    return V
-
-
-def replace_zeros(parts, delta: float = ZERO_DELTA) -> np.ndarray:
-    """Multiplicative replacement of zero parts (Martin-Fernandez et al. 2003).
-
-    Each composition is first closed to 1; zero parts become ``delta`` and the non-zero parts
-    are scaled by ``1 - (number of zeros) * delta`` so that the composition still sums to 1 and
-    the ratios between non-zero parts are unchanged.
-
-    Parameters
-    ----------
-    parts : array-like of shape (n, D)
-        Non-negative parts (any total, e.g. percent).
-    delta : float
-        Replacement value as a fraction of the total (default 5e-4, i.e. 0.05 %).
-
-    Returns
-    -------
-    ndarray of shape (n, D), rows summing to 1, all strictly positive.
-    """
-    x = np.asarray(parts, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"parts must be 2-d (n, D), got shape {x.shape}")
-    if np.isnan(x).any():
-        raise ValueError("parts contain NaN")
-    if (x < 0).any():
-        raise ValueError("parts must be non-negative (negative value found)")
-    total = x.sum(axis=1, keepdims=True)
-    if (total <= 0).any():
-        raise ValueError("every composition needs at least one positive part (all-zero row found)")
-    if not 0 < delta * x.shape[1] < 1:
-        raise ValueError(f"delta={delta} too large for {x.shape[1]} parts")
-    x = x / total
-    zero = x == 0
-    n_zero = zero.sum(axis=1, keepdims=True)
-    return np.where(zero, delta, x * (1.0 - n_zero * delta))
-
-
-def ilr(parts, delta: float = ZERO_DELTA) -> np.ndarray:
-    """Isometric log-ratio coordinates, paper Eq. 8.
-
-    Parameters
-    ----------
-    parts : array-like of shape (n, D)
-        Compositions (e.g. clay, silt, sand in %); zero parts are replaced by
-        :func:`replace_zeros` with ``delta``.
-
-    Returns
-    -------
-    ndarray of shape (n, D - 1)
-
-    Examples
-    --------
-    >>> np.round(ilr([[20.0, 30.0, 50.0]]), 6)
-    array([[-0.286707, -0.582618]])
-    """
-    x = replace_zeros(parts, delta)
-    logx = np.log(x)
-    clr = logx - logx.mean(axis=1, keepdims=True)
-    return clr @ helmert_basis(x.shape[1])
-
-
-def ilr_inverse(coords, total: float = 100.0) -> np.ndarray:
-    """Inverse ILR, paper Eq. 9: coordinates (n, D-1) -> compositions (n, D) summing to ``total``.
-
-    The result is always strictly positive (a softmax of the clr coordinates).
-    """
-    z = np.asarray(coords, dtype=float)
-    if z.ndim != 2:
-        raise ValueError(f"coords must be 2-d (n, D-1), got shape {z.shape}")
-    if not np.isfinite(z).all():
-        raise ValueError("coords contain NaN or inf")
-    clr = z @ helmert_basis(z.shape[1] + 1).T
-    e = np.exp(clr - clr.max(axis=1, keepdims=True))   # stable softmax
-    return total * e / e.sum(axis=1, keepdims=True)
-
+from soilnb.stats.fitted import TargetArithmetic
+from soilnb.stats.logratio import ZERO_DELTA, helmert_basis, ilr, ilr_inverse, replace_zeros  # noqa: F401
 
 #: Skewness above which a non-negative property of a name outside the vocabulary is modelled on the log1p scale.
 SKEW_LIMIT = 1.0
 
 
-class TargetTransformer(BaseEstimator):
+class TargetTransformer(TargetArithmetic, BaseEstimator):
     """Soil properties <-> model outputs (paper Sect. 2.3), for any set of properties.
 
     Each column of the DataFrame given to :meth:`fit` is one property. ``log1p`` for the properties in
@@ -172,33 +83,6 @@ class TargetTransformer(BaseEstimator):
         if set(self.log_properties) & set(TEXTURE):
             raise ValueError("texture fractions cannot be log-transformed; use texture='ilr'")
 
-    def _columns(self, df) -> dict[str, np.ndarray]:
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"expected a DataFrame with one column per property, got {type(df).__name__}")
-        return {str(c): pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) if df[c].dtype == object
-                else df[c].to_numpy(dtype=float) for c in df.columns}
-
-    def _raw_outputs(self, df: pd.DataFrame) -> np.ndarray:
-        values = self._columns(df)
-        missing = [p for p in self.properties_ if p not in values]
-        if missing:
-            raise ValueError(f"missing property column(s): {missing}")
-        cols = []
-        for p in self.properties_:
-            v = values[p]
-            if np.isnan(v).any():
-                raise ValueError(f"column {p} contains NaN ({int(np.isnan(v).sum())} of {v.size} rows)")
-            if p in self._ilr_parts:
-                continue
-            if p in self.log_:
-                if (v < 0).any():
-                    raise ValueError(f"column {p} has negative values; log1p needs >= 0")
-                v = np.log1p(v)
-            cols.append(v)
-        if self._ilr_parts:
-            cols.extend(ilr(np.column_stack([values[t] for t in TEXTURE])).T)
-        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
-
     def fit(self, df: pd.DataFrame, y=None) -> "TargetTransformer":
         """Learn the properties, their transforms, the output names and (optionally) the standardisation."""
         self._validate_params()
@@ -233,7 +117,7 @@ class TargetTransformer(BaseEstimator):
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """Properties DataFrame (n, n_properties) -> outputs ndarray (n, len(output_names_))."""
         check_is_fitted(self, "output_names_")
-        return (self._raw_outputs(df) - self.mean_) / self.scale_
+        return super().transform(df)
 
     def fit_transform(self, df: pd.DataFrame, y=None) -> np.ndarray:
         return self.fit(df).transform(df)
@@ -245,21 +129,7 @@ class TargetTransformer(BaseEstimator):
         at 0; ILR texture is mapped back with :func:`ilr_inverse` (positive, summing to ``total``).
         """
         check_is_fitted(self, "output_names_")
-        Z = np.asarray(Z, dtype=float)
-        if Z.ndim != 2 or Z.shape[1] != len(self.output_names_):
-            raise ValueError(f"expected shape (n, {len(self.output_names_)}), got {Z.shape}")
-        Z = Z * self.scale_ + self.mean_
-        out = {}
-        for j, p in enumerate(n for n in self.output_names_ if n not in ("ilr1", "ilr2")):
-            v = Z[:, j]
-            if p in self.log_:
-                v = np.expm1(v)
-            out[p] = np.clip(v, 0.0, None) if p in self._clip else v
-        if self._ilr_parts:
-            tex = ilr_inverse(Z[:, -2:], total=self.total)
-            for k, p in enumerate(TEXTURE):
-                out[p] = tex[:, k]
-        return pd.DataFrame({p: out[p] for p in self.properties_}, columns=list(self.properties_))
+        return super().inverse_transform(Z)
 
 
 #: Properties that may be negative or are not contents (never clipped at 0 on the way back).

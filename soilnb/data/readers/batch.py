@@ -33,14 +33,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from soilnb.core.vocab import MIR_AXIS_CM1
+from soilnb.core.vocab import MIR_AXIS_CM1, OSSL_LAYER_COL as LAYER_COL, OSSL_MIR_RE as MIR_RE
 from soilnb.data.library import SpectralLibrary
-from soilnb.data.ossl import LAYER_COL, MIR_RE
 from soilnb.data.readers.base import SpectraReadError
 from soilnb.data.readers.table import ossl_block, ossl_kind, table_blocks, table_layout
 from soilnb.data.readers.tableio import first_line, parse_header
-from soilnb.spectra.orientation import orientation_rows
-from soilnb.spectra.units import ABSORBANCE_MAX
+from soilnb.spectra.bands import orientation_rows
+from soilnb.spectra.reflectance import ABSORBANCE_MAX
 
 #: Table files read with others: plain or gzipped CSV-like text (Parquet files are read alone).
 BATCH_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")

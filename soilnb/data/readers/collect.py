@@ -16,8 +16,8 @@ from soilnb.data.readers.batch import plan_batches, read_batch
 from soilnb.data.readers.opus import OPUS_MAGIC, read_opus
 from soilnb.data.readers.result import ReadResult, build_library, group_blocks, shared_id_notes
 from soilnb.data.readers.table import read_table
-from soilnb.spectra.orientation import check_orientation, orientation_reason, orientation_rows
-from soilnb.spectra.units import ABSORBANCE_MAX, FRACTION_MAX, reflectance_rows
+from soilnb.spectra.bands import check_orientation, orientation_reason, orientation_rows
+from soilnb.spectra.reflectance import ABSORBANCE_MAX, FRACTION_MAX, reflectance_rows
 
 #: File-name endings read as tables (CSV, optionally gzipped, and Parquet).
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv", ".parquet", ".pq")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from soilnb.data.readers.base import FileSpectra, SpectraReadError, file_stem
-from soilnb.spectra.units import reflectance_rows
+from soilnb.spectra.reflectance import reflectance_rows
 
 try:   # optional: only needed for OPUS files
     import brukeropus

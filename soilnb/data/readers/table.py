@@ -45,13 +45,14 @@ import numpy as np
 import pandas as pd
 
 from soilnb.core.vocab import MODEL_GRIDS, OSSL_COLUMNS, PROPERTIES
+from soilnb.core.vocab import (OSSL_LAYER_COL as LAYER_COL, OSSL_MIR_RE as MIR_RE, OSSL_NIR_RE as NIR_RE,
+                               OSSL_SAMPLE_COL as SAMPLE_COL)
 from soilnb.data.library import estimated_organic_carbon
-from soilnb.data.ossl import LAYER_COL, MIR_RE, NIR_RE, SAMPLE_COL, read_mir_table, read_nir_table
 from soilnb.data.readers.base import FileSpectra, SpectraReadError, bad_row_message, file_stem, library_to_block
 from soilnb.data.readers.tableio import HEADERS_CACHED, read_frame, read_header
+from soilnb.spectra.bands import ORIENTATION_BANDS, check_orientation
 from soilnb.spectra.coverage import coverage_gap
-from soilnb.spectra.orientation import ORIENTATION_BANDS, check_orientation
-from soilnb.spectra.units import ABSORBANCE_MAX
+from soilnb.spectra.reflectance import ABSORBANCE_MAX
 
 #: A spectral column: optional non-digit prefix, a number, optional non-digit suffix (``cm-1`` allowed).
 SPECTRAL_RE = re.compile(r"^(?P<prefix>\D*?)(?P<num>\d+(?:\.\d+)?)(?P<suffix>(?:cm-1|\D)*)$")
@@ -371,6 +372,10 @@ def _ossl_table(path: Path, columns, use_cache) -> list[FileSpectra] | None:
     kind = ossl_kind(tuple(columns))
     if kind is None:
         return None
+    # the OSSL stack (its table cache, scikit-learn's resampler) only for an OSSL table: reading an OPUS file or a
+    # small table, as ``soilnb predict`` does, never imports it (an import-linter contract ignores this one edge)
+    from soilnb.data.ossl import read_mir_table, read_nir_table  # noqa: PLC0415
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if kind == "mir":
