@@ -254,18 +254,23 @@ def test_interval_is_the_conformal_quantile_by_hand(tiny):
 def test_halves_match_crepes(tiny):
     """The vectorised halving of :func:`halves_coverage` against crepes through Calibration, for one split."""
     from soilnb.apply.coverage import conformal_quantile
+    from soilnb.apply.intervals import conformal_rank
 
     c = tiny["loaded"].calibration["MIR-MLP"]
+    checked = 0
     for cov in (0.8, 0.9, 0.95):
         for n in (9, 19, 20, 24):
-            part = apply.Calibration(c.properties, c.scales, c.lower, c.upper, c.residuals[:n], c.spread)
-            pred = pd.DataFrame({p: np.full(3, 5.0) for p in c.properties})
-            lo, hi = part.intervals(pred, cov) if int((1 - cov) * (n + 1)) >= 1 else (None, None)
-            if lo is None:
+            res = c.residuals[:n]
+            if conformal_rank(len(res), cov) < 0:   # too few scores: an infinite interval, with a warning
                 continue
-            q = conformal_quantile(np.abs(c.residuals[:n]), cov)
+            part = apply.Calibration(c.properties, c.scales, c.lower, c.upper, res, c.spread)
+            pred = pd.DataFrame({p: np.full(3, 5.0) for p in c.properties})
+            lo, hi = part.intervals(pred, cov)
+            checked += 1
+            q = conformal_quantile(np.abs(res), cov)
             j = c.properties.index("pH")
             assert hi["pH"].iloc[0] == pytest.approx(min(5.0 + q[j], 14.0), rel=1e-12)
+    assert checked == 11                            # every case but 9 scores at 0.95 (too few)
 
 
 def test_shift_flags_equal_notebook_05(tiny):

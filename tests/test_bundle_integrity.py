@@ -2,6 +2,7 @@
 import hashlib
 import io
 import json
+import re
 import shutil
 
 import numpy as np
@@ -21,9 +22,14 @@ def tiny(tmp_path_factory):
     yield from make_tiny(tmp_path_factory)
 
 
-def _edited(tiny, tmp_path, edit_arrays=None, edit_heads=None):
-    """A copy of the tiny bundle with arrays.npz / heads.safetensors edited and the manifest re-hashed."""
+def _edited(tiny, tmp_path, edit_arrays=None, edit_heads=None, edit_models=None):
+    """A copy of the tiny bundle with arrays.npz / heads.safetensors / bundle.json's models edited and the manifest
+    re-hashed."""
     folder = shutil.copytree(tiny["folder"], tmp_path / "edited")
+    if edit_models:
+        doc = json.loads((folder / "bundle.json").read_text())
+        edit_models(doc["models"])
+        (folder / "bundle.json").write_text(json.dumps(doc, indent=1))
     if edit_arrays:
         with np.load(folder / "arrays.npz") as z:
             arrays = {k: z[k] for k in z.files}
@@ -68,6 +74,49 @@ def test_rehashed_bundle_with_inconsistent_shapes_is_refused_naming_the_part(tin
     with pytest.raises(BundleError, match=r"the MIR shift reference has arrays of shapes"):
         apply.load_bundle(_edited(tiny, tmp_path / "d", edit_arrays=shift_of_other_size))
     assert apply.load_bundle(_edited(tiny, tmp_path / "e")).strategies == tiny["loaded"].strategies   # untouched
+
+
+MODEL_EDITS = {   # an entry of bundle.json's models that VAEConfig / build_nir_to_mir refuse, and the message
+    "activation": (lambda m: m["vae"].update(activation="gelu"), r"models\.vae: unexpected 'activation'"),
+    "negative depth": (lambda m: m["vae"].update(depth=-1), r"models\.vae: depth is -1, not a whole number >= 0"),
+    "float width": (lambda m: m["vae"].update(hidden=64.0), r"models\.vae: hidden is 64\.0, not a whole number"),
+    "no beta": (lambda m: m["vae"].pop("beta"), r"models\.vae: no beta \(the entry holds exactly"),
+    "other kind": (lambda m: m["vae"].update(kind="nir_to_mir"), r"models\.vae: model kind 'nir_to_mir', not 'vae'"),
+    "zero width": (lambda m: m["nir_to_mir"].update(hidden=0),
+                   r"models\.nir_to_mir: hidden is 0, not a whole number >= 1"),
+    "NIR extra": (lambda m: m["nir_to_mir"].update(dropout=0.1), r"models\.nir_to_mir: unexpected 'dropout'"),
+    "vae_cfg kind": (lambda m: m["nir_to_mir"]["vae_cfg"].update(kind="vae"),
+                     r"models\.nir_to_mir\.vae_cfg: unexpected 'kind'"),
+    "vae_cfg size": (lambda m: m["nir_to_mir"]["vae_cfg"].update(latent_dim=0),
+                     r"models\.nir_to_mir\.vae_cfg: latent_dim is 0"),
+}
+
+
+@pytest.mark.parametrize("edit", MODEL_EDITS)
+def test_a_model_entry_the_modules_refuse_is_refused_by_both_engines(tiny, tmp_path, edit):
+    """A models entry of bundle.json edited (and the manifest re-hashed) so that torch's VAEConfig or
+    build_nir_to_mir would refuse it: both engines refuse the bundle with one BundleError naming bundle.json and
+    the entry, never a TypeError from deep inside torch, and the NumPy engine does not load it regardless."""
+    change, match = MODEL_EDITS[edit]
+    folder = _edited(tiny, tmp_path, edit_models=change)
+    for engine in ("numpy", "torch"):
+        with pytest.raises(BundleError, match=re.escape(str(folder / "bundle.json")) + ": " + match):
+            apply.load_bundle(folder, engine=engine)
+
+
+def test_on_torch_names_the_entry_its_modules_refuse(tiny):
+    """A NumPy model whose configuration the torch modules refuse (past the loader's checks) gives a BundleError
+    naming bundle.json and the entry from on_torch, not the TypeError or ValueError of VAEConfig or _stack."""
+    from soilnb.apply.torch_encoders import on_torch
+
+    b = apply.load_bundle(tiny["folder"], engine="numpy")
+    b.vae.config["activation"] = "gelu"
+    b.n2m.config["depth"] = -1
+    for model, entry, error in ((b.vae, "vae", "TypeError"), (b.n2m, "nir_to_mir", "ValueError")):
+        where = tiny["folder"] / f"{entry}.safetensors"
+        with pytest.raises(BundleError, match=re.escape(f"{tiny['folder'] / 'bundle.json'}: models.{entry}: "
+                                                        f"incomplete or inconsistent ({error}")):
+            on_torch(model, str(where))
 
 
 def test_predictions_record_the_bundle_id(tiny, real_dir):

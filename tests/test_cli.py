@@ -224,6 +224,54 @@ def test_predict_imports_no_torch_sklearn_scipy_crepes(tiny, real_dir, tmp_path)
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
 
 
+def _imported(args, cwd=ROOT):
+    """``soilnb ARGS`` through cli.main in a fresh process: ``(return code, the heavy packages imported, output)``."""
+    code = ("import sys\nfrom soilnb.apply import cli\n"
+            f"rc = cli.main({[str(a) for a in args]!r})\n"
+            f"print('IMPORTED', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})), rc)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300)
+    last = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
+    return run.returncode, last, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+def test_predict_small_tables_import_no_torch_sklearn_scipy_crepes(tiny, real_dir, tmp_path):
+    """The NumPy path on tables of fewer than support.MIN_BATCH samples, in a fresh process: a MIR table in cm-1
+    (5 rows), a NeoSpectra NIR table in nm on its own uneven axis (resampled onto the bundle's grid) and a
+    350-2500 nm vis-NIR table at 1 nm (trimmed and resampled), every strategy, --convert-mir: none of torch,
+    scikit-learn, SciPy, crepes imported, every file predicted with its converted MIR spectrum. A table of
+    MIN_BATCH samples is tested as a batch by the domain classifier, which imports scikit-learn and SciPy
+    (what docs/bundle.md says)."""
+    from soilnb.apply.support import MIN_BATCH
+
+    inputs = real_dir / "ossl_sample_inputs"
+    small = []
+    for name, n in (("sample_mir_data.csv", 5), ("sample_neospectra_data.csv", 4), ("sample_visnir_data.csv", 5)):
+        lines = (inputs / name).read_text().splitlines()
+        assert len(lines) - 1 >= MIN_BATCH > n
+        small.append(tmp_path / f"small_{name}")
+        small[-1].write_text("\n".join(lines[:n + 1]) + "\n")
+    out = tmp_path / "p.csv"
+    rc, line, text = _imported(["predict", "-q", "--model", tiny["folder"], *small, "--strategy", "all",
+                                "--convert-mir", "-o", out])
+    assert rc == 0 and line == "IMPORTED [] 0", text
+    table = pd.read_csv(out)
+    files = table["file"].map(lambda f: Path(f).name)
+    assert sorted(set(files)) == sorted(f.name for f in small)
+    assert dict(table.groupby(files)["range"].first()) == {"small_sample_mir_data.csv": "MIR",
+                                                            "small_sample_neospectra_data.csv": "NIR",
+                                                            "small_sample_visnir_data.csv": "NIR"}
+    assert table.groupby(files)["sample_id"].nunique().tolist() == [5, 4, 5]
+    mir = table.filter(like="mir_")
+    assert mir.shape[1] == tiny["loaded"].grids["MIR"].size
+    nir = (table["range"] == "NIR").to_numpy()
+    assert mir[nir].notna().all().all() and mir[~nir].isna().all().all()
+    assert table["recon_error"].notna().all() and {"NIRtoMIR-MLP", "NIRtoMIR-SSL-MLP"} <= set(table["strategy"])
+    big = tmp_path / "mir_batch.csv"
+    big.write_text("\n".join((inputs / "sample_mir_data.csv").read_text().splitlines()[:MIN_BATCH + 1]) + "\n")
+    rc, line, text = _imported(["predict", "-q", "--model", tiny["folder"], big, "-o", tmp_path / "q.csv"])
+    assert rc == 0 and line == "IMPORTED ['scipy', 'sklearn'] 0", text
+
+
 def test_existing_outputs_need_force(tiny, tmp_path, capsys, real_dir):
     """An existing CSV (or bundle folder) is refused before any work, naming it and --force; --force overwrites."""
     f = str(real_dir / "ossl_sample_inputs" / "icr056141.0")

@@ -4,10 +4,12 @@ preprocessing and resampling against the scikit-learn transformers, a loaded tar
 detector against the fitted estimators, and the conformal intervals against crepes."""
 import contextlib
 import hashlib
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from apply_world import make_tiny
 from crepes import ConformalRegressor
 
@@ -15,11 +17,13 @@ from soilnb import apply
 from soilnb.apply.bundle import load_bundle
 from soilnb.apply.encoders import NumpyNIRtoMIR, NumpyVAE
 from soilnb.apply.intervals import NUDGE, Calibration, conformal_rank
-from soilnb.apply.torch_encoders import TorchModel
+from soilnb.apply.torch_encoders import TorchModel, on_torch
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM
 from soilnb.data.library import SpectralLibrary
 from soilnb.data.prepare import preprocess_library
+from soilnb.models.checkpoints import build_nir_to_mir, model_config
 from soilnb.models.inference import convert, embed, predict_in_batches
+from soilnb.models.nets import VAE, VAEConfig
 from soilnb.spectra.coverage import to_grid
 from soilnb.spectra.grid import Resample
 from soilnb.spectra.pipeline import spectral_pipeline
@@ -80,18 +84,24 @@ def test_a_numpy_loaded_bundle_saves_the_same_weights(engines, tiny, tmp_path):
 
 def test_both_engines_predict_the_same(tiny, engines):
     """Every strategy, plain and normalised intervals, with flags: the spectra-reading heads' values and intervals
-    equal, everything downstream of an embedding within float32 rounding, the same flags."""
+    equal, everything downstream of an embedding within float32 rounding, the same flags away from their limits
+    (a value within 1e-3 of a limit may fall on either side on the two engines, as in
+    test_bundle.py::test_shift_flags_equal_notebook_05)."""
     num, tor = engines
     F = tiny["F"]
     for rng, X in (("MIR", F.test_mir), ("NIR", F.test_nir)):
         names = [s for s in num.strategies if num.strategies[s][0] == rng]
+        limits = {"shift_flag": ("shift_distance", tor.shift_limit(rng) if rng in tor.shift else np.inf),
+                  "novelty_flag": ("recon_error", tor.novelty[rng].limit if rng in tor.novelty else np.inf)}
         for norm in (False, True):
             a, fa = apply.predict_arrays(num, rng, X, names, normalized=norm)
             b, fb = apply.predict_arrays(tor, rng, X, names, normalized=norm)
             for c in ("shift_distance", "recon_error"):
                 _close(fa[c], fb[c], f"{rng} {c}", rtol=1e-4)
-            for c in ("shift_flag", "novelty_flag"):
-                assert (fa[c] == fb[c]).all(), (rng, c)
+            for c, (value, limit) in limits.items():
+                clear = np.abs(fb[value].to_numpy(float) / limit - 1) > 1e-3
+                assert clear.mean() > 0.8, (rng, c)
+                assert (fa[c][clear] == fb[c][clear]).all(), (rng, c)
             for s in names:
                 exact = num.strategies[s][1] == "spectra" and not norm
                 for k in range(3):
@@ -99,6 +109,42 @@ def test_both_engines_predict_the_same(tiny, engines):
                         pd.testing.assert_frame_equal(a[s][k], b[s][k], check_exact=True)
                     else:
                         _close(a[s][k].to_numpy(), b[s][k].to_numpy(), f"{s} {k}", rtol=1e-4)
+
+
+def _random_models(vae_depth, nir_depth, seed=0):
+    """A VAE and an NIR encoder of the given depths with torch's random initial weights (no training): the VAE
+    48 wide, the NIR encoder 24 wide (a VAE input of 150 channels, 6 latent dimensions, 90 NIR channels)."""
+    torch.manual_seed(seed)
+    vae = VAE(VAEConfig(n_in=150, latent_dim=6, hidden=48, depth=vae_depth))
+    n2m = build_nir_to_mir(vae.cfg, 90, hidden=24, depth=nir_depth, vae=vae)
+    return vae.eval(), n2m.eval()
+
+
+@pytest.mark.parametrize("vae_depth, nir_depth", [(v, d) for v in (0, 1, 3) for d in (0, 2, 3)])
+def test_numpy_encoders_of_every_depth_equal_torch(vae_depth, nir_depth):
+    """The NumPy VAE and NIR encoder against the torch modules of soilnb.models.nets (random weights, depths 0 to
+    3, VAE and NIR encoder of different widths): latent, reconstruction and conversion within float32 rounding;
+    rebuilt on torch (the torch engine), the modules' own numbers bit for bit."""
+    vae, n2m = _random_models(vae_depth, nir_depth)
+    state = {k: v.detach().numpy().copy() for k, v in vae.state_dict().items()}
+    nv = NumpyVAE(model_config(vae), state)
+    nn_ = NumpyNIRtoMIR(model_config(n2m), {k: v.detach().numpy().copy() for k, v in n2m.state_dict().items()})
+    rng = np.random.default_rng(vae_depth * 10 + nir_depth)
+    mir, nir = rng.normal(size=(40, 150)).astype(np.float32), rng.normal(size=(40, 90)).astype(np.float32)
+    with torch.no_grad():
+        m, q = torch.from_numpy(mir), torch.from_numpy(nir)
+        want = {"VAE embedding": (nv.latent(mir), vae.embed(m)),
+                "VAE reconstruction": (nv.reconstruct(mir), vae.decode(vae.embed(m))),
+                "NIR embedding": (nn_.latent(nir), n2m.nir_encoder(q)),
+                "NIR reconstruction": (nn_.reconstruct(nir), n2m.nir_decoder(n2m.nir_encoder(q))),
+                "NIR to MIR": (nn_.convert(nir), n2m.mir_decoder(n2m.nir_encoder(q)))}
+    for what, (a, b) in want.items():
+        assert a.dtype == np.float32, what
+        _close(a, b.numpy(), f"{what} (depths {vae_depth}, {nir_depth})")
+    assert len(nv.encoder.weights) == vae_depth + 1 and len(nn_.nir_encoder.weights) == nir_depth + 1
+    tv, tn = on_torch(nv), on_torch(nn_)
+    np.testing.assert_array_equal(tv.latent(mir), embed(vae, mir))
+    np.testing.assert_array_equal(tn.convert(nir), convert(n2m, nir))
 
 
 # ------------------------------------------------------------------------------------------ preprocessing
@@ -155,6 +201,35 @@ def test_loaded_shift_detector_equals_the_fitted_one(tiny, engines):
 
 
 # ------------------------------------------------------------------------------------------ intervals
+def test_a_calibration_sigma_of_zero_warns_nothing_and_gives_crepes_numbers():
+    """Normalised intervals where calibration difficulties (and new rows' sigmas) are 0: scores of inf (and NaN
+    for a residual of 0) as crepes computes them, the same intervals, and no RuntimeWarning (an error here);
+    the cached scores are read-only."""
+    rng = np.random.default_rng(7)
+    res = rng.normal(0, 0.3, size=(30, 1))
+    res[3] = 0.0
+    sig = rng.uniform(0.5, 2.0, 30)
+    sig[[0, 3, 5]] = 0.0                                   # |r| / 0 = inf twice, 0 / 0 = NaN once
+    cal = Calibration(["pH"], ["identity"], np.array([0.0]), np.array([14.0]), res, res.std(axis=0), sig)
+    pred = pd.DataFrame({"pH": rng.uniform(4.0, 8.0, 6)})
+    new_sig = np.r_[0.0, rng.uniform(0.5, 3.0, 5)]
+    for coverage in (0.5, 0.9, 0.92, 0.95):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            lo, hi = cal.intervals(pred, coverage, sigmas=new_sig)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            iv = ConformalRegressor().fit(res[:, 0], sigmas=sig).predict_int(
+                pred["pH"].to_numpy(), sigmas=new_sig, confidence=coverage - NUDGE, y_min=0.0, y_max=14.0)
+        np.testing.assert_array_equal(lo["pH"].to_numpy(), iv[:, 0])
+        np.testing.assert_array_equal(hi["pH"].to_numpy(), iv[:, 1])
+    for normalized in (False, True):
+        scores = cal.scores(0, normalized)
+        assert not scores.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            scores[0] = 0.0
+
+
 @pytest.mark.parametrize("n", [5, 9, 19, 20, 57, 99, 200])
 def test_intervals_are_crepes_number_for_number(n):
     """Calibration.intervals (crepes' rule in NumPy) against crepes' ConformalRegressor asked at coverage - NUDGE,

@@ -156,6 +156,25 @@ def test_evaluate_command_writes_csv_and_figure(tiny, tiny_data, tmp_path, capsy
     assert "soilnb: TC " in err and "Traceback" not in err
 
 
+def test_evaluate_command_gives_the_library_numbers(tiny, tiny_data, tmp_path, monkeypatch):
+    """``soilnb evaluate`` loads the bundle as ``evaluate_bundle(folder)`` does (the torch engine, as ``soilnb
+    adapt``): the same predictions and table to the last bit, latent strategies included."""
+    seen = []
+
+    def spy(bundle, *args, **kwargs):
+        seen.append(evaluate_bundle(bundle, *args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(model_commands, "evaluate_bundle", spy)
+    rc = cli.main(["evaluate", "--model", str(tiny.folder), str(tiny_data / "with_props.csv"), "-o",
+                   str(tmp_path / "ev.csv"), "--figure", "none", "-q"])
+    assert rc == 0 and len(seen) == 1
+    want = evaluate_bundle(tiny.folder, tiny_data / "with_props.csv")
+    assert "MIR-SSL-MLP" in set(want.predictions["strategy"])
+    pd.testing.assert_frame_equal(seen[0].predictions, want.predictions, check_exact=True)
+    pd.testing.assert_frame_equal(seen[0].table, want.table, check_exact=True)
+
+
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), ValueError("cannot draw")])
 def test_evaluate_writes_no_csv_when_the_figure_fails(tiny, tiny_data, tmp_path, capsys, monkeypatch, error):
     def broken(ev, path):

@@ -302,9 +302,10 @@ def load_bundle(folder, engine: str = "torch") -> Bundle:
 
     ``engine`` evaluates the VAE and the NIR encoder: ``"torch"`` (default) with their torch modules, as the run
     that built the bundle did, so the loaded bundle predicts its numbers bit for bit; ``"numpy"`` in NumPy
-    (:mod:`soilnb.apply.encoders`: equal to float32 rounding), without importing torch -- what the ``soilnb``
-    command loads, so that ``soilnb predict`` starts in well under a second. Everything else is the same
-    NumPy code either way.
+    (:mod:`soilnb.apply.encoders`: equal to float32 rounding), without importing torch -- what ``soilnb predict``
+    and ``info`` load, so that predicting starts in well under a second. Everything else is the same NumPy code
+    either way, but a row within float32 rounding of a limit may get another ``shift_flag``, ``novelty_flag`` or
+    ``interval_supported`` (a batch at the domain classifier's thresholds another batch mark) on the other engine.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -389,7 +390,7 @@ def _assemble(folder: Path, doc: dict, arrays: dict, tensors: dict, man: dict, b
 
 def _model(config: dict, path: Path, blobs: dict):
     """The NumPy model of ``config`` with the weights of ``path`` (a BundleError when they do not fit)."""
-    return numpy_encoder(config, _safetensors(path, blobs, safetensors.numpy.load), str(path))
+    return numpy_encoder(config, _safetensors(path, blobs, safetensors.numpy.load), str(path), path.stem)
 
 
 def bundle_sha256(folder) -> str:

@@ -30,7 +30,7 @@ def describe(b, format_version) -> str:
                          f"{ref.alpha}, {ref.scores.size} held-out spectra)" if np.isfinite(ref.limit) else
                          f"  novelty flag: never raised: {ref.scores.size} held-out spectra are too few for a limit "
                          f"at alpha {ref.alpha} (p-values are still given)")
-    lines.append("intervals: split-conformal (crepes), calibrated on held-out samples: " +
+    lines.append("intervals: split-conformal (crepes' rule), calibrated on held-out samples: " +
                  ", ".join(f"{s} n={c.n}" for s, c in b.calibration.items()))
     sup = {s: v for r in b.limits().values() for s, v in r.get("interval_support_distance_limit", {}).items()}
     if sup:

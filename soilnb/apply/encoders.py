@@ -15,9 +15,55 @@ to MIR through the frozen MIR decoder), plus ``config`` (the architecture of ``b
 """
 from __future__ import annotations
 
+import numbers
+from pathlib import Path
+
 import numpy as np
 
 from soilnb.apply.defaults import BundleError
+
+#: The keys of a ``bundle.json`` models entry besides ``kind`` (those of :class:`soilnb.models.nets.VAEConfig`, and
+#: those :func:`soilnb.models.checkpoints.build_nir_to_mir` records; ``vae_cfg`` holds the VAE's, without ``kind``).
+VAE_KEYS = ("n_in", "latent_dim", "hidden", "depth", "beta")
+NIR_KEYS = ("vae_cfg", "n_nir", "hidden", "depth")
+
+
+def linear_silu(h: np.ndarray, weights: list, biases: list) -> np.ndarray:
+    """``Linear -> SiLU -> ... -> Linear`` of ``h``, in the dtype the arrays give (no cast here): the forward pass
+    of the encoders (float32) and of the MLP heads (float64, :class:`soilnb.apply.heads.MLPHead`)."""
+    last = len(weights) - 1
+    for i, (W, b) in enumerate(zip(weights, biases)):
+        h = h @ W.T + b
+        if i < last:
+            with np.errstate(over="ignore"):             # exp(-h) overflows to inf for h << 0: SiLU is then -0
+                h = h / (1.0 + np.exp(-h))               # SiLU: x * sigmoid(x)
+    return h
+
+
+def checked_config(config, keys: tuple, where: str, kind: str | None = None) -> dict:
+    """``config`` (a models entry of ``bundle.json``, or its ``vae_cfg``) holding exactly ``keys``, plus ``kind``
+    equal to ``kind`` where given: sizes whole numbers (``depth`` >= 0, the others >= 1), ``beta`` a number; else
+    a BundleError naming ``where`` (the file and the entry) and what is wrong -- the entries the torch modules
+    refuse (:class:`soilnb.models.nets.VAEConfig`, :func:`soilnb.models.nets._stack`), so both engines refuse
+    the same bundles."""
+    if not isinstance(config, dict):
+        raise BundleError(f"{where}: not a JSON object but {type(config).__name__}")
+    allowed = (*keys, "kind") if kind else keys
+    missing, extra = [k for k in keys if k not in config], sorted(map(str, set(config) - set(allowed)))
+    if missing or extra:
+        what = "; ".join(([f"no {', '.join(missing)}"] if missing else [])
+                         + ([f"unexpected {', '.join(map(repr, extra))}"] if extra else []))
+        raise BundleError(f"{where}: {what} (the entry holds exactly {', '.join(allowed)})")
+    if kind and config.get("kind", kind) != kind:
+        raise BundleError(f"{where}: kind is {config['kind']!r}, not {kind!r}")
+    for k in keys:
+        v, low = config[k], 0 if k == "depth" else 1
+        if k == "beta" and not (isinstance(v, numbers.Real) and not isinstance(v, bool)):
+            raise BundleError(f"{where}: beta is {v!r}, not a number")
+        if k not in ("beta", "vae_cfg") and not (isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                                 and v >= low):
+            raise BundleError(f"{where}: {k} is {v!r}, not a whole number >= {low}")
+    return dict(config)
 
 
 class LinearStack:
@@ -45,14 +91,7 @@ class LinearStack:
         return cls(weights, biases)
 
     def __call__(self, X) -> np.ndarray:
-        h = np.asarray(X, dtype=np.float32)
-        last = len(self.weights) - 1
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            h = h @ W.T + b
-            if i < last:
-                with np.errstate(over="ignore"):         # exp(-h) overflows to inf for h < -88: SiLU is then -0
-                    h = h / (np.float32(1.0) + np.exp(-h))       # SiLU: x * sigmoid(x)
-        return h
+        return linear_silu(np.asarray(X, dtype=np.float32), self.weights, self.biases)
 
     def state(self, prefix: str) -> dict:
         out = {}
@@ -76,8 +115,9 @@ class NumpyVAE:
 
     kind = "vae"
 
-    def __init__(self, config: dict, state: dict, where: str = "vae.safetensors"):
-        c = self.config = {"kind": "vae", **{k: v for k, v in config.items() if k != "kind"}}
+    def __init__(self, config: dict, state: dict, where: str = "vae.safetensors",
+                 entry: str = "bundle.json: models.vae"):
+        c = self.config = {"kind": "vae", **checked_config(config, VAE_KEYS, entry, kind="vae")}
         self.n_in, self.latent_dim = int(c["n_in"]), int(c["latent_dim"])
         self.encoder = LinearStack.from_state(state, "encoder.", _sizes(self.n_in, 2 * self.latent_dim, c["hidden"],
                                                                         c["depth"]), where)
@@ -102,9 +142,10 @@ class NumpyNIRtoMIR:
 
     kind = "nir_to_mir"
 
-    def __init__(self, config: dict, state: dict, where: str = "nir_to_mir.safetensors"):
-        self.config = c = dict(config)
-        v = c["vae_cfg"]
+    def __init__(self, config: dict, state: dict, where: str = "nir_to_mir.safetensors",
+                 entry: str = "bundle.json: models.nir_to_mir"):
+        c = self.config = {"kind": "nir_to_mir", **checked_config(config, NIR_KEYS, entry, kind="nir_to_mir")}
+        v = c["vae_cfg"] = checked_config(c["vae_cfg"], VAE_KEYS, f"{entry}.vae_cfg")
         self.n_in, self.latent_dim, n_mir = int(c["n_nir"]), int(v["latent_dim"]), int(v["n_in"])
         self.nir_encoder = LinearStack.from_state(state, "nir_encoder.net.", _sizes(self.n_in, self.latent_dim,
                                                                                     c["hidden"], c["depth"]), where)
@@ -130,14 +171,18 @@ class NumpyNIRtoMIR:
                 **self.nir_encoder.state("nir_encoder.net.")}
 
 
-def numpy_encoder(config: dict, state: dict, where: str):
-    """The NumPy model of a ``bundle.json`` models entry (``kind`` "vae" or "nir_to_mir") and its weights."""
+def numpy_encoder(config: dict, state: dict, where: str, slot: str | None = None):
+    """The NumPy model of a ``bundle.json`` models entry (``kind`` "vae" or "nir_to_mir", the entry's own name
+    ``slot`` where given) and its weights (read from ``where``); a BundleError naming the file and the entry
+    when the entry is not one the torch modules accept, or the weights do not fit it."""
     kinds = {"vae": NumpyVAE, "nir_to_mir": NumpyNIRtoMIR}
-    if config.get("kind") not in kinds:
-        raise BundleError(f"{where}: unknown model kind {config.get('kind')!r} in bundle.json")
+    kind = config.get("kind") if isinstance(config, dict) else None
+    entry = f"{Path(where).with_name('bundle.json')}: models.{slot or kind}"
+    if kind not in kinds or kind != (slot or kind):
+        raise BundleError(f"{entry}: model kind {kind!r}, not {slot or 'vae or nir_to_mir'!r}")
     try:
-        return kinds[config["kind"]](config, state, where)
+        return kinds[kind](config, state, where, entry)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, BundleError):
             raise
-        raise BundleError(f"{where}: the model in bundle.json is incomplete ({type(exc).__name__}: {exc})") from None
+        raise BundleError(f"{entry}: incomplete ({type(exc).__name__}: {exc})") from None

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from soilnb.apply.defaults import BundleError  # noqa: F401 - raised by the readers of heads, imported from here
+from soilnb.apply.encoders import linear_silu
 from soilnb.stats.fitted import FittedTargets, TargetArithmetic
 
 
@@ -107,12 +108,7 @@ class MLPHead:
 
     def outputs(self, X) -> np.ndarray:
         h = (np.asarray(X, dtype=np.float64) - self.x_mean) / self.x_scale
-        last = len(self.weights) - 1
-        for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            h = h @ W.T + b
-            if i < last:
-                h = h / (1.0 + np.exp(-h))              # SiLU: x * sigmoid(x)
-        return h * self.y_scale + self.y_mean
+        return linear_silu(h, self.weights, self.biases) * self.y_scale + self.y_mean
 
     def predict(self, X) -> pd.DataFrame:
         return self.targets.inverse_transform(self.outputs(X))

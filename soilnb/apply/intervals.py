@@ -5,13 +5,13 @@ the strategy's regressor never trained on, see :mod:`soilnb.apply.build`) calibr
 (Vovk et al. 2005), computed as crepes' :class:`ConformalRegressor` computes it (Bostrom 2022): the half-width is
 one order statistic of the scores (:func:`conformal_rank`). It is written out here rather than calling crepes
 because ``soilnb predict`` must start without importing crepes and SciPy (about 0.9 s);
-``tests/test_intervals.py`` checks it against crepes, number for number. The residuals are taken on the scale
-the targets are modelled on: ``log1p`` for the properties the :class:`~soilnb.stats.targets.TargetTransformer`
-log-transforms (so an interval of TC is multiplicative, wider for larger values), the original scale for the rest
-(pH, texture, ...). Because ``log1p`` is monotone, an interval that covers ``log1p(y)`` covers ``y``: the
-split-conformal guarantee (coverage >= the nominal level on exchangeable data, and below it by at most
-``1 / (n_cal + 1)``) holds on the original scale. Intervals are clipped to the physical range of each property
-(contents >= 0, percentages <= 100, pH 0-14), which changes no coverage.
+``tests/test_encoders.py::test_intervals_are_crepes_number_for_number`` checks it against crepes, number for
+number. The residuals are taken on the scale the targets are modelled on: ``log1p`` for the properties the
+:class:`~soilnb.stats.targets.TargetTransformer` log-transforms (so an interval of TC is multiplicative, wider for
+larger values), the original scale for the rest (pH, texture, ...). Because ``log1p`` is monotone, an interval
+that covers ``log1p(y)`` covers ``y``: the split-conformal guarantee (coverage >= the nominal level on
+exchangeable data, and below it by at most ``1 / (n_cal + 1)``) holds on the original scale. Intervals are clipped
+to the physical range of each property (contents >= 0, percentages <= 100, pH 0-14), which changes no coverage.
 
 *Normalised* intervals (``normalized=True``) divide each residual by a difficulty estimate ``sigma`` (crepes'
 normalised conformal regressor): here the robust Mahalanobis distance of the sample's latent embedding from the
@@ -58,6 +58,8 @@ def conformal_rank(n: int, coverage: float) -> int:
     (1, 9, -1)
     """
     return int((1 - (coverage - NUDGE)) * (n + 1)) - 1
+
+
 #: Physical bounds of properties not covered by NON_NEGATIVE / PERCENT.
 BOUNDS = {"pH": (0.0, 14.0)}
 
@@ -130,11 +132,15 @@ class Calibration:
 
     def scores(self, j: int, normalized: bool) -> np.ndarray:
         """The calibration scores of property ``j`` sorted from the largest, as crepes' ``ConformalRegressor.fit``
-        sorts them: ``|residual|``, divided by the difficulty ``sigma`` when ``normalized``."""
+        sorts them: ``|residual|``, divided by the difficulty ``sigma`` when ``normalized`` (a sigma of 0 gives inf,
+        or NaN for a residual of 0, silently, as crepes gives them). Read-only: the array is cached."""
         key = (j, normalized)
         if key not in self._fitted:
             a = np.abs(self.residuals[:, j])
-            self._fitted[key] = np.sort(a / self.sigmas if normalized else a)[::-1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scores = np.sort(a / self.sigmas if normalized else a)[::-1]
+            scores.setflags(write=False)
+            self._fitted[key] = scores
         return self._fitted[key]
 
     def intervals(self, predicted: pd.DataFrame, coverage: float = COVERAGE, sigmas=None, weights=None):
@@ -165,8 +171,9 @@ class Calibration:
             iv = np.zeros((len(y_hat), 2))
             if k >= 0:
                 alpha = self.scores(j, normalized)[k]
-                half = alpha * sig if normalized else alpha
-                iv[:, 0], iv[:, 1] = y_hat - half, y_hat + half
+                with np.errstate(invalid="ignore", over="ignore"):        # inf * 0 is NaN, as in crepes
+                    half = alpha * sig if normalized else alpha
+                    iv[:, 0], iv[:, 1] = y_hat - half, y_hat + half
             else:
                 iv[:, 0], iv[:, 1] = -np.inf, np.inf
             if y_min > -np.inf:

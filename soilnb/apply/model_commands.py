@@ -55,7 +55,7 @@ def _evaluate(args) -> int:
     if not 0 < args.coverage < 1:
         _say(f"--coverage must be between 0 and 1 (e.g. 0.9), got {args.coverage}")
         return EXIT_FAILED
-    bundle = load_bundle(args.model, engine="numpy")
+    bundle = load_bundle(args.model)        # the torch engine: the numbers of apply.evaluate_bundle(folder)
     strategy = None if args.strategy == "default" else args.strategy
     with _reported(args.quiet):
         ev = evaluate_bundle(bundle, args.files, args.lab, id_rule=args.id_rule, units=parse_units(args.unit),

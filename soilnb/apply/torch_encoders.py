@@ -3,10 +3,14 @@
 The bundle a run builds holds its torch VAE and NIR encoder (:func:`torch_model`), and
 :func:`soilnb.apply.bundle.load_bundle` rebuilds them from the stored weights with ``engine="torch"``
 (:func:`on_torch`, the library's default): their predictions are then the run's own numbers, bit for bit (notebook
-08 and ``tests/test_bundle.py`` compare a bundle with its saved and loaded copy). The ``soilnb`` command loads
-with ``engine="numpy"`` and never imports this module.
+08 and ``tests/test_bundle.py`` compare a bundle with its saved and loaded copy). ``soilnb predict`` and ``soilnb
+info`` load with ``engine="numpy"`` and never import this module; ``soilnb train`` builds bundles with it
+(:mod:`soilnb.apply.build`), ``soilnb evaluate`` and ``soilnb adapt`` load with ``engine="torch"`` (they import
+the training stack anyway).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -59,13 +63,17 @@ def on_torch(model, where: str = "bundle") -> TorchModel | None:
     """A NumPy model of :mod:`soilnb.apply.encoders` rebuilt as its torch module (same weights, bit for bit)."""
     if model is None or isinstance(model, TorchModel):
         return model
-    c = model.config
-    if isinstance(model, NumpyVAE):
-        module = VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"}))
-    elif isinstance(model, NumpyNIRtoMIR):
-        module = build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"])
-    else:
+    if not isinstance(model, (NumpyVAE, NumpyNIRtoMIR)):
         raise TypeError(f"not a bundle model: {type(model).__name__}")
+    c = model.config
+    try:                     # an entry the modules refuse is the bundle's fault, named as the NumPy engine names it
+        if isinstance(model, NumpyVAE):
+            module = VAE(VAEConfig(**{k: v for k, v in c.items() if k != "kind"}))
+        else:
+            module = build_nir_to_mir(c["vae_cfg"], c["n_nir"], c["hidden"], c["depth"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise BundleError(f"{Path(where).with_name('bundle.json')}: models.{model.kind}: incomplete or inconsistent "
+                          f"({type(exc).__name__}: {exc})") from None
     try:
         module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in model.state().items()}, strict=True)
     except RuntimeError as exc:

@@ -38,8 +38,8 @@ def preprocess_library(lib):
         warnings.warn(f"{lib.name or 'library'}: {orientation_reason(lib.unit, lib.quantity)} in {odd.size} of "
                       f"{len(X)} spectra (rows {', '.join(map(str, odd[:8]))}{', ...' if odd.size > 8 else ''}, "
                       f"samples {', '.join(map(str, lib.sample_id[odd[:8]]))})", stacklevel=2)
+    Xt = finite_matrix(X, lib.name or "library")         # its message names the library
     try:
-        Xt = finite_matrix(X, "input")
         if lib.unit == "nm":
             mask = trim_mask(axis, *NIR_TRIM_NM, Xt.shape[1])
             Xt, axis = Xt[:, mask], np.asarray(axis, dtype=np.float64)[mask]
