@@ -6,14 +6,18 @@ Writes an OSSL v1.2-format MIR file of the KSSL size (default 85,000 rows x 1,70
 :func:`soilnb.data.ossl.read_mir_table` (``dataset="KSSL.SSL"``), each time in a fresh subprocess so that
 the peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) is that of the load alone. Each load
 reports the seconds of the ``read_mir_table`` call and, apart, those of importing soilnb (about 1.5 s of
-pandas, scikit-learn and SciPy that any caller pays once), the process's CPU seconds (user + system: on a
-shared machine wall time also measures the neighbours) and the load average before and after.
+pandas, scikit-learn and SciPy that any caller pays once), the CPU seconds (user + system: on a shared machine
+wall time also measures the neighbours) of the process and of the worker processes that parse a plain CSV in
+parallel (:mod:`soilnb.data.ossl.parallel`), and the load average before and after. Memory: the peak resident
+set of the process (as before) and of the largest worker, and the peak of the proportional set size (PSS) summed
+over the process and its workers, sampled every 50 ms from outside (pages shared by several processes, such as
+the forked interpreter's, counted once; the table file's pages count where they are mapped, as in RSS).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_load.py              # 85,000 rows, plain CSV (about 1.2 GB)
     .venv/bin/python benchmarks/bench_load.py --rows 5000  # quick run
-    .venv/bin/python benchmarks/bench_load.py --gzip       # .csv.gz, like the published file
+    .venv/bin/python benchmarks/bench_load.py --gzip       # .csv.gz, like the published file (read in one process)
 
 Values are 7-significant-digit absorbances as in the OSSL file; 2,000 distinct spectra are cycled
 (parsing cost does not depend on repetition). Every 17th row is another dataset (filtered out).
@@ -26,6 +30,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,9 +49,11 @@ def cpu():
 t0 = time.perf_counter()
 from soilnb.data.ossl import read_mir_table
 t1, c1 = time.perf_counter(), cpu()
-lib = read_mir_table({path!r}, dataset="KSSL.SSL", cache_dir={cache!r})
+lib = read_mir_table({path!r}, dataset="KSSL.SSL", cache_dir={cache!r}{extra})
 t2 = time.perf_counter()
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({{"seconds": t2 - t1, "import_seconds": t1 - t0, "cpu_seconds": cpu() - c1,
+                  "worker_cpu_seconds": kids.ru_utime + kids.ru_stime, "worker_rss_mb": kids.ru_maxrss / 1024,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "shape": list(lib.X.shape), "checksum": float(lib.X[::97, ::13].astype("float64").sum())}}))
 """
@@ -71,10 +78,34 @@ def write_table(path: Path, rows: int, use_gzip: bool, seed: int = 0) -> float:
     return time.perf_counter() - t0
 
 
-def run_child(path: Path, cache: Path) -> dict:
-    code = CHILD.format(root=str(ROOT), path=str(path), cache=str(cache))
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def tree_pss_mb(pid: int) -> float:
+    """PSS (MB) of a process and its descendants, from /proc (0 where it cannot be read: not Linux, gone)."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:")) / 1024
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except (OSError, StopIteration, ValueError):
+            pass
+    return total
+
+
+def run_child(path: Path, cache: Path, chunksize=None) -> dict:
+    extra = f", chunksize={int(chunksize)}" if chunksize else ""
+    code = CHILD.format(root=str(ROOT), path=str(path), cache=str(cache), extra=extra)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc, peak = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err), 0.0
+        while proc.poll() is None:          # (files, not pipes: a child writing much cannot block on them)
+            peak = max(peak, tree_pss_mb(proc.pid))
+            time.sleep(0.05)
+        out.seek(0), err.seek(0)
+        text = out.read()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, "read_mir_table", text, err.read())
+    return json.loads(text.strip().splitlines()[-1]) | {"peak_pss_mb": peak}
 
 
 def main(argv=None):
@@ -82,6 +113,7 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, default=85_000)
     ap.add_argument("--gzip", action="store_true", help="write .csv.gz (default: plain .csv)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--chunksize", type=int, help="rows per pandas chunk (default: read_mir_table's, 4,000)")
     args = ap.parse_args(argv)
 
     with scratch_folder("soilnb-bench-", args.keep) as tmp:
@@ -90,14 +122,17 @@ def main(argv=None):
         size = path.stat().st_size / 1e6
         print(f"wrote {path.name}: {args.rows} rows x {AXIS.size} channels, {size:.0f} MB in {secs:.0f} s")
         load = os.getloadavg()
-        first = run_child(path, tmp / "cache")
-        second = run_child(path, tmp / "cache")
+        first = run_child(path, tmp / "cache", args.chunksize)
+        second = run_child(path, tmp / "cache", args.chunksize)
         assert first["shape"] == second["shape"] and first["checksum"] == second["checksum"]
         n_kssl = first["shape"][0]
         print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         for label, r in (("first load (CSV):   ", first), ("second load (cache):", second)):
-            print(f"{label} {r['seconds']:6.1f} s ({r['cpu_seconds']:5.1f} s CPU), peak RSS "
-                  f"{r['peak_rss_mb']:5.0f} MB; imports {r['import_seconds']:.1f} s")
+            workers = (f" + {r['worker_cpu_seconds']:.1f} s in workers (peak RSS {r['worker_rss_mb']:.0f} MB)"
+                       if r["worker_cpu_seconds"] else "")
+            print(f"{label} {r['seconds']:6.2f} s ({r['cpu_seconds']:5.1f} s CPU{workers}), peak RSS "
+                  f"{r['peak_rss_mb']:5.0f} MB, peak PSS of all {r['peak_pss_mb']:5.0f} MB; "
+                  f"imports {r['import_seconds']:.1f} s")
         print(f"-> {n_kssl} KSSL rows x {first['shape'][1]}; float32 array: "
               f"{n_kssl * first['shape'][1] * 4 / 1e6:.0f} MB")
         load = os.getloadavg()

@@ -7,10 +7,10 @@ then concatenated, then filtered) it held the spectra twice and more (1.4 GB), a
 * :func:`read_rows` reads only the id and spectral columns with pandas' chunked C reader, as before (its
   numbers and its error messages stay those of the tables read so far), keeps only the rows of the requested
   dataset, and writes each chunk's spectra as float32 into one array that grows in place: the spectra are
-  held once. pandas' per-column work made selecting 1,701 columns by name slow; dropping the text columns
-  instead keeps the spectral ones in file order at a third of the cost. (pyarrow's multi-threaded CSV reader
-  was tried: on this table it parses at about pandas' speed per core, used a quarter more CPU time and more
-  memory in all, and gains only where a second core is free; it is not used.)
+  held once. A plain CSV going to a cache entry is parsed on every core, each worker writing its rows into
+  the entry's file (:mod:`soilnb.data.ossl.parallel`: the same values, or a fall back to one process), and
+  :func:`start_rows` starts that before the file is hashed. (pyarrow's multi-threaded CSV reader was tried:
+  on this table it parses at about pandas' speed per core, and used a quarter more CPU time and memory.)
 * :func:`content_sha256` is the file's sha256 (the cache key), remembered beside the cache together with the
   file's device, inode, size, mtime and ctime, so a reload does not hash 1.4 GB again. The memo cannot hide an
   edit: on POSIX every write and every ``utime`` sets ctime to the current time, and nothing sets it back, so
@@ -40,11 +40,11 @@ import pandas as pd
 from soilnb.core import cache, paths
 from soilnb.data.library import SpectralLibrary
 from soilnb.data.ossl.format import _first_lines
+from soilnb.data.ossl.parallel import COMPRESSED, pandas_chunks, start_parallel
 
 #: How long (seconds) after its last change a file's hash may be remembered: one kernel timestamp tick is
 #: at most 10 ms; file systems with whole-second times (FAT, some network shares) need the wider window.
 SETTLE_S, SETTLE_COARSE_S = 0.1, 2.5
-_COMPRESSED = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -84,10 +84,44 @@ def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chun
     n_file_rows : int
         Data rows in the file, before the dataset filter.
     """
-    path = Path(path)
-    chunks = _pandas_chunks(path, list(id_cols), list(read_names), dataset_col, dataset, chunksize=chunksize,
-                            csv_options=csv_options or {})
-    return _collect(chunks, list(id_cols), transform, _row_estimate(path), backing)
+    return start_rows(path, id_cols, read_names, dataset_col=dataset_col, dataset=dataset, chunksize=chunksize,
+                      transform=transform, csv_options=csv_options, backing=backing).result()
+
+
+def start_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chunksize=4000, transform=None,
+               csv_options=None, backing=None) -> RowsRead:
+    """:func:`read_rows`, started: with ``backing`` the file is parsed from now on by worker processes where it
+    can be (:mod:`soilnb.data.ossl.parallel`); ``result()`` gives what :func:`read_rows` returns."""
+    return RowsRead(Path(path), list(id_cols), list(read_names), dataset_col, dataset, chunksize, transform,
+                    csv_options or {}, backing)
+
+
+class RowsRead:
+    """A :func:`read_rows` under way: ``result()`` once (the parallel parse's rows assembled, or the file read in
+    one process), or ``cancel()`` (the workers stopped, what they wrote dropped)."""
+
+    def __init__(self, path, id_cols, read_names, dataset_col, dataset, chunksize, transform, csv_options, backing):
+        self.path, self.id_cols, self.transform, self.backing = path, id_cols, transform, backing
+
+        def chunks(source):
+            return pandas_chunks(source, id_cols, read_names, dataset_col, dataset, chunksize=chunksize,
+                                 csv_options=csv_options)
+        self.chunks = chunks
+        # the rows go to a file: several processes can write them there
+        self.parsing = start_parallel(path, chunks, transform, backing, HEADER) if backing is not None else None
+
+    def result(self):
+        parsing, self.parsing = self.parsing, None
+        parts = parsing.result() if parsing is not None else None
+        if parts is not None:
+            return _assemble(parts, self.id_cols, self.backing)
+        return _collect(self.chunks(self.path), self.id_cols, self.transform, _row_estimate(self.path),
+                        self.backing)
+
+    def cancel(self) -> None:
+        if self.parsing is not None:
+            self.parsing.cancel()
+            self.parsing = None
 
 
 def _row_estimate(path: Path) -> int:
@@ -100,7 +134,7 @@ def _row_estimate(path: Path) -> int:
         with open(path, "rb") as fh:
             fh.seek(-4, os.SEEK_END)
             size = max(int.from_bytes(fh.read(4), "little"), size)
-    elif path.name.lower().endswith(_COMPRESSED):
+    elif path.name.lower().endswith(COMPRESSED):
         size *= 4
     return int(1.25 * size / (len(lines[1].encode()) + 1)) + 16
 
@@ -111,8 +145,8 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
     for n, keep, cols, X in chunks:
         file_rows = np.arange(n_file + 2, n_file + 2 + n)
         n_file += n
-        if keep is not None:
-            X, file_rows, cols = X[keep], file_rows[keep], {c: v[keep] for c, v in cols.items()}
+        if keep is not None:            # (X and cols hold the kept rows only)
+            file_rows = file_rows[keep]
         if transform is not None and len(X):
             X = transform(X.astype(np.float32, copy=False))
         finite.append(store.append(X))
@@ -123,6 +157,26 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
     join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
     return ({c: join(v, np.empty(0, str)) for c, v in strings.items()}, store,
             join(rows, np.empty(0, np.int64)), join(finite, np.empty(0, bool)), n_file)
+
+
+def _assemble(parts, id_cols, backing):
+    """:func:`_collect`'s result from :meth:`~soilnb.data.ossl.parallel.Parsing.result`: each range's rows,
+    written from its first slot on, moved down after the previous range's (a block at a time)."""
+    store, width = _Rows(1, backing), next((p["width"] for p in parts if p["width"]), None)
+    if width:
+        store._map(sum(p["slots"] for p in parts), width)
+    rows, n_file = [], 0
+    for p in parts:
+        m, src = len(p["finite"]), p["slot"]
+        for s in range(0, m if src != store.n else 0, 4096):   # (numpy copies a block that overlaps first)
+            store.X[store.n + s:store.n + min(s + 4096, m)] = store.X[src + s:src + min(s + 4096, m)]
+        store.n += m
+        rows.append(p["kept"] + n_file + 2)
+        n_file += p["n"]
+    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
+    strings = {c: join([p["strings"][c] for p in parts if c in p["strings"]], np.empty(0, str)) for c in id_cols}
+    return strings, store, join(rows, np.empty(0, np.int64)), join([p["finite"] for p in parts],
+                                                                   np.empty(0, bool)), n_file
 
 
 def _anonymous(size: int) -> mmap.mmap:
@@ -208,37 +262,16 @@ class _Rows:
         return np.load(self.path, mmap_mode="c", allow_pickle=False)
 
 
-def _pandas_chunks(path, id_cols, read_names, dataset_col, dataset, *, chunksize, csv_options):
-    """pandas' chunked C reader, as the tables were always read (its errors are the reference messages)."""
-    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
-    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
-    for chunk in pd.read_csv(path, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
-                             **csv_options):
-        yield _from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
-
-
-def _from_pandas(df, id_cols, read_names, dataset_col, dataset):
-    keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
-    strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
-    # dropping the text columns keeps the spectral ones in file order; selecting 1,701 columns by name is
-    # three times slower (one column at a time)
-    spectra = df.drop(columns=[c for c in df.columns if c not in set(read_names)])
-    X = spectra.to_numpy(dtype=np.float32)
-    if list(spectra.columns) != list(read_names):
-        where = {c: j for j, c in enumerate(spectra.columns)}
-        X = X[:, [where[c] for c in read_names]]
-    return len(df), keep, strings, X
-
-
 # ------------------------------------------------------------------------------------ content key
 def _stat_key(st) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def content_sha256(path, root=None) -> str:
+def content_sha256(path, root=None, *, remembered_only=False) -> str | None:
     """sha256 of a file's content, remembered in ``root`` (default the cache folder) until the file changes.
 
     See the module docstring for why an edit cannot be missed. ``SOILNB_CACHE=refresh`` always hashes.
+    ``remembered_only``: None instead of hashing, where the memo cannot answer.
     """
     path = Path(os.path.abspath(path))
     memo = Path(root if root is not None else paths.CACHE) / \
@@ -252,6 +285,8 @@ def content_sha256(path, root=None) -> str:
                 return m["sha256"]
         except (OSError, ValueError, AttributeError):
             pass                        # no memo, or an unreadable one: hash
+    if remembered_only:
+        return None
     sha = cache.file_sha256(path, 1 << 20)   # (hashlib.file_digest is Python 3.11+; soilnb runs on 3.10)
     coarse = st.st_ctime_ns % 10**9 == 0 and st.st_mtime_ns % 10**9 == 0
     age = started - max(st.st_ctime_ns, st.st_mtime_ns) / 1e9
@@ -325,7 +360,8 @@ def finish_table(lib: SpectralLibrary, work, path) -> None:
         _write_fields(fh, lib)
         fh.truncate()
     os.chmod(work, os.stat(path).st_mode & 0o777)       # the mode the cache gave its temporary file
-    os.replace(work, path)
+    os.unlink(path)         # renamed over an existing file, ext4 would write the table out first (auto_da_alloc)
+    os.rename(work, path)
 
 
 def save_table(lib: SpectralLibrary, path) -> None:

@@ -12,7 +12,7 @@ from soilnb.core import cache
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
 from soilnb.data.properties import describe_cells, impossible_cells
-from soilnb.data.ossl.bigtable import content_sha256, finish_table, load_table, new_table_file, read_rows
+from soilnb.data.ossl.bigtable import content_sha256, finish_table, load_table, new_table_file, start_rows
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -50,7 +50,10 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     Memory-frugal (:mod:`soilnb.data.ossl.bigtable`): only the id columns and the spectral columns are read,
     by pandas' C reader, ``chunksize`` rows at a time, keeping only the ``dataset`` rows, into one float32
     array that grows in place: the full KSSL table (about 85,000 x 1,701) peaks near its float32 size plus
-    the interpreter (under 1 GB). The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.bigtable.save_table`)
+    the interpreter (under 1 GB). A plain (not compressed) CSV read into the cache is parsed by one forked process
+    per CPU, each writing its rows into the cache entry (:mod:`soilnb.data.ossl.parallel`: the same values and
+    messages as one process; ``SOILNB_READ_WORKERS=1`` reads in one process), from before the file is hashed.
+    The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.bigtable.save_table`)
     keyed by the file's content (its sha256) plus the arguments (:func:`soilnb.core.cache.cached`); the next
     call maps it from disk in well under a second, and any edit of the file, even one that keeps its size and
     mtime, reads it again (the sha256 is remembered only while the file's identity and ctime stay the same:
@@ -83,33 +86,47 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     _require(columns, [id_col] + ([DATASET_COL] if dataset else []), path)
     spec_names, positions = _spectral_columns(columns, MIR_RE, path, "MIR", raw=_raw_header(path, columns))
 
-    def compute(backing=None):
-        return _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
-                            name or path.name, backing)
+    def start(backing=None):            # (the grid's errors come first, before anything is read)
+        return _start_read(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, "cm-1",
+                           backing=backing)
+
+    def compute(reading):
+        return _mir_compute(path, axis, id_col, dataset, name or path.name, reading)
 
     if not use_cache or cache.cache_mode() == "off":
-        return compute()
-    # keyed by content, not by path, size and mtime: an edit that keeps those (or a file copied over
-    # with its times preserved) must not return the old table
-    params = {"sha256": content_sha256(path, cache_dir), "id_col": id_col,
-              "dataset": dataset, "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
-                                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]],
-              "code": cache.code_hash("data.ossl", "data.library", "spectra")}   # the reader's own code too
-    work = []                           # the spectra are written straight into the future cache entry
-
-    def compute_into_cache():
-        work.append(new_table_file(cache.artifact_path("ossl_mir_table", params, "npy", cache_dir).parent))
-        try:
-            return compute(work[-1])
-        except BaseException:
-            if work[-1] is not None:
-                work[-1].unlink(missing_ok=True)
-            raise
-
+        return compute(start())
+    folder = cache.artifact_path("ossl_mir_table", {}, "npy", cache_dir).parent
+    work, early = [], []                # the spectra are written straight into the future cache entry
     try:
+        # keyed by content, not by path, size and mtime: an edit that keeps those (or a file copied over
+        # with its times preserved) must not return the old table. A file not hashed before is parsed (by
+        # worker processes) while it is hashed: on a cache hit the parse is stopped and dropped.
+        sha = content_sha256(path, cache_dir, remembered_only=True)
+        if sha is None:
+            work.append(new_table_file(folder))
+            early.append(start(work[-1]))
+            sha = content_sha256(path, cache_dir)
+        params = {"sha256": sha, "id_col": id_col, "dataset": dataset,
+                  "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
+                           hashlib.sha256(axis.tobytes()).hexdigest()[:16]],
+                  "code": cache.code_hash("data.ossl", "data.library", "spectra")}   # the reader's own code too
+
+        def compute_into_cache():
+            if not early:
+                work.append(new_table_file(folder))
+                early.append(start(work[-1]))
+            try:
+                return compute(early.pop())
+            except BaseException:
+                if work[-1] is not None:
+                    work[-1].unlink(missing_ok=True)
+                raise
+
         lib = cache.cached("ossl_mir_table", params, compute_into_cache, load=load_table, ext="npy", root=cache_dir,
                            save=lambda obj, tmp: finish_table(obj, work[-1] if work else None, tmp), verbose=verbose)
     finally:                            # moved into the cache on success; a failed save leaves nothing behind
+        for reading in early:
+            reading.cancel()
         for w in work:
             if w is not None:
                 w.unlink(missing_ok=True)
@@ -117,16 +134,21 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     return lib
 
 
-def _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, *, unit, quantity,
-                  name, extra=(), percent="auto", backing=None):
-    """Chunked reader shared by the MIR and NIR tables: ``(ids, X float32, extra columns, n_dropped)``."""
+def _start_read(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, unit, extra=(),
+                backing=None):
+    """The reading of a MIR or NIR table's rows, started (:func:`~soilnb.data.ossl.bigtable.start_rows`)."""
     mode, idx = _plan_grid(positions, axis, path, unit)
     read_names = [spec_names[i] for i in idx] if mode == "exact" else spec_names
     id_cols = [id_col] + [c for c in extra if c in columns]
     transform = None if mode == "exact" else _resampler(positions, axis)
-    strings, spectra, rows, finite, n_file_rows = _wrap_read(path, lambda: read_rows(
-        path, id_cols, read_names, dataset_col=DATASET_COL, dataset=dataset, chunksize=chunksize,
-        transform=transform, csv_options=_csv_options(path), backing=backing))
+    return start_rows(path, id_cols, read_names, dataset_col=DATASET_COL, dataset=dataset, chunksize=chunksize,
+                      transform=transform, csv_options=_csv_options(path), backing=backing)
+
+
+def _read_spectra(path, reading, id_col, dataset, axis, *, unit, quantity, percent="auto"):
+    """The rows of a started read (:func:`_start_read`) checked: ``(ids, X float32, extra columns, n_dropped)``."""
+    strings, spectra, rows, finite, n_file_rows = _wrap_read(path, reading.result)
+    id_cols = reading.id_cols
     if n_file_rows == 0:
         raise OSSLFormatError(f"{path.name} has a header but no data rows")
     if len(spectra) == 0:
@@ -163,9 +185,8 @@ def _library_from(ids, X, axis, unit, quantity, name, instrument=None, path="", 
                            name=name)
 
 
-def _mir_compute(path, columns, spec_names, positions, axis, id_col, dataset, chunksize, name, backing=None):
-    ids, X, _, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, dataset, chunksize,
-                                      unit="cm-1", quantity="absorbance", name=name, backing=backing)
+def _mir_compute(path, axis, id_col, dataset, name, reading):
+    ids, X, _, n_drop = _read_spectra(path, reading, id_col, dataset, axis, unit="cm-1", quantity="absorbance")
     lib = _library_from(ids, X, axis, "cm-1", "absorbance", name, path=path)
     lib.meta["n_dropped_nonfinite"] = n_drop
     return lib
@@ -278,9 +299,9 @@ def read_nir_table(path, *, axis=NIR_AXIS_NM, id_col: str = SAMPLE_COL, average:
     columns = _header(path)
     _require(columns, [id_col], path)
     spec_names, positions = _spectral_columns(columns, NIR_RE, path, "NIR", raw=_raw_header(path, columns))
-    ids, X, extras, n_drop = _read_spectra(path, columns, spec_names, positions, axis, id_col, None, chunksize,
-                                           unit="nm", quantity="reflectance", name=name or path.name,
-                                           extra=(SCAN_COL,), percent=percent)
+    reading = _start_read(path, columns, spec_names, positions, axis, id_col, None, chunksize, "nm", extra=(SCAN_COL,))
+    ids, X, extras, n_drop = _read_spectra(path, reading, id_col, None, axis, unit="nm", quantity="reflectance",
+                                           percent=percent)
     if not average:
         return SpectralLibrary(X=X, axis=axis, unit="nm", quantity="reflectance", sample_id=ids,
                                name=name or path.name)

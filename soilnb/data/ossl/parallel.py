@@ -1,0 +1,348 @@
+"""Parsing one big CSV on several cores: the file cut at line ends, one forked process per piece.
+
+pandas' C parser reads about 190 MB/s on one core, so one core takes 7-8 s to parse the full KSSL MIR table
+(1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into one byte range per
+CPU, each ending just after a ``\\n``, and forks a :class:`Parsing` worker per range, which parses it with the
+very ``read_csv`` call of :func:`pandas_chunks` (the header line put before the range). A worker first counts
+its range's ``\\n`` (no range holds more rows than that plus one: its slots) and publishes the count; its rows go
+to the table file from the sum of the slots of the ranges before it on, written with ``pwrite`` (the kept
+rows' float32 spectra, as they are parsed). The main process then moves each range's rows down after the
+previous range's (the gaps are the rows filtered out) and joins ids, file rows and finite flags:
+:class:`soilnb.data.ossl.bigtable.RowsRead`. Nothing is held twice: a worker holds one chunk, the spectra go
+straight to the file, the workers' pages of the CSV are let go.
+
+Exactly what one process reads, or nothing. A cut just after a ``\\n`` is a row boundary unless it lies inside
+a quoted field; then the range before it ends inside the quotes and pandas raises "EOF inside string". Any
+failure of any worker (that one; a value that is not a number; an unreadable file; a killed worker; a warning)
+makes :meth:`Parsing.result` return None, and the caller reads the whole file in one process as before: it gives
+the reference result, or the reference error (its row number counted over the whole file) or warning.
+
+Not used (None: read in one process): compressed files (a gzip stream cannot be cut where one likes), files
+under :data:`MIN_PART_BYTES` per worker, one CPU, no ``fork`` (Windows, macOS), a header line with an open
+quote or a lone ``\\r``. ``SOILNB_READ_WORKERS`` sets the number of processes (1: never in parallel). The
+workers are forked, not spawned (a spawned one would import pandas again, a second of CPU each): what they
+run (pandas' parser, numpy, the resampling) holds no lock of another thread of the parent. They end with the
+main process, even one killed (``PR_SET_PDEATHSIG``).
+"""
+from __future__ import annotations
+
+import ctypes
+import io
+import mmap
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import warnings
+from multiprocessing.connection import wait
+
+import numpy as np
+import pandas as pd
+
+#: At least this many bytes of CSV per range (a file under two ranges is read in one process).
+MIN_PART_BYTES = 16 << 20
+#: At most this many workers (each holds one chunk of rows: about 130 MB of its own for 4,000 rows of 1,701
+#: columns).
+MAX_WORKERS = 4
+#: Ranges per worker (each at least MIN_PART_BYTES long): a worker that the machine's other jobs slow down
+#: parses fewer of them, instead of the others waiting for it.
+RANGES_PER_WORKER = 4
+COMPRESSED = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".bz2", ".zip", ".xz", ".zst")
+_BLOCK = 16 << 20                                       # bytes per numpy count of line ends
+
+
+# ------------------------------------------------------------------------------------ one process
+def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksize, csv_options):
+    """pandas' chunked C reader, as the tables were always read (its errors are the reference messages):
+    per chunk, ``(n_rows, keep or None, {id column: str array}, float32 spectra)`` of the kept rows
+    (:func:`from_pandas`)."""
+    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
+    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
+    for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
+                             **csv_options):
+        yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
+
+
+def from_pandas(df, id_cols, read_names, dataset_col, dataset):
+    """A chunk's rows of ``dataset`` (all rows without one): ``(len(df), keep or None, {id column: str array},
+    C-ordered float32 spectra in read_names order)``.
+
+    The spectral columns are copied whole, one to a row of a channels x rows array, and the kept rows are taken
+    from that and turned into rows 256 at a time. Selecting 1,701 columns by name or position (a DataFrame of
+    them) and then the rows of its ``to_numpy`` costs four to eight times as much (pandas' per-column work, and a
+    gather across columns).
+    """
+    keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
+    strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
+    arrays = {c: s.to_numpy() for c, s in df.items()}
+    X = np.empty((len(read_names), len(df)), np.float32)
+    for j, c in enumerate(read_names):
+        X[j] = arrays[c]
+    rows = np.arange(len(df)) if keep is None else np.flatnonzero(keep)
+    out = np.empty((rows.size, len(read_names)), np.float32)
+    for s in range(0, rows.size, 256):                  # turned 256 rows at a time, in the CPU's cache
+        out[s:s + 256] = X[:, rows[s:s + 256]].T
+    return len(df), keep, strings if keep is None else {c: v[keep] for c, v in strings.items()}, out
+
+
+# ------------------------------------------------------------------------------------ several
+def workers() -> int:
+    """Processes to parse with: ``SOILNB_READ_WORKERS``, else the CPUs this process may use (at most
+    :data:`MAX_WORKERS`)."""
+    try:
+        return max(1, int(os.environ["SOILNB_READ_WORKERS"]))
+    except (KeyError, ValueError):
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(MAX_WORKERS, cpus)
+
+
+def start_parallel(path, chunks, transform, out, first_byte):
+    """Start parsing ``path`` in byte ranges (:data:`RANGES_PER_WORKER` per worker) by forked worker processes: a
+    :class:`Parsing`, or None where that is not done (then read the file in one process).
+
+    Parameters
+    ----------
+    chunks : callable
+        ``source -> iterator`` of :func:`pandas_chunks`' tuples (the call with every argument but the source).
+    transform : callable or None
+        Applied to each chunk's kept rows, as :func:`soilnb.data.ossl.bigtable.read_rows` does.
+    out : path
+        The table file; row ``i`` of the slots is written at ``first_byte + i * width * 4``.
+    """
+    name = os.fspath(path)
+    n = workers()
+    if n < 2 or sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods() \
+            or name.lower().endswith(COMPRESSED):
+        return None
+    with open(name, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        n_ranges = min(RANGES_PER_WORKER * n, size // max(MIN_PART_BYTES, 1))
+        if n_ranges < 2:
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            cut = _cuts(mm, n_ranges)
+    if cut is None:
+        return None
+    try:
+        return Parsing(name, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
+    except Exception:                   # e.g. no process could be started: read in one process
+        os.truncate(out, 0)
+        return None
+
+
+def _cuts(mm, n):
+    """``(header bytes, [(lo, hi)])``: the data cut after the first ``\\n`` from each ``1/n`` of it on."""
+    start = mm.find(b"\n") + 1
+    head = mm[:start]
+    if not start or head.count(b'"') % 2 or b"\r" in head[:-2]:
+        return None                     # no line end, or a header line that is not one whole record
+    cuts, size = [start], len(mm)
+    for k in range(1, n):
+        at = mm.find(b"\n", max(cuts[-1], start + (size - start) * k // n)) + 1
+        if not at or at >= size:
+            break
+        cuts.append(at)
+    cuts.append(size)
+    ranges = [(lo, hi) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+    return (head, ranges) if len(ranges) >= 2 else None
+
+
+class Parsing:
+    """The worker processes parsing a file's ranges, started at once; :meth:`result` waits for them. Each worker
+    takes the next range not taken until none is left (a worker slowed by the machine's other jobs takes fewer)."""
+
+    def __init__(self, name, head, ranges, n_workers, chunks, transform, out, first_byte):
+        ctx, self.jobs, self.out, self.n_ranges = multiprocessing.get_context("fork"), [], out, len(ranges)
+        self.counts = mmap.mmap(-1, 8 * len(ranges))    # shared with the workers: the ranges' line end counts
+        np.frombuffer(self.counts, np.int64)[:] = -1
+        self.taken = taken = ctx.Value("q", 0)          # ranges taken so far
+        try:
+            for _ in range(n_workers):
+                recv, send = ctx.Pipe(duplex=False)
+                job = ctx.Process(target=_worker, daemon=True, args=(send, os.getpid(), taken, name, head, ranges,
+                                                                     self.counts, chunks, transform, out, first_byte))
+                with warnings.catch_warnings():     # Python 3.12+ warns of fork with threads (module docstring)
+                    warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+                    job.start()
+                send.close()
+                self.jobs.append((job, recv))
+        except BaseException:
+            self.cancel()
+            raise
+
+    def result(self):
+        """The ranges' results in file order (a dict each), or None when a worker failed (what they wrote is
+        dropped: read the file in one process).
+
+        Each dict: ``slot`` (the range's first slot), ``slots``, ``n`` (data rows parsed), ``kept`` (0-based
+        indices in the range of the rows written), ``strings``, ``finite`` (per row written), ``width`` (None:
+        no row written)."""
+        parts = None
+        try:
+            parts = self._wait()
+        finally:
+            self.cancel()
+            if parts is None:
+                os.truncate(self.out, 0)
+        return parts
+
+    def _wait(self):
+        parts, left = [None] * self.n_ranges, [recv for _, recv in self.jobs]
+        while left:
+            for conn in wait(left):
+                left.remove(conn)
+                try:
+                    status, value = conn.recv()
+                except EOFError:                # died without a word (killed, out of memory)
+                    return None
+                if status != "ok":
+                    return None
+                for k, part in value:
+                    parts[k] = part
+        return parts if all(p is not None for p in parts) else None
+
+    def cancel(self) -> None:
+        """Stop the workers still running (one waiting for the count of one that failed waits no more)."""
+        for job, recv in self.jobs:
+            if job.is_alive():
+                job.terminate()
+            job.join()
+            recv.close()
+        self.jobs = []
+        if not self.counts.closed:
+            self.counts.close()
+
+
+def _worker(send, parent, taken, name, head, ranges, *args):
+    """In the forked process: parse ranges, the next one not taken until none is left, and write their rows; send
+    what the main process assembles, ``[(range, result)]``. A warning counts as a failure: read in one process,
+    the file gives it where the caller sees it."""
+    _end_with_parent(parent)
+    try:
+        result = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            while True:
+                with taken.get_lock():
+                    k, taken.value = taken.value, taken.value + 1
+                if k >= len(ranges):
+                    break
+                result.append((k, _parse_range(name, head, ranges, k, *args)))
+        if caught:
+            raise RuntimeError(f"a warning: {caught[0].message}")
+        send.send(("ok", result))
+    except BaseException as exc:        # reported, not printed: the main process reads the file again
+        try:
+            send.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        send.close()
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel stop this worker when the main process dies (killed: no ``cancel`` runs)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:          # it died before that
+        os._exit(1)
+
+
+def _parse_range(name, head, ranges, k, counts, chunks, transform, out, first_byte):
+    """Count the range's line ends (its slots: at most one row each, plus one), publish them, parse the range;
+    before the first write, wait for the counts of the ranges before it (its first slot)."""
+    (lo, hi), published = ranges[k], np.frombuffer(counts, np.int64)
+    published[k] = slots = _line_ends(name, lo, hi) + 1
+    kept, strings, finite, n, done, width, slot = [], {}, [], 0, 0, None, None
+    fd = os.open(out, os.O_WRONLY)
+    try:
+        with io.BufferedReader(_Range(name, head, lo, hi), 1 << 20) as source:
+            for rows, keep, cols, X in chunks(source):
+                kept.append(np.arange(n, n + rows) if keep is None else n + np.flatnonzero(keep))
+                n += rows
+                if transform is not None and len(X):
+                    X = transform(X.astype(np.float32, copy=False))
+                X = np.ascontiguousarray(X, dtype=np.float32)
+                if done + len(X) > slots:
+                    raise RuntimeError(f"more rows than the {slots - 1} line ends of bytes {lo}..{hi}")
+                if slot is None:
+                    slot = _first_slot(published, k)
+                width = X.shape[1]
+                _pwrite(fd, X, first_byte + (slot + done) * width * 4)
+                finite.append(np.isfinite(X).all(axis=1))
+                for c, v in cols.items():
+                    strings.setdefault(c, []).append(v)
+                done += len(X)
+    finally:
+        os.close(fd)
+        del published
+    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
+    return {"slot": slot or 0, "slots": slots, "n": n, "kept": join(kept, np.empty(0, np.int64)),
+            "strings": {c: np.concatenate(v) for c, v in strings.items()}, "finite": join(finite, np.empty(0, bool)),
+            "width": width}
+
+
+def _first_slot(published, k) -> int:
+    """The slots of the ranges before range ``k`` (where its rows go), once their workers have counted them."""
+    while True:
+        before = published[:k].copy()
+        if (before >= 0).all():
+            return int(before.sum())
+        time.sleep(0.002)
+
+
+def _line_ends(name, lo, hi) -> int:
+    """``\\n`` bytes in bytes ``lo:hi`` of a file; the pages read are let go (the file's pages stay in the page
+    cache, but out of this process's resident memory)."""
+    with open(name, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        data, n = np.frombuffer(mm, np.uint8), 0
+        try:
+            for s in range(lo - lo % _BLOCK, hi, _BLOCK):       # whole blocks: madvise wants page bounds
+                n += int(np.count_nonzero(data[max(s, lo):min(s + _BLOCK, hi)] == 10))
+                if hasattr(mm, "madvise"):
+                    mm.madvise(mmap.MADV_DONTNEED, s, min(_BLOCK, len(mm) - s))
+            return n
+        finally:
+            del data                    # the mapping cannot close while an array shows it
+
+
+def _pwrite(fd, X, offset) -> None:
+    view = memoryview(X.reshape(-1).view(np.uint8))
+    while len(view):
+        k = os.pwrite(fd, view, offset)
+        view, offset = view[k:], offset + k
+
+
+class _Range(io.RawIOBase):
+    """The header line, then bytes ``lo:hi`` of a file: what one worker parses."""
+
+    def __init__(self, name, head: bytes, lo: int, hi: int):
+        super().__init__()
+        self._fh = open(name, "rb", buffering=0)
+        self._fh.seek(lo)
+        self._head, self._left = memoryview(head), hi - lo
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        buf = memoryview(buf).cast("B")
+        if len(self._head):
+            k = min(len(buf), len(self._head))
+            buf[:k], self._head = self._head[:k], self._head[k:]
+            return k
+        if self._left <= 0:
+            return 0
+        k = self._fh.readinto(buf[:min(len(buf), self._left)])
+        if not k:
+            raise OSError(f"{self._fh.name} is shorter than when it was cut ({self._left} bytes missing)")
+        self._left -= k
+        return k
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()

@@ -1,0 +1,223 @@
+"""soilnb.data.ossl.parallel: a big table parsed in byte ranges by forked processes gives exactly what one process
+gives (the values bit for bit, the ids, the file rows named in warnings and errors, the cache entry's bytes), and
+any trouble in a worker falls back to reading in one process, leaving no partial file behind."""
+import multiprocessing
+import os
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from soilnb.data import ossl
+from soilnb.data.ossl import parallel
+from test_ossl_tables import AXIS, COLS, hostile_table, mir_abs, reference
+
+
+@pytest.fixture
+def ranges(monkeypatch):
+    """Tables of any size read in parallel; the list records what each parallel parse returned (None: a worker
+    failed and the file was read again in one process); a read not started in parallel records nothing."""
+    monkeypatch.setattr(parallel, "MIN_PART_BYTES", 1)
+    calls, real = [], parallel.Parsing.result
+
+    def spy(self):
+        calls.append(real(self))
+        return calls[-1]
+    monkeypatch.setattr(parallel.Parsing, "result", spy)
+    return calls
+
+
+def read(path, cache_dir, **kwargs):
+    """read_mir_table through the cache (the parallel path), its warnings recorded."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lib = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=cache_dir, **kwargs)
+    return lib, [str(w.message) for w in caught]
+
+
+def one_process(path, monkeypatch, cache_dir, **kwargs):
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "1")
+    try:
+        return read(path, cache_dir, **kwargs)
+    finally:
+        monkeypatch.delenv("SOILNB_READ_WORKERS")
+
+
+def plain_table(path, n_rows, newline="\n", bad=None):
+    """``n_rows`` rows of 7-digit absorbances, every 5th of another dataset; ``bad``: {row index: cell text}
+    put in the 4th spectral column."""
+    rng = np.random.default_rng(n_rows)
+    lines = [",".join(["dataset.code_ascii_txt", "id.layer_uuid_txt"] + COLS)]
+    for i in range(n_rows):
+        cells = [f"{v:.7g}" for v in mir_abs(i % 3) + rng.normal(0, 0.01, AXIS.size)]
+        if bad and i in bad:
+            cells[3] = bad[i]
+        lines.append(",".join(["AFSIS1.SSL" if i % 5 == 4 else "KSSL.SSL", f"r{i}"] + cells))
+    path.write_bytes((newline.join(lines) + newline).encode())
+    return path
+
+
+def assert_same(lib, ref):
+    np.testing.assert_array_equal(lib.X.view(np.uint32), ref.X.view(np.uint32))        # bit for bit
+    assert list(lib.sample_id) == list(ref.sample_id)
+    assert lib.meta["n_dropped_nonfinite"] == ref.meta["n_dropped_nonfinite"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["LF", "CRLF"])
+@pytest.mark.parametrize("n_workers", [2, 3, 7])
+def test_parallel_read_equals_one_process_and_the_csv_module(tmp_path, monkeypatch, ranges, newline, n_workers):
+    # 15 rows (an odd number), NA and inf rows named in the warning by file row, a blank line, a quoted id with a
+    # comma, assorted number formats; 7 workers: about one row each
+    path = tmp_path / "mir.csv"
+    ids, X, dropped = reference(hostile_table(path, newline))
+    ref, ref_warnings = one_process(path, monkeypatch, tmp_path / "one")
+    assert ranges == []                                             # one worker: not attempted
+    monkeypatch.setenv("SOILNB_READ_WORKERS", str(n_workers))
+    lib, caught = read(path, tmp_path / "many")
+    assert ranges[-1] is not None and len(ranges[-1]) > n_workers   # read in ranges (several a worker)
+    assert_same(lib, ref)
+    np.testing.assert_array_equal(lib.X.view(np.uint32), X.view(np.uint32))
+    assert list(lib.sample_id) == list(ids) and "id,7" in ids
+    assert caught == ref_warnings and f"rows {dropped[0]}, {dropped[1]} (ids u05, u09;" in caught[0]
+    entries = [next((tmp_path / d).glob("ossl_mir_table-*.npy")).read_bytes() for d in ("one", "many")]
+    assert entries[0] == entries[1]                                 # the same cache entry, byte for byte
+    assert not list((tmp_path / "many").glob(".ossl_table-*"))
+
+
+def test_fewer_rows_than_workers_and_ranges_without_rows(tmp_path, monkeypatch, ranges):
+    path = plain_table(tmp_path / "three.csv", 3)
+    ref, _ = one_process(path, monkeypatch, tmp_path / "one")
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "8")
+    lib, _ = read(path, tmp_path / "many")
+    assert ranges[-1] is not None and len(ranges[-1]) == 3          # one row each: 3 ranges, not 8
+    assert_same(lib, ref)
+    # a range whose rows are all of another dataset writes nothing; the next one's rows move down past it
+    path = plain_table(tmp_path / "other.csv", 4)
+    path.write_text(path.read_text().replace("KSSL.SSL,r1,", "AFSIS1.SSL,r1,"))
+    ref, _ = one_process(path, monkeypatch, tmp_path / "one")
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "8")
+    lib, _ = read(path, tmp_path / "many")
+    assert [p["n"] for p in ranges[-1]] == [1, 1, 1, 1] and [len(p["finite"]) for p in ranges[-1]] == [1, 0, 1, 1]
+    assert_same(lib, ref)
+    assert list(lib.sample_id) == ["r0", "r2", "r3"]
+    # ranges holding blank lines only (not rows, as pandas counts): the rows after them keep their file rows
+    path = plain_table(tmp_path / "blank.csv", 4, bad={3: "nan"})
+    lines = path.read_text().split("\n")
+    path.write_text("\n".join(lines[:4] + [""] * 5000 + lines[4:]))
+    ref, ref_warnings = one_process(path, monkeypatch, tmp_path / "one")
+    lib, caught = read(path, tmp_path / "many")
+    assert [p["n"] for p in ranges[-1]].count(0) > 4
+    assert_same(lib, ref)
+    assert caught == ref_warnings and "row 5 (id r3;" in caught[0]
+
+
+def test_a_bad_row_in_the_second_half_names_its_row(tmp_path, monkeypatch, ranges):
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    # an unclosed quote in row 31 of 40 (file line 32): pandas counts the header as row 0
+    path = plain_table(tmp_path / "quote.csv", 40, bad={30: '"0.5'})
+    with pytest.raises(ValueError) as parallel_error:
+        read(path, tmp_path / "c")
+    assert ranges[-1] is None                                       # a worker failed: read again in one process
+    message = str(parallel_error.value)
+    assert re.search(r"cannot read .*quote\.csv: ParserError: .*EOF inside string starting at row 31$", message)
+    with pytest.raises(ValueError) as one_error:
+        one_process(path, monkeypatch, tmp_path / "c")
+    assert str(one_error.value) == message
+    # a value that is not a number in the second half: the message of one process
+    path = plain_table(tmp_path / "text.csv", 40, bad={33: "n.d."})
+    with pytest.raises(ValueError, match=r"cannot parse .*text\.csv: could not convert string to float: 'n\.d\.'"):
+        read(path, tmp_path / "c")
+    assert ranges[-1] is None
+    assert not [f.name for f in (tmp_path / "c").iterdir() if not f.name.endswith((".lock", ".json"))]
+
+
+def test_a_cut_inside_a_quoted_field_falls_back(tmp_path, monkeypatch, ranges):
+    # the id, last on each line, of the row holding the middle of the file has a line break inside its quotes:
+    # the cut after the first line end past the middle falls inside that field
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    head = ",".join(COLS + ["dataset.code_ascii_txt", "id.layer_uuid_txt"]) + "\n"
+    lines = [",".join(f"{v:.7g}" for v in mir_abs(i % 3)) + f",KSSL.SSL,r{i}\n" for i in range(9)]
+    middle = len(head) + sum(map(len, lines)) // 2
+    row = next(i for i in range(9) if len(head) + sum(map(len, lines[:i + 1])) > middle)
+    lines[row] = lines[row].replace(f"r{row}\n", f'"r{row}\nsecond line"\n')
+    path = tmp_path / "quoted.csv"
+    path.write_text(head + "".join(lines))
+    text = path.read_text()
+    cut = text.index("\n", len(head) + (len(text) - len(head)) // 2)
+    assert text[:cut].endswith(f',"r{row}')                        # the cut falls inside the quotes
+    lib, _ = read(path, tmp_path / "c")
+    assert ranges[-1] is None
+    assert list(lib.sample_id) == [f"r{i}" if i != row else f"r{row}\nsecond line" for i in range(9)]
+    np.testing.assert_array_equal(lib.X, one_process(path, monkeypatch, tmp_path / "one")[0].X)
+
+
+def test_a_worker_that_dies_falls_back_and_leaves_nothing(tmp_path, monkeypatch, ranges):
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "3")
+    path = plain_table(tmp_path / "mir.csv", 30)
+    real = parallel._parse_range
+
+    def dies(name, head, ranges, k, *args):
+        if k == 1:
+            os._exit(3)                                            # killed, out of memory: no word sent
+        return real(name, head, ranges, k, *args)
+    monkeypatch.setattr(parallel, "_parse_range", dies)
+    lib, _ = read(path, tmp_path / "c")
+    assert ranges[-1] is None
+    monkeypatch.undo()
+    ref, _ = one_process(path, monkeypatch, tmp_path / "one")
+    assert_same(lib, ref)
+    assert not list((tmp_path / "c").glob(".ossl_table-*"))
+    assert not multiprocessing.active_children()
+
+
+def test_a_warning_in_a_worker_falls_back(tmp_path, monkeypatch, ranges):
+    # read in one process, the warning reaches the caller (its filters, a test's -W error) as it always did
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    path = plain_table(tmp_path / "mir.csv", 20)
+    real = parallel._parse_range
+
+    def warns(*args):
+        warnings.warn("something odd", UserWarning)
+        return real(*args)
+    monkeypatch.setattr(parallel, "_parse_range", warns)
+    lib, caught = read(path, tmp_path / "c")
+    assert ranges[-1] is None and caught == []
+    assert_same(lib, one_process(path, monkeypatch, tmp_path / "one")[0])
+
+
+def test_a_parse_started_while_hashing_stops_on_a_cache_hit(tmp_path, monkeypatch, capsys, ranges):
+    # a file whose hash is not remembered is parsed while it is hashed; when the cache has its table after all
+    # (here: the memo removed), the workers are stopped and what they wrote is removed
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    path = plain_table(tmp_path / "mir.csv", 30)
+    first, _ = read(path, tmp_path / "c")
+    assert ranges[-1] is not None
+    started, real = [], parallel.Parsing.__init__
+
+    def init(self, *args):
+        started.append(self)
+        real(self, *args)
+    monkeypatch.setattr(parallel.Parsing, "__init__", init)
+    for memo in (tmp_path / "c").glob("file_sha256-*.json"):
+        memo.unlink()
+    again, _ = read(path, tmp_path / "c", verbose=True)
+    assert len(started) == 1 and len(ranges) == 1                  # started, stopped unwaited for
+    assert "loaded" in capsys.readouterr().out
+    assert_same(again, first)
+    assert not list((tmp_path / "c").glob(".ossl_table-*")) and not multiprocessing.active_children()
+
+
+def test_not_in_parallel(tmp_path, monkeypatch, ranges):
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "4")
+    path = plain_table(tmp_path / "mir.csv", 12)
+    ref = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", use_cache=False)   # in memory: one process
+    import gzip
+    (tmp_path / "mir.csv.gz").write_bytes(gzip.compress(path.read_bytes()))
+    assert_same(read(tmp_path / "mir.csv.gz", tmp_path / "c")[0], ref)      # a gzip stream: one process
+    monkeypatch.setattr(parallel, "MIN_PART_BYTES", path.stat().st_size)
+    assert_same(read(path, tmp_path / "c2")[0], ref)                          # too small to share out
+    assert ranges == []
+    monkeypatch.setattr(parallel, "MIN_PART_BYTES", 1)
+    assert_same(read(path, tmp_path / "c3")[0], ref)
+    assert ranges[-1] is not None
