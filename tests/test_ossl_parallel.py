@@ -221,3 +221,170 @@ def test_not_in_parallel(tmp_path, monkeypatch, ranges):
     monkeypatch.setattr(parallel, "MIN_PART_BYTES", 1)
     assert_same(read(path, tmp_path / "c3")[0], ref)
     assert ranges[-1] is not None
+
+
+def expected(path):
+    """``(ids, X)`` of the KSSL rows of a :func:`plain_table`, parsed with split and float() (a field past the
+    header's, as a trailing comma makes, ignored)."""
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:] if line]
+    kept = [r for r in rows if r[0] == "KSSL.SSL"]
+    return [r[1] for r in kept], np.array([[float(v) for v in r[2:2 + len(COLS)]] for r in kept], np.float32)
+
+
+@pytest.mark.parametrize("trailing", [(7,), (1, 7)], ids=["a range's first row", "and the file's"])
+def test_a_trailing_comma_on_the_first_row_of_a_range_or_of_the_file(tmp_path, monkeypatch, ranges, trailing):
+    # one field more than the header on a stream's first data row: pandas took the first column for the index
+    # and shifted every column of the stream (the rows of that range vanished, or in one process all of them)
+    # (only where a column is not read: a scan id, third on the line)
+    path = plain_table(tmp_path / "mir.csv", 10)
+    ids, X = expected(path)
+    lines = [line.split(",") for line in path.read_text().split("\n")[:-1]]
+    lines = [",".join(cells[:2] + [f"x{i}" if i else "id.scan_local_c"] + cells[2:]) for i, cells in enumerate(lines)]
+    for i in trailing:                  # 1: the file's first row; 7: a row that starts a range (one row each)
+        lines[i] += ","
+    path.write_text("\n".join(lines) + "\n")
+    ref, ref_warnings = one_process(path, monkeypatch, tmp_path / "one")
+    assert list(ref.sample_id) == ids and ref_warnings == []
+    np.testing.assert_array_equal(ref.X.view(np.uint32), X.view(np.uint32))
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "7")
+    lib, caught = read(path, tmp_path / "many")
+    assert ranges[-1] is not None and [p["n"] for p in ranges[-1]][:8] == [1] * 8
+    assert caught == [] and list(lib.sample_id) == ids
+    assert_same(lib, ref)
+
+
+def read_resampled(path, cache_dir, **kwargs):
+    mid = (AXIS[:-1] + AXIS[1:]) / 2                                # between the file's channels: resampled
+    return ossl.read_mir_table(path, axis=mid, dataset="KSSL.SSL", cache_dir=cache_dir, **kwargs)
+
+
+@pytest.mark.parametrize("chunksize", [1, 2, 4000])
+def test_resampled_with_a_dataset_filter_and_chunks_without_kept_rows(tmp_path, monkeypatch, ranges, chunksize):
+    # a chunk (or a whole range) without rows of the dataset gave the file's width, not the output grid's
+    path = plain_table(tmp_path / "mir.csv", 24)
+    path.write_text(path.read_text().replace("KSSL.SSL,r0,", "AFSIS1.SSL,r0,").replace("KSSL.SSL,r1,", "AFSIS1.SSL,r1,"))
+    ref = read_resampled(path, None, use_cache=False)               # in memory, one chunk
+    assert ref.X.shape == (18, AXIS.size - 1)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "1")
+    assert_same(read_resampled(path, tmp_path / "one", chunksize=chunksize), ref)
+    assert ranges == []
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "3")
+    assert_same(read_resampled(path, tmp_path / "many", chunksize=chunksize), ref)
+    parts = ranges[-1]
+    assert parts is not None and [len(p["finite"]) for p in parts][0] == 0
+    assert {p["width"] for p in parts if p["width"] is not None} == {AXIS.size - 1}
+    if chunksize == 1:
+        assert max(p["n"] for p in parts) > 1                      # several chunks in a range
+
+
+def test_several_chunks_per_range_write_where_one_process_does(tmp_path, monkeypatch, ranges):
+    path = plain_table(tmp_path / "mir.csv", 60)
+    ref, _ = one_process(path, monkeypatch, tmp_path / "one", chunksize=2)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    lib, _ = read(path, tmp_path / "many", chunksize=2)
+    parts = ranges[-1]
+    assert parts is not None and min(p["n"] for p in parts) > 2
+    assert_same(lib, ref)
+
+
+def test_a_range_has_a_slot_per_line_end_and_only_the_last_one_more(tmp_path, monkeypatch, ranges):
+    # rows all kept, no blank line: each range's rows are written where they end up (nothing to move)
+    path = plain_table(tmp_path / "mir.csv", 40)
+    path.write_text(path.read_text().replace("AFSIS1.SSL,", "KSSL.SSL,"))
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    lib, _ = read(path, tmp_path / "c")
+    parts = ranges[-1]
+    assert parts is not None and len(lib.X) == 40
+    assert [p["slots"] for p in parts] == [p["n"] for p in parts[:-1]] + [parts[-1]["n"] + 1]
+    assert [p["slot"] for p in parts] == list(np.cumsum([0] + [p["n"] for p in parts[:-1]]))
+
+
+SIGNAL_SCRIPT = """
+import os, signal, sys, warnings
+sys.path.insert(0, {tests!r})
+import numpy as np
+from soilnb.data import ossl
+from soilnb.data.ossl import parallel
+import test_ossl_parallel as t
+from pathlib import Path
+parallel.MIN_PART_BYTES = 1
+os.environ["SOILNB_READ_WORKERS"] = "3"
+if {mode!r} == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+    signal.signal(signal.SIGTERM, lambda *a: print("handler ran in", os.getpid(), flush=True))
+real = parallel._parse_range
+def dies(fd, head, ranges, k, *args):
+    if k == 1:
+        os._exit(3)                     # dies before it publishes its count: range 2 waits for it
+    return real(fd, head, ranges, k, *args)
+parallel._parse_range = dies
+path = t.plain_table(Path({tmp!r}) / "mir.csv", 30)
+lib = ossl.read_mir_table(path, axis=t.AXIS, dataset="KSSL.SSL", cache_dir=Path({tmp!r}) / "c")
+print("rows", len(lib.X), flush=True)
+"""
+
+
+@pytest.mark.parametrize("mode", ["ignore", "handler"])
+def test_a_parent_that_ignores_or_handles_sigterm_does_not_hang(tmp_path, mode):
+    # forked workers inherited the parent's SIGTERM disposition: terminate() did nothing, cancel() waited forever
+    # in join, and a worker waiting for the count of one that died waited forever too
+    import subprocess
+    import sys
+    script = SIGNAL_SCRIPT.format(tests=os.path.dirname(__file__), mode=mode, tmp=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("rows 24") and "handler ran" not in done.stdout
+
+
+def test_a_file_replaced_while_parsed_is_read_again(tmp_path, monkeypatch, ranges):
+    # the workers read the file opened once by the main process: no mix of two versions; the replaced file is
+    # then read in one process (what its hash describes)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    path = plain_table(tmp_path / "mir.csv", 40)
+    new = tmp_path / "new.csv"
+    new.write_text(path.read_text().replace(",r", ",s"))
+    real = parallel._parse_range
+
+    def replaces(fd, head, ranges, k, *args):
+        if k == 1:
+            os.replace(new, path)
+        return real(fd, head, ranges, k, *args)
+    monkeypatch.setattr(parallel, "_parse_range", replaces)
+    lib, _ = read(path, tmp_path / "c")
+    assert ranges[-1] is None
+    assert list(lib.sample_id) == expected(path)[0] and lib.sample_id[0] == "s0"
+
+
+def test_no_mmap_on_the_file_system_reads_in_one_process(tmp_path, monkeypatch, ranges):
+    import mmap
+    real = mmap.mmap
+
+    def no_mmap(fileno, length, *args, **kwargs):
+        if kwargs.get("access") == mmap.ACCESS_READ:
+            raise OSError(19, "No such device")
+        return real(fileno, length, *args, **kwargs)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    path = plain_table(tmp_path / "mir.csv", 12)
+    ref = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", use_cache=False)
+    monkeypatch.setattr(parallel.mmap, "mmap", no_mmap)
+    lib, _ = read(path, tmp_path / "c")
+    assert ranges == []
+    assert_same(lib, ref)
+
+
+def test_a_warning_the_callers_filters_hide_is_no_failure(tmp_path, monkeypatch, ranges):
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    path = plain_table(tmp_path / "mir.csv", 20)
+    real = parallel._parse_range
+
+    def warns(*args):
+        warnings.warn("hidden", ResourceWarning)
+        return real(*args)
+    monkeypatch.setattr(parallel, "_parse_range", warns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", ResourceWarning)
+        lib = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")
+    assert ranges[-1] is not None and not [w for w in caught if w.category is ResourceWarning]
+    monkeypatch.undo()
+    assert_same(lib, one_process(path, monkeypatch, tmp_path / "one")[0])

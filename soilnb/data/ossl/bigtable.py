@@ -147,7 +147,7 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
         n_file += n
         if keep is not None:            # (X and cols hold the kept rows only)
             file_rows = file_rows[keep]
-        if transform is not None and len(X):
+        if transform is not None:       # (also on no rows: the width of the first chunk is the output's)
             X = transform(X.astype(np.float32, copy=False))
         finite.append(store.append(X))
         rows.append(file_rows)
@@ -162,9 +162,11 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
 def _assemble(parts, id_cols, backing):
     """:func:`_collect`'s result from :meth:`~soilnb.data.ossl.parallel.Parsing.result`: each range's rows,
     written from its first slot on, moved down after the previous range's (a block at a time)."""
-    store, width = _Rows(1, backing), next((p["width"] for p in parts if p["width"]), None)
-    if width:
-        store._map(sum(p["slots"] for p in parts), width)
+    store, widths = _Rows(1, backing), {p["width"] for p in parts if len(p["finite"])}
+    if len(widths) > 1:
+        raise RuntimeError(f"the ranges' rows have different widths: {sorted(widths)}")
+    if widths:
+        store._map(sum(p["slots"] for p in parts), widths.pop())
     rows, n_file = [], 0
     for p in parts:
         m, src = len(p["finite"]), p["slot"]

@@ -1,12 +1,16 @@
-"""Parsing one big CSV on several cores: the file cut at line ends, one forked process per piece.
+"""Parsing one big CSV on several cores: the file cut at line ends, the pieces shared out to forked processes.
 
 pandas' C parser reads about 190 MB/s on one core, so one core takes 7-8 s to parse the full KSSL MIR table
-(1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into one byte range per
-CPU, each ending just after a ``\\n``, and forks a :class:`Parsing` worker per range, which parses it with the
-very ``read_csv`` call of :func:`pandas_chunks` (the header line put before the range). A worker first counts
-its range's ``\\n`` (no range holds more rows than that plus one: its slots) and publishes the count; its rows go
-to the table file from the sum of the slots of the ranges before it on, written with ``pwrite`` (the kept
-rows' float32 spectra, as they are parsed). The main process then moves each range's rows down after the
+(1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into byte ranges
+(:data:`RANGES_PER_WORKER` per worker), each ending just after a ``\\n``, and forks :class:`Parsing` workers (at
+most :data:`MAX_WORKERS`), each parsing the next range not taken with the very ``read_csv`` call of
+:func:`pandas_chunks` (the header line put before the range). A worker first counts its range's ``\\n`` (its
+slots: a range but the last ends with a ``\\n``, so holds at most that many rows; the last may lack it and gets
+one slot more; a lone ``\\r`` ending rows gives more rows than slots: a failure) and publishes the count; its rows
+go to the table file from the sum of the slots of the ranges before it on, written with ``pwrite`` (the kept
+rows' float32 spectra, as they are parsed). The main process opens the file once and the workers read that open
+file (``pread``): they parse one version of it; one replaced or changed meanwhile (another inode, size, mtime or
+ctime) is read again in one process. The main process then moves each range's rows down after the
 previous range's (the gaps are the rows filtered out) and joins ids, file rows and finite flags:
 :class:`soilnb.data.ossl.bigtable.RowsRead`. Nothing is held twice: a worker holds one chunk, the spectra go
 straight to the file, the workers' pages of the CSV are let go.
@@ -18,11 +22,14 @@ makes :meth:`Parsing.result` return None, and the caller reads the whole file in
 the reference result, or the reference error (its row number counted over the whole file) or warning.
 
 Not used (None: read in one process): compressed files (a gzip stream cannot be cut where one likes), files
-under :data:`MIN_PART_BYTES` per worker, one CPU, no ``fork`` (Windows, macOS), a header line with an open
-quote or a lone ``\\r``. ``SOILNB_READ_WORKERS`` sets the number of processes (1: never in parallel). The
-workers are forked, not spawned (a spawned one would import pandas again, a second of CPU each): what they
-run (pandas' parser, numpy, the resampling) holds no lock of another thread of the parent. They end with the
-main process, even one killed (``PR_SET_PDEATHSIG``).
+under twice :data:`MIN_PART_BYTES`, one CPU, no ``fork`` (Windows, macOS) or ``mmap``, a header line with an open
+quote or a lone ``\\r``. ``SOILNB_READ_WORKERS`` sets the number of processes (1: never in parallel). The workers
+are forked, not spawned (a spawned one would import pandas again, a second of CPU each): what they run (pandas'
+parser, numpy, the resampling) holds no lock of another thread of the parent. A worker puts SIGTERM and SIGINT
+back to their default actions (not the parent's handlers), and is killed when the main process's thread that
+forked it ends (``PR_SET_PDEATHSIG``, SIGKILL: the kernel ties it to that thread, not the process). A worker
+waiting for an earlier range's count gives up when the main process is gone or the parse was given up (a shared
+flag); the main process waits at most :attr:`Parsing.wait_s` for them.
 """
 from __future__ import annotations
 
@@ -59,8 +66,10 @@ def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksiz
     (:func:`from_pandas`)."""
     text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
     dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
+    # index_col=False: else pandas takes the first column as the index when the first data row of a stream has
+    # one field more than the header (a trailing comma), and shifts every column of the stream
     for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
-                             **csv_options):
+                             index_col=False, **csv_options):
         yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
 
 
@@ -116,18 +125,25 @@ def start_parallel(path, chunks, transform, out, first_byte):
     if n < 2 or sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods() \
             or name.lower().endswith(COMPRESSED):
         return None
-    with open(name, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))   # (forked workers keep it all the same)
+    except OSError:
+        return None                     # read in one process: its error
+    try:
+        size = os.fstat(fd).st_size
         n_ranges = min(RANGES_PER_WORKER * n, size // max(MIN_PART_BYTES, 1))
         if n_ranges < 2:
-            return None
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            raise ValueError
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
             cut = _cuts(mm, n_ranges)
-    if cut is None:
+        if cut is None:
+            raise ValueError
+    except (OSError, ValueError):       # too small, not cut, or no mmap on this file system
+        os.close(fd)
         return None
     try:
-        return Parsing(name, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
-    except Exception:                   # e.g. no process could be started: read in one process
+        return Parsing(name, fd, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
+    except Exception:                   # e.g. no process could be started (fd closed): read in one process
         os.truncate(out, 0)
         return None
 
@@ -151,37 +167,52 @@ def _cuts(mm, n):
 
 class Parsing:
     """The worker processes parsing a file's ranges, started at once; :meth:`result` waits for them. Each worker
-    takes the next range not taken until none is left (a worker slowed by the machine's other jobs takes fewer)."""
+    takes the next range not taken until none is left (a worker slowed by the machine's other jobs takes fewer).
+    It owns ``fd``, the file opened once (closed by :meth:`cancel`)."""
 
-    def __init__(self, name, head, ranges, n_workers, chunks, transform, out, first_byte):
-        ctx, self.jobs, self.out, self.n_ranges = multiprocessing.get_context("fork"), [], out, len(ranges)
-        self.counts = mmap.mmap(-1, 8 * len(ranges))    # shared with the workers: the ranges' line end counts
-        np.frombuffer(self.counts, np.int64)[:] = -1
+    def __init__(self, name, fd, head, ranges, n_workers, chunks, transform, out, first_byte):
+        self.fd, self.name, self.jobs, self.out, self.n_ranges = fd, name, [], out, len(ranges)
+        ctx, st = multiprocessing.get_context("fork"), os.fstat(fd)
+        # waited for at most a minute plus a second per MB (pandas parses about 190 MB a second on one core)
+        self.ident, self.wait_s = _ident(st), 60.0 + st.st_size / 1e6
+        # shared with the workers: the ranges' line end counts, then the abort flag and the main process's id
+        self.counts = mmap.mmap(-1, 8 * (len(ranges) + 2))
+        np.frombuffer(self.counts, np.int64)[:] = [-1] * len(ranges) + [0, os.getpid()]
         self.taken = taken = ctx.Value("q", 0)          # ranges taken so far
         try:
             for _ in range(n_workers):
                 recv, send = ctx.Pipe(duplex=False)
-                job = ctx.Process(target=_worker, daemon=True, args=(send, os.getpid(), taken, name, head, ranges,
-                                                                     self.counts, chunks, transform, out, first_byte))
-                with warnings.catch_warnings():     # Python 3.12+ warns of fork with threads (module docstring)
-                    warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-                    job.start()
-                send.close()
+                job = ctx.Process(target=_worker, daemon=True, args=(send, taken, fd, head, ranges, self.counts,
+                                                                     chunks, transform, out, first_byte))
+                try:
+                    with warnings.catch_warnings():     # Python 3.12+ warns of fork with threads (module docstring)
+                        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+                        job.start()
+                finally:
+                    send.close()
+                    if job.pid is None:                 # not started
+                        recv.close()
                 self.jobs.append((job, recv))
         except BaseException:
             self.cancel()
             raise
 
     def result(self):
-        """The ranges' results in file order (a dict each), or None when a worker failed (what they wrote is
-        dropped: read the file in one process).
+        """The ranges' results in file order (a dict each), or None when a worker failed, did not answer within
+        :attr:`wait_s`, or the file was replaced or changed meanwhile (what they wrote is dropped: read the file
+        in one process).
 
-        Each dict: ``slot`` (the range's first slot), ``slots``, ``n`` (data rows parsed), ``kept`` (0-based
-        indices in the range of the rows written), ``strings``, ``finite`` (per row written), ``width`` (None:
-        no row written)."""
+        Each dict: ``slot`` (where the range's first row was written, in rows from ``first_byte``; 0 where it
+        wrote none), ``slots``, ``n`` (data rows parsed), ``kept`` (0-based indices in the range of the rows
+        written), ``strings``, ``finite`` (per row written), ``width`` (of the rows written; None: no chunk)."""
         parts = None
         try:
             parts = self._wait()
+            try:
+                if _ident(os.fstat(self.fd)) != self.ident or _ident(os.stat(self.name)) != self.ident:
+                    parts = None
+            except OSError:
+                parts = None
         finally:
             self.cancel()
             if parts is None:
@@ -189,9 +220,12 @@ class Parsing:
         return parts
 
     def _wait(self):
-        parts, left = [None] * self.n_ranges, [recv for _, recv in self.jobs]
+        parts, left, deadline = [None] * self.n_ranges, [recv for _, recv in self.jobs], time.monotonic() + self.wait_s
         while left:
-            for conn in wait(left):
+            ready = wait(left, max(0.0, deadline - time.monotonic()))
+            if not ready:                   # stuck (stopped, swapping): read in one process
+                return None
+            for conn in ready:
                 left.remove(conn)
                 try:
                     status, value = conn.recv()
@@ -204,37 +238,54 @@ class Parsing:
         return parts if all(p is not None for p in parts) else None
 
     def cancel(self) -> None:
-        """Stop the workers still running (one waiting for the count of one that failed waits no more)."""
-        for job, recv in self.jobs:
+        """Stop the workers still running (SIGTERM, then SIGKILL for one that has not ended within a second); the
+        abort flag first, so that one waiting for the count of one that failed waits no more."""
+        if not self.counts.closed:
+            np.frombuffer(self.counts, np.int64)[-2] = 1
+        for job, _ in self.jobs:
             if job.is_alive():
                 job.terminate()
-            job.join()
+        deadline = time.monotonic() + 1.0
+        for job, recv in self.jobs:
+            job.join(max(0.0, deadline - time.monotonic()))
+            if job.exitcode is None:
+                job.kill()
+                job.join()
             recv.close()
         self.jobs = []
         if not self.counts.closed:
             self.counts.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-def _worker(send, parent, taken, name, head, ranges, *args):
+def _ident(st):
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _worker(send, taken, fd, head, ranges, counts, *args):
     """In the forked process: parse ranges, the next one not taken until none is left, and write their rows; send
-    what the main process assembles, ``[(range, result)]``. A warning counts as a failure: read in one process,
-    the file gives it where the caller sees it."""
-    _end_with_parent(parent)
+    what the main process assembles, ``[(range, result)]``. A warning the caller's filters would show counts as a
+    failure: read in one process, the file gives it where the caller sees it."""
+    for sig in (signal.SIGTERM, signal.SIGINT):         # not the parent's handlers: terminate() must end it
+        signal.signal(sig, signal.SIG_DFL)
+    _end_with_parent(int(np.frombuffer(counts, np.int64)[-1]))
     try:
         result = []
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings.catch_warnings(record=True) as caught:      # the inherited filters (-W error raises)
             while True:
                 with taken.get_lock():
                     k, taken.value = taken.value, taken.value + 1
                 if k >= len(ranges):
                     break
-                result.append((k, _parse_range(name, head, ranges, k, *args)))
+                result.append((k, _parse_range(fd, head, ranges, k, counts, *args)))
         if caught:
             raise RuntimeError(f"a warning: {caught[0].message}")
         send.send(("ok", result))
     except BaseException as exc:        # reported, not printed: the main process reads the file again
         try:
+            np.frombuffer(counts, np.int64)[-2] = 1     # the others wait no more for a count
             send.send(("error", f"{type(exc).__name__}: {exc}"))
         except (OSError, ValueError):
             pass
@@ -243,42 +294,44 @@ def _worker(send, parent, taken, name, head, ranges, *args):
 
 
 def _end_with_parent(parent: int) -> None:
-    """Have the kernel stop this worker when the main process dies (killed: no ``cancel`` runs)."""
+    """Have the kernel kill this worker when the main process's thread that forked it ends (killed: no ``cancel``
+    runs)."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent:          # it died before that
         os._exit(1)
 
 
-def _parse_range(name, head, ranges, k, counts, chunks, transform, out, first_byte):
-    """Count the range's line ends (its slots: at most one row each, plus one), publish them, parse the range;
-    before the first write, wait for the counts of the ranges before it (its first slot)."""
+def _parse_range(fd, head, ranges, k, counts, chunks, transform, out, first_byte):
+    """Count the range's line ends (its slots), publish them, parse the range; before the first write, wait for
+    the counts of the ranges before it (its first slot)."""
     (lo, hi), published = ranges[k], np.frombuffer(counts, np.int64)
-    published[k] = slots = _line_ends(name, lo, hi) + 1
+    published[k] = slots = _line_ends(fd, lo, hi) + (k == len(ranges) - 1)    # (the last may lack its \n)
     kept, strings, finite, n, done, width, slot = [], {}, [], 0, 0, None, None
-    fd = os.open(out, os.O_WRONLY)
+    wfd = os.open(out, os.O_WRONLY)
     try:
-        with io.BufferedReader(_Range(name, head, lo, hi), 1 << 20) as source:
+        with io.BufferedReader(_Range(fd, head, lo, hi), 1 << 20) as source:
             for rows, keep, cols, X in chunks(source):
                 kept.append(np.arange(n, n + rows) if keep is None else n + np.flatnonzero(keep))
                 n += rows
-                if transform is not None and len(X):
+                if transform is not None:               # (also on no rows: their width is the output's)
                     X = transform(X.astype(np.float32, copy=False))
                 X = np.ascontiguousarray(X, dtype=np.float32)
                 if done + len(X) > slots:
-                    raise RuntimeError(f"more rows than the {slots - 1} line ends of bytes {lo}..{hi}")
-                if slot is None:
-                    slot = _first_slot(published, k)
+                    raise RuntimeError(f"more rows than the {slots} slots of bytes {lo}..{hi}")
                 width = X.shape[1]
-                _pwrite(fd, X, first_byte + (slot + done) * width * 4)
+                if len(X):
+                    if slot is None:
+                        slot = _first_slot(published, k)
+                    _pwrite(wfd, X, first_byte + (slot + done) * width * 4)
                 finite.append(np.isfinite(X).all(axis=1))
                 for c, v in cols.items():
                     strings.setdefault(c, []).append(v)
                 done += len(X)
     finally:
-        os.close(fd)
+        os.close(wfd)
         del published
     join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
     return {"slot": slot or 0, "slots": slots, "n": n, "kept": join(kept, np.empty(0, np.int64)),
@@ -287,18 +340,21 @@ def _parse_range(name, head, ranges, k, counts, chunks, transform, out, first_by
 
 
 def _first_slot(published, k) -> int:
-    """The slots of the ranges before range ``k`` (where its rows go), once their workers have counted them."""
+    """The slots of the ranges before range ``k`` (where its rows go), once their workers have counted them;
+    raises when the parse was given up (the abort flag) or the main process is gone."""
     while True:
         before = published[:k].copy()
         if (before >= 0).all():
             return int(before.sum())
+        if published[-2] or os.getppid() != published[-1]:
+            raise RuntimeError("the parse was given up")
         time.sleep(0.002)
 
 
-def _line_ends(name, lo, hi) -> int:
+def _line_ends(fd, lo, hi) -> int:
     """``\\n`` bytes in bytes ``lo:hi`` of a file; the pages read are let go (the file's pages stay in the page
     cache, but out of this process's resident memory)."""
-    with open(name, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
         data, n = np.frombuffer(mm, np.uint8), 0
         try:
             for s in range(lo - lo % _BLOCK, hi, _BLOCK):       # whole blocks: madvise wants page bounds
@@ -318,13 +374,12 @@ def _pwrite(fd, X, offset) -> None:
 
 
 class _Range(io.RawIOBase):
-    """The header line, then bytes ``lo:hi`` of a file: what one worker parses."""
+    """The header line, then bytes ``lo:hi`` of the open file ``fd`` (read with ``preadv``, at no shared offset):
+    what one worker parses."""
 
-    def __init__(self, name, head: bytes, lo: int, hi: int):
+    def __init__(self, fd, head: bytes, lo: int, hi: int):
         super().__init__()
-        self._fh = open(name, "rb", buffering=0)
-        self._fh.seek(lo)
-        self._head, self._left = memoryview(head), hi - lo
+        self._fd, self._pos, self._hi, self._head = fd, lo, hi, memoryview(head)
 
     def readable(self) -> bool:
         return True
@@ -335,14 +390,10 @@ class _Range(io.RawIOBase):
             k = min(len(buf), len(self._head))
             buf[:k], self._head = self._head[:k], self._head[k:]
             return k
-        if self._left <= 0:
+        if self._pos >= self._hi:
             return 0
-        k = self._fh.readinto(buf[:min(len(buf), self._left)])
+        k = os.preadv(self._fd, [buf[:min(len(buf), self._hi - self._pos)]], self._pos)
         if not k:
-            raise OSError(f"{self._fh.name} is shorter than when it was cut ({self._left} bytes missing)")
-        self._left -= k
+            raise OSError(f"the file is shorter than when it was cut ({self._hi - self._pos} bytes missing)")
+        self._pos += k
         return k
-
-    def close(self) -> None:
-        self._fh.close()
-        super().close()

@@ -50,8 +50,8 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     Memory-frugal (:mod:`soilnb.data.ossl.bigtable`): only the id columns and the spectral columns are read,
     by pandas' C reader, ``chunksize`` rows at a time, keeping only the ``dataset`` rows, into one float32
     array that grows in place: the full KSSL table (about 85,000 x 1,701) peaks near its float32 size plus
-    the interpreter (under 1 GB). A plain (not compressed) CSV read into the cache is parsed by one forked process
-    per CPU, each writing its rows into the cache entry (:mod:`soilnb.data.ossl.parallel`: the same values and
+    the interpreter (under 1 GB). A plain (not compressed) CSV read into the cache is parsed by forked processes
+    (one per CPU, at most :data:`~soilnb.data.ossl.parallel.MAX_WORKERS`), each writing its rows into the cache entry (:mod:`soilnb.data.ossl.parallel`: the same values and
     messages as one process; ``SOILNB_READ_WORKERS=1`` reads in one process), from before the file is hashed.
     The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.bigtable.save_table`)
     keyed by the file's content (its sha256) plus the arguments (:func:`soilnb.core.cache.cached`); the next
