@@ -388,3 +388,42 @@ def test_a_warning_the_callers_filters_hide_is_no_failure(tmp_path, monkeypatch,
     assert ranges[-1] is not None and not [w for w in caught if w.category is ResourceWarning]
     monkeypatch.undo()
     assert_same(lib, one_process(path, monkeypatch, tmp_path / "one")[0])
+
+
+def test_row_names_as_r_writes_them_read_as_pandas_reads_them_in_one_process(tmp_path, monkeypatch, ranges):
+    # R's write.table puts a row name before every data line (one field more than the header, the last one a
+    # value): pandas' default reads it as the index where a column is not read (a scan id here), as before; no
+    # part of such a file can be parsed alone
+    path = plain_table(tmp_path / "mir.csv", 10)
+    ids, X = expected(path)
+    lines = [line.split(",") for line in path.read_text().split("\n")[:-1]]
+    lines = [cells[:2] + [f"x{i}" if i else "id.scan_local_c"] + cells[2:] for i, cells in enumerate(lines)]
+    path.write_text("\n".join([",".join(lines[0])] + [f'"{i}",' + ",".join(c) for i, c in enumerate(lines[1:], 1)])
+                    + "\n")
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "7")
+    lib, caught = read(path, tmp_path / "many")
+    assert ranges == [] and caught == []                            # not started in parallel
+    assert list(lib.sample_id) == ids
+    np.testing.assert_array_equal(lib.X.view(np.uint32), X.view(np.uint32))
+
+
+def test_rows_appended_between_the_cut_and_the_parse_are_not_lost(tmp_path, monkeypatch, ranges):
+    # the file's identity is taken before it is cut: rows a writer appends after the cut make the parallel result
+    # stale, and the file is read again in one process (all rows, also on the next, cached read)
+    path = plain_table(tmp_path / "mir.csv", 40)
+    extra = plain_table(tmp_path / "more.csv", 45).read_text().splitlines(True)[41:]
+    cuts = parallel._cuts
+
+    def cut_then_append(mm, n):
+        out = cuts(mm, n)
+        with open(path, "a") as fh:
+            fh.write("".join(extra))
+        return out
+    monkeypatch.setattr(parallel, "_cuts", cut_then_append)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "3")
+    lib, _ = read(path, tmp_path / "many")
+    monkeypatch.setattr(parallel, "_cuts", cuts)
+    assert ranges and ranges[-1] is None                            # the parallel result was not taken
+    ref = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", use_cache=False)
+    assert_same(lib, ref)
+    assert_same(read(path, tmp_path / "many")[0], ref)

@@ -66,7 +66,7 @@ def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chun
     transform : callable, optional
         ``float32 rows -> float32 rows``, applied chunk by chunk (a resampling onto the output grid).
     csv_options : dict
-        ``read_csv`` options for the file's delimiter (:func:`soilnb.data.ossl.format._csv_options`).
+        ``read_csv`` options for the file (delimiter, index: :func:`soilnb.data.ossl.format._table_options`).
     backing : path, optional
         A :func:`new_table_file` to hold the spectra (then :func:`finish_table` makes it the cache entry).
 
@@ -107,8 +107,10 @@ class RowsRead:
             return pandas_chunks(source, id_cols, read_names, dataset_col, dataset, chunksize=chunksize,
                                  csv_options=csv_options)
         self.chunks = chunks
-        # the rows go to a file: several processes can write them there
-        self.parsing = start_parallel(path, chunks, transform, backing, HEADER) if backing is not None else None
+        # the rows go to a file: several processes can write them there, each part read as the whole file would be
+        # only where the first column is never taken for the index (index_col=False, format._table_options)
+        parallel = backing is not None and csv_options.get("index_col") is False
+        self.parsing = start_parallel(path, chunks, transform, backing, HEADER) if parallel else None
 
     def result(self):
         parsing, self.parsing = self.parsing, None

@@ -96,6 +96,20 @@ def _csv_options(path) -> dict:
     return opts
 
 
+def _table_options(path) -> dict:
+    """:func:`_csv_options` plus ``index_col=False`` unless the first data line holds row names (R's
+    ``write.table``: one field more than the header, the extra one at the front and the last one not empty), which
+    pandas' default reads as the index. ``index_col=False`` keeps pandas from taking the first column for the index
+    of a stream whose first data line ends in one delimiter too many; decided once for the whole file, so that every
+    part of a parallel parse reads as one process does (:mod:`soilnb.data.ossl.parallel`)."""
+    opts, lines = _csv_options(path), _first_lines(path, 2)
+    if len(lines) == 2:
+        head, first = (next(csv.reader([line], delimiter=opts.get("sep", ",")), []) for line in lines)
+        if len(first) == len(head) + 1 and first[-1].strip():
+            return opts                                     # row names: pandas' default, read in one process
+    return {**opts, "index_col": False}
+
+
 def _header(path) -> list[str]:
     path = Path(path)
     if not path.exists():

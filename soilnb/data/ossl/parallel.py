@@ -33,6 +33,7 @@ flag); the main process waits at most :attr:`Parsing.wait_s` for them.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import io
 import mmap
@@ -66,10 +67,8 @@ def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksiz
     (:func:`from_pandas`)."""
     text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
     dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
-    # index_col=False: else pandas takes the first column as the index when the first data row of a stream has
-    # one field more than the header (a trailing comma), and shifts every column of the stream
     for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
-                             index_col=False, **csv_options):
+                             **csv_options):        # index_col: decided once for the file (format._table_options)
         yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
 
 
@@ -130,8 +129,8 @@ def start_parallel(path, chunks, transform, out, first_byte):
     except OSError:
         return None                     # read in one process: its error
     try:
-        size = os.fstat(fd).st_size
-        n_ranges = min(RANGES_PER_WORKER * n, size // max(MIN_PART_BYTES, 1))
+        st = os.fstat(fd)                   # before the cut: a file changed from here on is read again
+        n_ranges = min(RANGES_PER_WORKER * n, st.st_size // max(MIN_PART_BYTES, 1))
         if n_ranges < 2:
             raise ValueError
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
@@ -142,8 +141,10 @@ def start_parallel(path, chunks, transform, out, first_byte):
         os.close(fd)
         return None
     try:
-        return Parsing(name, fd, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
-    except Exception:                   # e.g. no process could be started (fd closed): read in one process
+        return Parsing(name, fd, st, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
+    except Exception:                   # e.g. no process could be started: read in one process
+        with contextlib.suppress(OSError):
+            os.close(fd)                # (closed already where cancel ran)
         os.truncate(out, 0)
         return None
 
@@ -170,9 +171,9 @@ class Parsing:
     takes the next range not taken until none is left (a worker slowed by the machine's other jobs takes fewer).
     It owns ``fd``, the file opened once (closed by :meth:`cancel`)."""
 
-    def __init__(self, name, fd, head, ranges, n_workers, chunks, transform, out, first_byte):
+    def __init__(self, name, fd, st, head, ranges, n_workers, chunks, transform, out, first_byte):
         self.fd, self.name, self.jobs, self.out, self.n_ranges = fd, name, [], out, len(ranges)
-        ctx, st = multiprocessing.get_context("fork"), os.fstat(fd)
+        ctx = multiprocessing.get_context("fork")
         # waited for at most a minute plus a second per MB (pandas parses about 190 MB a second on one core)
         self.ident, self.wait_s = _ident(st), 60.0 + st.st_size / 1e6
         # shared with the workers: the ranges' line end counts, then the abort flag and the main process's id

@@ -25,7 +25,7 @@ from soilnb.data.ossl.format import (
     SCAN_COL,
     OSSLFormatError,
     _check_quantity,
-    _csv_options,
+    _table_options,
     _finite_rows_kept,
     _header,
     _no_data_rows,
@@ -142,7 +142,7 @@ def _start_read(path, columns, spec_names, positions, axis, id_col, dataset, chu
     id_cols = [id_col] + [c for c in extra if c in columns]
     transform = None if mode == "exact" else _resampler(positions, axis)
     return start_rows(path, id_cols, read_names, dataset_col=DATASET_COL, dataset=dataset, chunksize=chunksize,
-                      transform=transform, csv_options=_csv_options(path), backing=backing)
+                      transform=transform, csv_options=_table_options(path), backing=backing)
 
 
 def _read_spectra(path, reading, id_col, dataset, axis, *, unit, quantity, percent="auto"):
