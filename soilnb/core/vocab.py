@@ -31,9 +31,8 @@ OSSL_COLUMNS: dict[str, str] = {
     "silt": "silt.tot_usda.c62_w.pct",
     "sand": "sand.tot_usda.c60_w.pct",
 }
-#: The id columns and spectral column names of the OSSL v1.2 MIR and NIR tables (as :mod:`soilnb.data.ossl.format`
-#: names them; a test keeps the two equal): the generic readers recognise an OSSL table by them without importing
-#: the OSSL stack.
+#: The id columns and spectral column names of the OSSL v1.2 MIR and NIR tables (:mod:`soilnb.data.ossl.format`
+#: takes them from here): the generic readers recognise an OSSL table by them without importing the OSSL stack.
 OSSL_LAYER_COL = "id.layer_uuid_txt"
 OSSL_SAMPLE_COL = "id.sample_local_c"
 OSSL_MIR_RE = re.compile(r"^scan_mir\.(\d+(?:\.\d+)?)_abs$")

@@ -19,18 +19,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# the OSSL column names, defined once for the generic readers too; the OSSL modules take them from here
+from soilnb.core.vocab import OSSL_LAYER_COL as LAYER_COL, OSSL_SAMPLE_COL as SAMPLE_COL  # noqa: F401
+from soilnb.core.vocab import OSSL_MIR_RE as MIR_RE, OSSL_NIR_RE as NIR_RE  # noqa: F401
 from soilnb.spectra.orientation import ORIENTATION_BANDS, orientation_rows
 from soilnb.spectra.units import ABSORBANCE_MAX, reflectance_fraction
 
 DATASET_COL = "dataset.code_ascii_txt"
-LAYER_COL = "id.layer_uuid_txt"
-SAMPLE_COL = "id.sample_local_c"
 SCAN_COL = "id.scan_local_c"
 COUNTRY_COL = "location.country_iso.3166_txt"
 KSSL_CODE = "KSSL.SSL"
 NEOSPECTRA_CODE = "NEOSPECTRA.SSL"
-MIR_RE = re.compile(r"^scan_mir\.(\d+(?:\.\d+)?)_abs$")
-NIR_RE = re.compile(r"^scan_nir\.(\d+(?:\.\d+)?)_ref$")
 #: A field written with a decimal comma (``0,4531``, ``-1,2e-3``), as in ``;``-separated exports.
 _DECIMAL_COMMA = re.compile(r'^\s*"?[-+]?\d*,\d+(?:[eE][-+]?\d+)?"?\s*$')
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
