@@ -81,7 +81,7 @@ _install_torch() {
       if "$py" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=5)' \
            "$_cpu_index" >/dev/null 2>&1; then
         echo "[env] torch==$_torch_version, CPU build, from $_cpu_index" >&2
-        "$py" -m pip install -qq --no-deps ${force[@]+"${force[@]}"} --index-url "$_cpu_index" \
+        "$py" -m pip install -qq --no-compile --no-deps ${force[@]+"${force[@]}"} --index-url "$_cpu_index" \
           "torch==$_torch_version" >&2           # its dependencies are in the lock
         return
       fi
@@ -97,8 +97,8 @@ _install_torch() {
   esac
   # torch alone first (a forced reinstall of its dependencies would be wasted), then what it needs and the
   # environment lacks, e.g. the CUDA build's libraries, at the versions torch pins
-  "$py" -m pip install -qq --no-deps ${force[@]+"${force[@]}"} "$@" "torch==$_torch_version" >&2 &&
-    "$py" -m pip install -qq "$@" "torch==$_torch_version" >&2
+  "$py" -m pip install -qq --no-compile --no-deps ${force[@]+"${force[@]}"} "$@" "torch==$_torch_version" >&2 &&
+    "$py" -m pip install -qq --no-compile "$@" "torch==$_torch_version" >&2
 }
 # True when .venv's torch is 2.13.0 of the build asked for: the install record names the build it was
 # installed as; without a record (an older .venv), a +cpu version counts as the CPU build.
@@ -124,14 +124,19 @@ _install() {
     _install_torch "$py" "$build" $force || { echo "[env] installing torch==$_torch_version failed" >&2; return 1; }
   fi
   if _lock_applies "$py"; then
-    "$py" -m pip install -qq --require-hashes --no-deps -r "$_lock" >&2 ||
+    "$py" -m pip install -qq --no-compile --require-hashes --no-deps -r "$_lock" >&2 ||
       { echo "[env] pip install --require-hashes -r requirements/lock.txt failed" >&2; return 1; }
     "$py" -m pip install -qq --no-deps --no-build-isolation -e "$_root" >&2 ||
       { echo "[env] pip install -e . failed" >&2; return 1; }
   else
     echo "[env] requirements/lock.txt is for CPython 3.11 on Linux x86_64; installing pyproject.toml's ranges" >&2
-    "$py" -m pip install -qq -e "$_root[test]" >&2 || { echo "[env] pip install -e .[test] failed" >&2; return 1; }
+    "$py" -m pip install -qq --no-compile -e "$_root[test]" >&2 || { echo "[env] pip install -e .[test] failed" >&2; return 1; }
   fi
+  # pip compiles every installed module to bytecode in one process (about 30 s for torch and the lock here);
+  # compileall does the same on every core. A file that does not compile (a template, another Python's syntax) is
+  # skipped, as pip skips it.
+  "$py" -m compileall -qq -j 0 "$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+    >/dev/null 2>&1 || true
   (cd "$_root" && "$py" -W ignore -c "$_check") || { echo "[env] dependencies still missing after install" >&2; return 1; }
   _soilnb_ours "$py" || { echo "[env] soilnb imported from $(_soilnb_at "$py"), not $_root, after install" >&2; return 1; }
   echo "$wanted" > "$_stamp"

@@ -157,7 +157,7 @@ PROFILES: dict[str, dict] = {
     # the embedded default: the whole pipeline in minutes on a 2-core CPU
     "default": dict(
         n_kssl=6000, n_paired=600, n_test=206,
-        vae_hidden=512, vae_epochs=60, vae_batch=512, vae_patience=5, latent_sizes="16,32,64",
+        vae_hidden=512, vae_epochs=60, vae_batch=512, vae_patience=5, latent_sizes="32",
         nir_epochs=150, nir_hidden=256,
         mlp_hidden=256, mlp_epochs=150, mlp_patience=15, pls_max_components=25,
         cv_folds=10, cv_repeats=10, fno_epochs=60, fno_width=32,
