@@ -23,6 +23,21 @@ def test_average_scans_is_the_mean_of_repeats():
     np.testing.assert_allclose(avg.Y[1], lib.Y[2])
 
 
+def test_group_sums_equal_add_at_bit_for_bit():
+    """np.add.reduceat over the rows sorted by group against np.add.at (the rows of a group added in their order),
+    on shuffled and on already grouped codes, with float32 rows summed in float64."""
+    from soilnb.data.library import group_sums
+
+    rng = np.random.default_rng(4)
+    X = (rng.normal(size=(3000, 40)) * rng.uniform(0.01, 100, 40)).astype(np.float32)
+    for codes in (rng.permutation(np.arange(3000) % 700), np.sort(rng.permutation(np.arange(3000) % 700))):
+        ref = np.zeros((700, 40))
+        np.add.at(ref, codes, X)
+        assert np.array_equal(group_sums(X, codes, 700), ref)
+    with pytest.raises(ValueError, match="699 groups have rows, expected 700"):
+        group_sums(X[:2000], np.arange(2000) % 699, 700)
+
+
 def test_eoc_formula():
     np.testing.assert_allclose(estimated_organic_carbon([2.0, 0.5], [5.0, 10.0]), [2.0 - 0.6, 0.0])
 

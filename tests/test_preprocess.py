@@ -63,6 +63,21 @@ def test_snv_matches_scipy_zscore():
     np.testing.assert_allclose(out.std(axis=1), 1, rtol=1e-12)
 
 
+def test_snv_in_row_blocks_equals_one_float64_pass_bit_for_bit():
+    """Blocks of SNV_BLOCK rows (3 blocks and a part here), float32 input widened per block, float32 output:
+    the numbers of the plain formula on one float64 copy, cast at the end."""
+    from soilnb.spectra.kernels import SNV_BLOCK
+
+    X = (np.random.default_rng(3).normal(size=(3 * SNV_BLOCK + 17, 60)) * 2 + 5).astype(np.float32)
+    X64 = X.astype(np.float64)
+    ref = (X64 - X64.mean(axis=1, keepdims=True)) / X64.std(axis=1, ddof=1, keepdims=True)
+    assert np.array_equal(snv(X, ddof=1), ref) and snv(X).dtype == np.float64
+    out = snv(X, ddof=1, dtype=np.float32)
+    assert out.dtype == np.float32 and np.array_equal(out, ref.astype(np.float32))
+    with pytest.raises(ValueError, match=r"NaN or inf: 1 row\(s\), e.g. row 2050"):
+        snv(np.where(np.arange(len(X))[:, None] == 2050, np.nan, X), dtype=np.float32)
+
+
 def test_snv_errors():
     with pytest.raises(ValueError, match=r"constant spectra \(std 0\): 1 row\(s\), e.g. row 1"):
         snv([[1.0, 2.0], [5.0, 5.0]])

@@ -161,9 +161,7 @@ class SpectralLibrary:
         """
         codes, first = _group_codes(self.sample_id)
         counts = np.bincount(codes).astype(np.float64)
-        sums = np.zeros((counts.size, self.X.shape[1]), np.float64)
-        np.add.at(sums, codes, self.X)
-        X = (sums / counts[:, None]).astype(np.float32)
+        X = (group_sums(self.X, codes, counts.size) / counts[:, None]).astype(np.float32)
         return replace(self, X=X, sample_id=self.sample_id[first], scan_id=np.zeros(first.size, np.int32),
                        instrument=self.instrument[first],
                        properties=self.properties.iloc[first].reset_index(drop=True), meta=self._meta_rows(first))
@@ -226,6 +224,21 @@ def property_frame(df: pd.DataFrame, name: str = "library") -> pd.DataFrame:
                              f"{df[c].iloc[i]!r}")
         out[c] = v.astype(float)
     return pd.DataFrame(out, index=df.index)
+
+
+def group_sums(X, codes, n_groups: int) -> np.ndarray:
+    """Per group, the float64 sum of the rows of ``X`` whose ``codes`` name it (every group 0..n_groups-1 has a
+    row): the numbers of ``np.add.at(zeros, codes, X)``, the rows of a group added one after another in their
+    order, by one ``np.add.reduceat`` over the rows stably sorted by group (skipped where they already are), which
+    is some ten times faster than ``np.add.at`` (``tests/test_library.py`` compares the two bit for bit)."""
+    codes = np.asarray(codes)
+    if codes.size and (np.diff(codes) < 0).any():
+        order = np.argsort(codes, kind="stable")
+        X, codes = np.asarray(X)[order], codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if codes.size else np.zeros(0, np.intp)
+    if starts.size != n_groups:
+        raise ValueError(f"group_sums: {starts.size} groups have rows, expected {n_groups}")
+    return np.add.reduceat(np.asarray(X), starts, axis=0, dtype=np.float64)
 
 
 def _group_codes(ids):

@@ -82,7 +82,12 @@ def check_orientation(X, axis, unit: str, quantity: str, name: str = "spectra", 
     reverse) when the value ranges alone cannot: e.g. MIR reflectance fractions 0.05-0.6 look like small
     absorbances, NIR absorbance 0.2-0.9 like reflectance fractions.
     """
-    agree = orientation_rows(X, axis, unit, quantity, min_t=min_t)
+    orientation_verdict(orientation_rows(X, axis, unit, quantity, min_t=min_t), unit, quantity, name, every_row)
+
+
+def orientation_verdict(agree, unit: str, quantity: str, name: str = "spectra", every_row: bool = False) -> None:
+    """:func:`check_orientation` on the rows :func:`orientation_rows` judged already (``agree``)."""
+    agree = np.asarray(agree)
     judged = agree[agree != 0]
     if judged.size == 0:
         return
