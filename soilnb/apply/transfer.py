@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from soilnb.apply.adaptation import Library, adapt, local_folds
@@ -41,7 +41,7 @@ from soilnb.core.config import Config, get_config
 from soilnb.data import real_path
 from soilnb.data.files import load_files_library
 from soilnb.data.library import World
-from soilnb.models.torchutil import available_cpus, torch_threads
+from soilnb.models.torchutil import IDLE_WORKER_S, available_cpus, torch_threads
 from soilnb.stages.features import get_features
 from soilnb.stages.limesoda_data import dataset_digest
 from soilnb.stages.plan import get_models
@@ -150,10 +150,35 @@ def _draw_rows(name: str, b, library, X, Y: pd.DataFrame, ids, k: int, r: int, s
     return rows
 
 
-def _set_rows(name: str, b, library, ks, repeats: int, seed: int, min_scored: int = 0) -> list[dict]:
-    """Every row of set ``name``. The draws run in threads, one per CPU, each on one BLAS and one torch thread:
-    the refits' matrices (a few hundred square) gain nothing from a second BLAS thread, so two draws at once run
-    about twice as fast on two cores."""
+def _draw_batch(name: str, b, library, X, Y: pd.DataFrame, ids, tasks, seed: int) -> list[list[dict]]:
+    """The rows of each draw ``(k, r)`` of ``tasks`` (a list per draw), on one BLAS and one torch thread."""
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), torch_threads(1):
+        warnings.simplefilter("ignore")
+        return [_draw_rows(name, b, library, X, Y, ids, k, r, seed) for k, r in tasks]
+
+
+def _run_draws(name: str, b, library, X, Y: pd.DataFrame, ids, tasks, seed: int, workers: int) -> list[dict]:
+    """The rows of every draw of ``tasks``, in their order, computed by ``workers`` processes.
+
+    A draw is mostly small NumPy operations (refits of a few hundred rows), so threads hold each other up on the
+    GIL (two threads ran 1.2-1.5 times as fast as one); separate processes (joblib's loky, as the LimeSoDa
+    benchmark uses) run twice as fast on two cores. Each process gets every ``workers``-th draw of a few
+    interleaved batches, so that the costly large k spread over all of them; a draw's rows do not depend on the
+    process (it is seeded by set, k and r, on one BLAS and one torch thread)."""
+    if workers < 2 or len(tasks) < 2 * workers:
+        return [row for part in _draw_batch(name, b, library, X, Y, ids, tasks, seed) for row in part]
+    n_batches = min(len(tasks), 3 * workers)
+    order = [list(range(i, len(tasks), n_batches)) for i in range(n_batches)]
+    parts = Parallel(n_jobs=workers, backend="loky", batch_size=1, idle_worker_timeout=IDLE_WORKER_S)(
+        delayed(_draw_batch)(name, b, library, X, Y, ids, [tasks[i] for i in idx], seed) for idx in order)
+    by_task = {i: rows for idx, part in zip(order, parts) for i, rows in zip(idx, part)}
+    return [row for i in range(len(tasks)) for row in by_task[i]]
+
+
+def _set_rows(name: str, b, library, ks, repeats: int, seed: int, min_scored: int = 0,
+              workers: int | None = None) -> list[dict]:
+    """Every row of set ``name``; the draws computed by ``workers`` processes (default one per CPU,
+    :func:`_run_draws`)."""
     lib = limesoda_library(name)
     _, X = prepare(b, lib)
     Y = lib.properties[list(COMPARED)].rename(columns=COMPARED).reset_index(drop=True)
@@ -163,12 +188,8 @@ def _set_rows(name: str, b, library, ks, repeats: int, seed: int, min_scored: in
     ids = np.asarray(lib.sample_id)[ok]
     rows = [{"dataset": name, "method": "none", "k": 0, "repeat": 0, **r} for r in _bundle_rows(b, X, Y)]
     tasks = [(k, r) for k in ks if len(X) - k >= MIN_TEST for r in range(draws(len(X) - k, repeats, min_scored))]
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), torch_threads(1), \
-            ThreadPoolExecutor(min(available_cpus(), max(len(tasks), 1))) as pool:
-        warnings.simplefilter("ignore")
-        for part in pool.map(lambda t: _draw_rows(name, b, library, X, Y, ids, *t, seed), tasks):
-            rows += part
-    return rows
+    workers = available_cpus() if workers is None else int(workers)
+    return rows + _run_draws(name, b, library, X, Y, ids, tasks, seed, workers)
 
 
 def transfer_runs(cfg: Config, sets=None, ks=None, repeats=None) -> pd.DataFrame:
