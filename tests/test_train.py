@@ -107,7 +107,7 @@ def test_fit_loop_stops_early_and_restores_best_weights():
 def test_fit_loop_adamw_equals_the_per_parameter_adamw_bit_for_bit():
     """The loop's multi-tensor AdamW on the CPU (for speed) against torch's default per-parameter AdamW, driven by
     a loop written out here with the same batches: the same weights to the last bit, dropout included."""
-    from soilnb.models.loop import make_adamw
+    from soilnb.models.adamw import make_adamw
     from soilnb.models.nets import MLP
     from soilnb.models.torchutil import batch_slices, permutation
 
@@ -144,6 +144,32 @@ def test_fit_loop_adamw_equals_the_per_parameter_adamw_bit_for_bit():
     for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
         assert torch.equal(a, b), name
     assert not torch.equal(ours.state_dict()["net.0.weight"], net().state_dict()["net.0.weight"])   # it trained
+
+
+def test_lean_adamw_equals_torch_adamw_with_idle_parameters_and_rate_changes():
+    """LeanAdamW against torch.optim.AdamW (per-parameter update) step by step: a parameter without a gradient in
+    some steps is left alone and its moments and step count wait (as torch's), a new rate applies from the next
+    step, and the weights stay identical bit for bit."""
+    from soilnb.models.adamw import LeanAdamW
+
+    def params():
+        g = torch.Generator().manual_seed(2)
+        return [torch.nn.Parameter(torch.randn(5, 3, generator=g)), torch.nn.Parameter(torch.randn(3, generator=g))]
+
+    ours, ref = params(), params()
+    lean = LeanAdamW(ours, lr=1e-2, weight_decay=0.1)
+    torch_opt = torch.optim.AdamW(ref, lr=1e-2, weight_decay=0.1, foreach=False)
+    x = torch.randn(7, 5, generator=torch.Generator().manual_seed(3))
+    for i in range(12):
+        if i == 6:
+            lean.param_groups[0]["lr"] = torch_opt.param_groups[0]["lr"] = 3e-3
+        for opt, (w, b) in ((lean, ours), (torch_opt, ref)):
+            opt.zero_grad(set_to_none=True)
+            loss = (x @ w).pow(2).mean() + ((b ** 3).sum() if i % 3 else 0.0)   # b idle every third step
+            loss.backward()
+            opt.step()
+        assert torch.equal(ours[0], ref[0]) and torch.equal(ours[1], ref[1]), i
+    assert float(lean.state[ours[1]][0]) == 8.0 == float(torch_opt.state[ref[1]]["step"])   # 12 steps, 4 idle
 
 
 def test_cosine_learning_rate_by_hand():

@@ -151,45 +151,55 @@ def _draw_rows(name: str, b, library, X, Y: pd.DataFrame, ids, k: int, r: int, s
 
 
 def _draw_batch(name: str, b, library, X, Y: pd.DataFrame, ids, tasks, seed: int) -> list[list[dict]]:
-    """The rows of each draw ``(k, r)`` of ``tasks`` (a list per draw), on one BLAS and one torch thread."""
+    """The rows of each draw ``(k, r)`` of set ``name`` in ``tasks`` (a list per draw), on one BLAS and one torch
+    thread."""
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"), torch_threads(1):
         warnings.simplefilter("ignore")
         return [_draw_rows(name, b, library, X, Y, ids, k, r, seed) for k, r in tasks]
 
 
-def _run_draws(name: str, b, library, X, Y: pd.DataFrame, ids, tasks, seed: int, workers: int) -> list[dict]:
-    """The rows of every draw of ``tasks``, in their order, computed by ``workers`` processes.
-
-    A draw is mostly small NumPy operations (refits of a few hundred rows), so threads hold each other up on the
-    GIL (two threads ran 1.2-1.5 times as fast as one); separate processes (joblib's loky, as the LimeSoDa
-    benchmark uses) run twice as fast on two cores. Each process gets every ``workers``-th draw of a few
-    interleaved batches, so that the costly large k spread over all of them; a draw's rows do not depend on the
-    process (it is seeded by set, k and r, on one BLAS and one torch thread)."""
-    if workers < 2 or len(tasks) < 2 * workers:
-        return [row for part in _draw_batch(name, b, library, X, Y, ids, tasks, seed) for row in part]
-    n_batches = min(len(tasks), 3 * workers)
-    order = [list(range(i, len(tasks), n_batches)) for i in range(n_batches)]
-    parts = Parallel(n_jobs=workers, backend="loky", batch_size=1, idle_worker_timeout=IDLE_WORKER_S)(
-        delayed(_draw_batch)(name, b, library, X, Y, ids, [tasks[i] for i in idx], seed) for idx in order)
-    by_task = {i: rows for idx, part in zip(order, parts) for i, rows in zip(idx, part)}
-    return [row for i in range(len(tasks)) for row in by_task[i]]
-
-
-def _set_rows(name: str, b, library, ks, repeats: int, seed: int, min_scored: int = 0,
-              workers: int | None = None) -> list[dict]:
-    """Every row of set ``name``; the draws computed by ``workers`` processes (default one per CPU,
-    :func:`_run_draws`)."""
+def _set_data(name: str, b):
+    """``(X, Y, ids)`` of LimeSoDa set ``name`` on the bundle's grid: the samples with every compared property."""
     lib = limesoda_library(name)
     _, X = prepare(b, lib)
     Y = lib.properties[list(COMPARED)].rename(columns=COMPARED).reset_index(drop=True)
     ok = Y.notna().all(axis=1).to_numpy()
     X, Y = X[ok], Y[ok].reset_index(drop=True)
-    Y = Y[[p for p in b.properties if p in Y.columns]]
-    ids = np.asarray(lib.sample_id)[ok]
-    rows = [{"dataset": name, "method": "none", "k": 0, "repeat": 0, **r} for r in _bundle_rows(b, X, Y)]
-    tasks = [(k, r) for k in ks if len(X) - k >= MIN_TEST for r in range(draws(len(X) - k, repeats, min_scored))]
+    return X, Y[[p for p in b.properties if p in Y.columns]], np.asarray(lib.sample_id)[ok]
+
+
+def _sets_rows(names, b, library, ks, repeats: int, seed: int, min_scored: int = 0,
+               workers: int | None = None) -> list[dict]:
+    """Every row of the sets ``names``, set by set: the bundle as trained (``none``), then each draw's rows.
+
+    The draws of all sets are computed by ``workers`` processes (default one per CPU) from one queue. A draw is
+    mostly small NumPy operations (refits of a few hundred rows), so threads hold each other up on the GIL (two
+    threads ran 1.2-1.5 times as fast as one); separate processes (joblib's loky, as the LimeSoDa benchmark uses)
+    run twice as fast on two cores. Each set's draws go out in a few interleaved batches, so that its costly large
+    k spread over the processes; a draw's rows do not depend on the process (it is seeded by set, k and r, on one
+    BLAS and one torch thread), and the rows come back in their order."""
     workers = available_cpus() if workers is None else int(workers)
-    return rows + _run_draws(name, b, library, X, Y, ids, tasks, seed, workers)
+    head, jobs = {}, []                          # the "none" rows per set; (set, task indices, delayed call)
+    for name in names:
+        X, Y, ids = _set_data(name, b)
+        head[name] = [{"dataset": name, "method": "none", "k": 0, "repeat": 0, **r} for r in _bundle_rows(b, X, Y)]
+        tasks = [(k, r) for k in ks if len(X) - k >= MIN_TEST
+                 for r in range(draws(len(X) - k, repeats, min_scored))]
+        n_batches = min(len(tasks), 3 * workers) if workers > 1 else min(len(tasks), 1)
+        for i in range(n_batches):
+            idx = list(range(i, len(tasks), n_batches))
+            jobs.append((name, idx, delayed(_draw_batch)(name, b, library, X, Y, ids, [tasks[j] for j in idx],
+                                                         seed)))
+    if workers > 1 and len(jobs) > 1:
+        parts = Parallel(n_jobs=workers, backend="loky", batch_size=1, idle_worker_timeout=IDLE_WORKER_S)(
+            job for _, _, job in jobs)
+    else:
+        parts = [fn(*args, **kw) for _, _, (fn, args, kw) in jobs]
+    draws_of = {name: {} for name in names}
+    for (name, idx, _), part in zip(jobs, parts):
+        draws_of[name].update(zip(idx, part))
+    return [row for name in names
+            for row in head[name] + [r for j in sorted(draws_of[name]) for r in draws_of[name][j]]]
 
 
 def transfer_runs(cfg: Config, sets=None, ks=None, repeats=None) -> pd.DataFrame:
@@ -206,8 +216,7 @@ def transfer_runs(cfg: Config, sets=None, ks=None, repeats=None) -> pd.DataFrame
 
     def compute():
         b, library = transfer_bundle(cfg)
-        rows = [r for s in sets for r in _set_rows(s, b, library, ks, repeats, cfg.seed, MIN_SCORED[profile])]
-        return pd.DataFrame(rows)
+        return pd.DataFrame(_sets_rows(sets, b, library, ks, repeats, cfg.seed, MIN_SCORED[profile]))
 
     return cached("transfer_runs", params, compute)
 

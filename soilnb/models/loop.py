@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from soilnb.models.adamw import make_adamw
 from soilnb.models.torchutil import batch_slices, permutation
 
 
@@ -35,20 +36,6 @@ def capped_batch_size(batch_size: int, n_train: int) -> int:
     still get about eight optimiser steps per epoch (batch 512 on 400 rows gives one, 128 on 384 gives three).
     Sets of thousands of rows keep the batch they ask for."""
     return int(min(batch_size, max(16, n_train // 8)))
-
-
-def make_adamw(params, *, lr: float, weight_decay: float, device: torch.device) -> torch.optim.AdamW:
-    """AdamW as every loop uses it: fused on CUDA; on the CPU the multi-tensor ("foreach") implementation.
-
-    On the CPU torch's default is the per-parameter loop, which launches about a dozen small operations per weight
-    tensor and step: for the project's small networks (a LimeSoDa VAE or MLP head, a few hundred rows) that
-    overhead is about a third of a step. The multi-tensor implementation does the same arithmetic in the same
-    order, so the weights are identical bit for bit (``tests/test_models.py`` checks it); the fused CPU kernel
-    is faster still but rounds differently, so it is not used there.
-    """
-    if device.type == "cuda":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 def fit_loop(model: nn.Module, *, train_rows: torch.Tensor, step: Callable, evaluate: Callable, monitor: str | None,
