@@ -135,7 +135,7 @@ _install() {
   # pip compiles every installed module to bytecode in one process (about 30 s for torch and the lock on 2 cores);
   # compileall does it on every core, leaving out the packages' own test suites (a quarter of the files, never
   # imported). A file that does not compile (a template, another Python's syntax) is skipped, as pip skips it.
-  "$py" -m compileall -qq -j 0 -x '/tests?/' \
+  "$py" -m compileall -qq -j 0 -x 'site-packages/(.*/)?tests?/' \
     "$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
   (cd "$_root" && "$py" -W ignore -c "$_check") || { echo "[env] dependencies still missing after install" >&2; return 1; }
   _soilnb_ours "$py" || { echo "[env] soilnb imported from $(_soilnb_at "$py"), not $_root, after install" >&2; return 1; }

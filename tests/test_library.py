@@ -24,18 +24,26 @@ def test_average_scans_is_the_mean_of_repeats():
 
 
 def test_group_sums_equal_add_at_bit_for_bit():
-    """np.add.reduceat over the rows sorted by group against np.add.at (the rows of a group added in their order),
-    on shuffled and on already grouped codes, with float32 rows summed in float64."""
+    """Rank by rank against np.add.at (each group's rows added one after another in their order), on float64 rows
+    of magnitudes from 1e-8 to 1e8, where another order of the additions gives other last bits (checked: a pairwise
+    sum differs), on shuffled and on already grouped codes, groups of 1 to 9 rows."""
     from soilnb.data.library import group_sums
 
     rng = np.random.default_rng(4)
-    X = (rng.normal(size=(3000, 40)) * rng.uniform(0.01, 100, 40)).astype(np.float32)
-    for codes in (rng.permutation(np.arange(3000) % 700), np.sort(rng.permutation(np.arange(3000) % 700))):
+    X = rng.normal(size=(3000, 40)) * 10.0 ** rng.uniform(-8, 8, size=(3000, 40))
+    codes = np.repeat(np.arange(700), np.bincount(rng.integers(0, 700, 3000 - 700), minlength=700) + 1)
+    assert set(np.bincount(codes)) >= {1, 5} and len(codes) == 3000
+    for c in (rng.permutation(codes), codes):
         ref = np.zeros((700, 40))
-        np.add.at(ref, codes, X)
-        assert np.array_equal(group_sums(X, codes, 700), ref)
-    with pytest.raises(ValueError, match="699 groups have rows, expected 700"):
+        np.add.at(ref, c, X)
+        assert np.array_equal(group_sums(X, c, 700), ref)
+    # the order of the additions shows on these numbers: summing a group's rows backwards changes some sums
+    groups = [X[codes == g] for g in np.flatnonzero(np.bincount(codes) >= 3)[:50]]
+    assert any(not np.array_equal(R.cumsum(axis=0)[-1], R[::-1].cumsum(axis=0)[-1]) for R in groups)
+    with pytest.raises(ValueError, match="each of the 700 groups at least one"):
         group_sums(X[:2000], np.arange(2000) % 699, 700)
+    with pytest.raises(ValueError, match="each of the 2 groups"):
+        group_sums(X[:2], np.array([0, 2]), 2)
 
 
 def test_eoc_formula():

@@ -74,6 +74,9 @@ def test_snv_in_row_blocks_equals_one_float64_pass_bit_for_bit():
     assert np.array_equal(snv(X, ddof=1), ref) and snv(X).dtype == np.float64
     out = snv(X, ddof=1, dtype=np.float32)
     assert out.dtype == np.float32 and np.array_equal(out, ref.astype(np.float32))
+    F = np.asfortranarray(X64[: SNV_BLOCK + 1])          # a DataFrame's layout: one pass, as before
+    Fm, Fs = F.mean(axis=1, keepdims=True), F.std(axis=1, keepdims=True)
+    assert np.array_equal(snv(F), (F - Fm) / Fs)
     with pytest.raises(ValueError, match=r"NaN or inf: 1 row\(s\), e.g. row 2050"):
         snv(np.where(np.arange(len(X))[:, None] == 2050, np.nan, X), dtype=np.float32)
 

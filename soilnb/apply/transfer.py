@@ -188,13 +188,12 @@ def _sets_rows(names, b, library, ks, repeats: int, seed: int, min_scored: int =
         n_batches = min(len(tasks), 3 * workers) if workers > 1 else min(len(tasks), 1)
         for i in range(n_batches):
             idx = list(range(i, len(tasks), n_batches))
-            jobs.append((name, idx, delayed(_draw_batch)(name, b, library, X, Y, ids, [tasks[j] for j in idx],
-                                                         seed)))
+            jobs.append((name, idx, (name, b, library, X, Y, ids, [tasks[j] for j in idx], seed)))
     if workers > 1 and len(jobs) > 1:
         parts = Parallel(n_jobs=workers, backend="loky", batch_size=1, idle_worker_timeout=IDLE_WORKER_S)(
-            job for _, _, job in jobs)
+            delayed(_draw_batch)(*args) for _, _, args in jobs)
     else:
-        parts = [fn(*args, **kw) for _, _, (fn, args, kw) in jobs]
+        parts = [_draw_batch(*args) for _, _, args in jobs]
     draws_of = {name: {} for name in names}
     for (name, idx, _), part in zip(jobs, parts):
         draws_of[name].update(zip(idx, part))

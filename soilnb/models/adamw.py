@@ -5,10 +5,12 @@ fused. On the CPU it is :class:`LeanAdamW`, which keeps AdamW's state itself and
 (``torch.optim.adamw.adamw``, multi-tensor) each step. Why not ``torch.optim.AdamW`` there too:
 
 * torch's default on the CPU is the per-parameter ("for-loop") update, about a dozen small operations per weight
-  tensor and step: for the project's small networks (a LimeSoDa VAE or MLP head, batches of 8-128 rows) that is
-  about a third of a step. The multi-tensor update does the same arithmetic in the same order.
-* ``torch.optim.AdamW.step`` itself (hooks, profiler records, gathering the state of each group) costs about a
-  tenth of such a step again; :class:`LeanAdamW` gathers nothing it already holds.
+  tensor and step; the multi-tensor update does the same arithmetic in the same order, in a few operations.
+* ``torch.optim.AdamW.step`` itself (hooks, profiler records, gathering the state of each group) adds about a
+  tenth of a small network's step; :class:`LeanAdamW` gathers nothing it already holds.
+
+For the project's small networks (a LimeSoDa VAE or MLP head, batches of 8-128 rows) the two together took about
+a third of a step.
 
 The weights are identical bit for bit to ``torch.optim.AdamW(foreach=False)`` driven by the same batches
 (``tests/test_train.py``). The fused CPU kernel would be faster still but rounds differently, so it is not used.
@@ -28,6 +30,9 @@ class LeanAdamW:
         self.params = list(params)
         if any(torch.is_complex(p) for p in self.params):
             raise ValueError("LeanAdamW takes real parameters only")
+        if not (lr >= 0.0 and weight_decay >= 0.0 and eps >= 0.0 and all(0.0 <= b < 1.0 for b in betas)):
+            raise ValueError(f"invalid AdamW settings: lr={lr}, weight_decay={weight_decay}, eps={eps}, "
+                             f"betas={tuple(betas)}")
         self.param_groups = [{"lr": float(lr)}]
         self.defaults = {"lr": float(lr), "weight_decay": float(weight_decay), "betas": tuple(betas),
                          "eps": float(eps), "foreach": True}
@@ -47,7 +52,7 @@ class LeanAdamW:
                 raise RuntimeError("LeanAdamW does not support sparse gradients")
             state = self.state.get(p)
             if state is None:                   # torch's lazy initialisation (a CPU step counter, zero moments)
-                state = self.state[p] = (torch.tensor(0.0, dtype=torch.get_default_dtype()),
+                state = self.state[p] = (torch.tensor(0.0, dtype=_step_dtype(), device="cpu"),
                                          torch.zeros_like(p, memory_format=torch.preserve_format),
                                          torch.zeros_like(p, memory_format=torch.preserve_format))
             params.append(p)
@@ -62,6 +67,12 @@ class LeanAdamW:
               beta2=d["betas"][1], lr=self.param_groups[0]["lr"], weight_decay=d["weight_decay"], eps=d["eps"],
               maximize=False, capturable=False, differentiable=False, fused=None, grad_scale=None, found_inf=None,
               has_complex=False)
+
+
+def _step_dtype() -> torch.dtype:
+    """The type of torch's CPU step counter (``torch.optim.optimizer._get_scalar_dtype``): float64 under a float64
+    default, else float32."""
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
 def make_adamw(params, *, lr: float, weight_decay: float, device: torch.device):

@@ -12,9 +12,9 @@ import numpy as np
 
 
 def finite_matrix(X, who: str, keep_float32: bool = False) -> np.ndarray:
-    """``X`` as a 2-D float64 array with at least one row and one column and no NaN or inf (the checks
-    scikit-learn's ``validate_data`` makes on a transformer's input), else a ValueError naming ``who``.
-    ``keep_float32``: a float32 ``X`` is checked but not copied to float64 (for callers that widen it in blocks)."""
+    """``X`` as a 2-D float64 array (a float32 one stays float32 with ``keep_float32``, for callers that widen it
+    in blocks) with at least one row and one column and no NaN or inf (the checks scikit-learn's
+    ``validate_data`` makes on a transformer's input), else a ValueError naming ``who``."""
     X = np.asarray(X)
     if not (keep_float32 and X.dtype == np.float32):
         X = np.asarray(X, dtype=np.float64)
@@ -79,11 +79,14 @@ def snv(X, ddof: int = 0, dtype=np.float64) -> np.ndarray:
         rows = ", ".join(map(str, const[:5])) + (" ..." if const.size > 5 else "")
         raise ValueError(f"SNV undefined for constant spectra (std 0): {const.size} row(s), e.g. row {rows}")
     out = np.empty(X.shape, dtype)
-    for i in range(0, X.shape[0], SNV_BLOCK):          # row by row, so blocks give the same numbers as one pass
-        B = np.asarray(X[i:i + SNV_BLOCK], dtype=np.float64)
+    # row by row, so blocks of C-ordered rows give the numbers of one pass; other layouts (a DataFrame's columns)
+    # are reduced in one pass as before: a block of one row would become contiguous and be summed pairwise
+    step = SNV_BLOCK if X.flags.c_contiguous else max(X.shape[0], 1)
+    for i in range(0, X.shape[0], step):
+        B = np.asarray(X[i:i + step], dtype=np.float64)
         mean = B.mean(axis=1, keepdims=True)
         std = B.std(axis=1, ddof=ddof, keepdims=True)
-        out[i:i + SNV_BLOCK] = (B - mean) / std
+        out[i:i + step] = (B - mean) / std
     return out
 
 
