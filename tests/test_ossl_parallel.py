@@ -171,16 +171,21 @@ def test_a_worker_that_dies_falls_back_and_leaves_nothing(tmp_path, monkeypatch,
     assert not multiprocessing.active_children()
 
 
+def warn_in_each_range(monkeypatch, message, category):
+    """Each range's parse warns first, in its worker."""
+    real = parallel._parse_range
+
+    def warns(*args):
+        warnings.warn(message, category)
+        return real(*args)
+    monkeypatch.setattr(parallel, "_parse_range", warns)
+
+
 def test_a_warning_in_a_worker_falls_back(tmp_path, monkeypatch, ranges):
     # read in one process, the warning reaches the caller (its filters, a test's -W error) as it always did
     monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
     path = plain_table(tmp_path / "mir.csv", 20)
-    real = parallel._parse_range
-
-    def warns(*args):
-        warnings.warn("something odd", UserWarning)
-        return real(*args)
-    monkeypatch.setattr(parallel, "_parse_range", warns)
+    warn_in_each_range(monkeypatch, "something odd", UserWarning)
     lib, caught = read(path, tmp_path / "c")
     assert ranges[-1] is None and caught == []
     assert_same(lib, one_process(path, monkeypatch, tmp_path / "one")[0])
@@ -376,12 +381,7 @@ def test_no_mmap_on_the_file_system_reads_in_one_process(tmp_path, monkeypatch, 
 def test_a_warning_the_callers_filters_hide_is_no_failure(tmp_path, monkeypatch, ranges):
     monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
     path = plain_table(tmp_path / "mir.csv", 20)
-    real = parallel._parse_range
-
-    def warns(*args):
-        warnings.warn("hidden", ResourceWarning)
-        return real(*args)
-    monkeypatch.setattr(parallel, "_parse_range", warns)
+    warn_in_each_range(monkeypatch, "hidden", ResourceWarning)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", ResourceWarning)
         lib = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")

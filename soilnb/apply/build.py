@@ -43,6 +43,7 @@ from soilnb.apply.intervals import COVERAGE, Calibration, NoveltyReference
 from soilnb.core.cache import cached, code_hash
 from soilnb.core.config import Config
 from soilnb.core.vocab import EXTRA_UNITS, STRATEGIES, UNITS
+from soilnb.data.library import group_sums
 from soilnb.models.inference import embed
 from soilnb.models.torchutil import torch_threads
 from soilnb.spectra.scatter import snv
@@ -101,9 +102,8 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
 def _sample_means(X, ids) -> np.ndarray:
     """SNV of the mean of each sample's (SNV) scans: the averaged spectrum a prediction sees, up to the SNV order."""
     _, inverse = np.unique(ids, return_inverse=True)
-    sums = np.zeros((inverse.max() + 1, X.shape[1]))
-    np.add.at(sums, inverse, X)
-    return snv(sums / np.bincount(inverse)[:, None]).astype(np.float32)
+    counts = np.bincount(inverse)
+    return snv(group_sums(X, inverse, counts.size) / counts[:, None], dtype=np.float32)
 
 
 @contextlib.contextmanager

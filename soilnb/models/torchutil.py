@@ -7,11 +7,12 @@ a run is reproducible from its seed and leaves the caller's RNG streams untouche
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 
 import numpy as np
 import torch
+
+from soilnb.core.cpus import available_cpus  # noqa: F401  (re-exported: the stages import it from here)
 
 
 def seed_everything(seed: int) -> None:
@@ -69,11 +70,6 @@ def torch_threads(n: int = 1):
 #: Seconds an idle joblib/loky worker process waits for more work before it exits (joblib's default is 300): the
 #: stages' worker pools end with the notebook that used them, and do not outlive a killed run for minutes.
 IDLE_WORKER_S = 10
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the platform has one, else the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:

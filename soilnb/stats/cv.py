@@ -24,7 +24,6 @@ Gram matrix of any union of folds is then a sum of those (centring applied impli
 from __future__ import annotations
 
 import copy
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -32,6 +31,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
 
+from soilnb.core.cpus import available_cpus
 from soilnb.stats.metrics import regression_metrics
 from soilnb.stats.pls import pls1_from_gram
 
@@ -118,7 +118,7 @@ def _pick_components(Xc, T, fold, G, G_mi, xs, ts, cnt, H, i, A, inner_splits):
 
 def _n_threads(n_jobs, n_tasks: int) -> int:
     if n_jobs is None or n_jobs == -1:
-        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        n_jobs = available_cpus()
     if not (isinstance(n_jobs, (int, np.integer)) and n_jobs >= 1):
         raise ValueError(f"n_jobs must be a positive int or -1, got {n_jobs!r}")
     return int(max(1, min(n_jobs, n_tasks)))

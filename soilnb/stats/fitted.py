@@ -14,6 +14,8 @@ functions, so a loaded bundle computes the very numbers of the estimators it was
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -26,7 +28,15 @@ class TargetArithmetic:
     """Properties <-> outputs of a fitted target transform: ``log1p`` for the properties in ``log_``, ILR for the
     texture parts ``_ilr_parts``, then standardisation by ``mean_`` / ``scale_``; on the way back ``expm1``,
     clipping at 0 for the properties in ``_clip`` and the inverse ILR to ``total`` (see
-    :class:`~soilnb.stats.targets.TargetTransformer`, which fits these attributes)."""
+    :class:`~soilnb.stats.targets.TargetTransformer`, which fits these attributes). The constructor takes the
+    transformer's parameters (documented there), for both it and :class:`FittedTargets`."""
+
+    def __init__(self, log_properties: Sequence[str] = LOG_PROPERTIES,
+                 texture: str = "ilr", standardize: bool = True, total: float = 100.0):
+        self.log_properties = log_properties
+        self.texture = texture
+        self.standardize = standardize
+        self.total = total
 
     def _columns(self, df) -> dict[str, np.ndarray]:
         if not isinstance(df, pd.DataFrame):
@@ -99,13 +109,6 @@ class FittedTargets(TargetArithmetic):
     """
 
     _PARAMS = ("log_properties", "standardize", "texture", "total")       # sorted, as scikit-learn lists them
-
-    def __init__(self, log_properties=LOG_PROPERTIES, texture: str = "ilr", standardize: bool = True,
-                 total: float = 100.0):
-        self.log_properties = log_properties
-        self.texture = texture
-        self.standardize = standardize
-        self.total = total
 
     def get_params(self, deep: bool = True) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}

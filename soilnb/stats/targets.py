@@ -14,7 +14,6 @@ importable from here as before.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
-from soilnb.core.vocab import LOG_PROPERTIES, PROPERTIES, TEXTURE
+from soilnb.core.vocab import PROPERTIES, TEXTURE
 from soilnb.data.properties import TEXTURE_TOLERANCE
 from soilnb.stats.fitted import TargetArithmetic
 from soilnb.stats.logratio import ZERO_DELTA, helmert_basis, ilr, ilr_inverse, replace_zeros  # noqa: F401
@@ -62,13 +61,6 @@ class TargetTransformer(TargetArithmetic, BaseEstimator):
     mean_, scale_ : ndarray of shape (n_outputs,)
         Standardisation (zeros / ones when ``standardize=False``).
     """
-
-    def __init__(self, log_properties: Sequence[str] = LOG_PROPERTIES,
-                 texture: str = "ilr", standardize: bool = True, total: float = 100.0):
-        self.log_properties = log_properties
-        self.texture = texture
-        self.standardize = standardize
-        self.total = total
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,7 +4,7 @@ The KSSL MIR table is 85,000 rows x 1,701 channels, 1.4 GB of CSV. Read as befor
 then concatenated, then filtered) it held the spectra twice and more (1.4 GB), and its cache entry, a zipped
 ``.npz``, took seconds to read back. Here:
 
-* :func:`read_rows` reads only the id and spectral columns with pandas' chunked C reader, as before (its
+* :func:`start_rows` reads only the id and spectral columns with pandas' chunked C reader, as before (its
   numbers and its error messages stay those of the tables read so far), keeps only the rows of the requested
   dataset, and writes each chunk's spectra as float32 into one array that grows in place: the spectra are
   held once. A plain CSV going to a cache entry is parsed on every core, each worker writing its rows into
@@ -39,8 +39,8 @@ import pandas as pd
 
 from soilnb.core import cache, paths
 from soilnb.data.library import SpectralLibrary
-from soilnb.data.ossl.format import _first_lines
-from soilnb.data.ossl.parallel import COMPRESSED, pandas_chunks, start_parallel
+from soilnb.data.ossl.format import _first_lines, pandas_chunks
+from soilnb.data.ossl.parallel import COMPRESSED, join, start_parallel, stat_key
 
 #: How long (seconds) after its last change a file's hash may be remembered: one kernel timestamp tick is
 #: at most 10 ms; file systems with whole-second times (FAT, some network shares) need the wider window.
@@ -48,9 +48,11 @@ SETTLE_S, SETTLE_COARSE_S = 0.1, 2.5
 
 
 # ------------------------------------------------------------------------------------ reading
-def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chunksize=4000, transform=None,
-              csv_options=None, backing=None):
-    """The rows of a wide CSV: ``(strings, spectra, rows, finite, n_file_rows)``.
+def start_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chunksize=4000, transform=None,
+               csv_options=None, backing=None) -> RowsRead:
+    """Start reading the rows of a wide CSV: with ``backing`` the file is parsed from now on by worker processes
+    where it can be (:mod:`soilnb.data.ossl.parallel`); ``result()`` gives ``(strings, spectra, rows, finite,
+    n_file_rows)``.
 
     Parameters
     ----------
@@ -72,6 +74,8 @@ def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chun
 
     Returns
     -------
+    RowsRead
+        Its ``result()`` is the tuple below.
     strings : dict of str -> ndarray of str
         ``id_cols`` of the kept rows.
     spectra
@@ -84,20 +88,12 @@ def read_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chun
     n_file_rows : int
         Data rows in the file, before the dataset filter.
     """
-    return start_rows(path, id_cols, read_names, dataset_col=dataset_col, dataset=dataset, chunksize=chunksize,
-                      transform=transform, csv_options=csv_options, backing=backing).result()
-
-
-def start_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chunksize=4000, transform=None,
-               csv_options=None, backing=None) -> RowsRead:
-    """:func:`read_rows`, started: with ``backing`` the file is parsed from now on by worker processes where it
-    can be (:mod:`soilnb.data.ossl.parallel`); ``result()`` gives what :func:`read_rows` returns."""
     return RowsRead(Path(path), list(id_cols), list(read_names), dataset_col, dataset, chunksize, transform,
                     csv_options or {}, backing)
 
 
 class RowsRead:
-    """A :func:`read_rows` under way: ``result()`` once (the parallel parse's rows assembled, or the file read in
+    """A :func:`start_rows` under way: ``result()`` once (the parallel parse's rows assembled, or the file read in
     one process), or ``cancel()`` (the workers stopped, what they wrote dropped)."""
 
     def __init__(self, path, id_cols, read_names, dataset_col, dataset, chunksize, transform, csv_options, backing):
@@ -156,7 +152,6 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
         for c in id_cols:
             strings[c].append(cols[c])
         del X
-    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
     return ({c: join(v, np.empty(0, str)) for c, v in strings.items()}, store,
             join(rows, np.empty(0, np.int64)), join(finite, np.empty(0, bool)), n_file)
 
@@ -177,7 +172,6 @@ def _assemble(parts, id_cols, backing):
         store.n += m
         rows.append(p["kept"] + n_file + 2)
         n_file += p["n"]
-    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
     strings = {c: join([p["strings"][c] for p in parts if c in p["strings"]], np.empty(0, str)) for c in id_cols}
     return strings, store, join(rows, np.empty(0, np.int64)), join([p["finite"] for p in parts],
                                                                    np.empty(0, bool)), n_file
@@ -267,10 +261,6 @@ class _Rows:
 
 
 # ------------------------------------------------------------------------------------ content key
-def _stat_key(st) -> list[int]:
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-
 def content_sha256(path, root=None, *, remembered_only=False) -> str | None:
     """sha256 of a file's content, remembered in ``root`` (default the cache folder) until the file changes.
 
@@ -285,7 +275,7 @@ def content_sha256(path, root=None, *, remembered_only=False) -> str | None:
     if usable and cache.cache_mode() == "on":
         try:
             m = json.loads(memo.read_text())
-            if m.get("path") == str(path) and m.get("stat") == _stat_key(st) and len(m.get("sha256", "")) == 64:
+            if m.get("path") == str(path) and m.get("stat") == stat_key(st) and len(m.get("sha256", "")) == 64:
                 return m["sha256"]
         except (OSError, ValueError, AttributeError):
             pass                        # no memo, or an unreadable one: hash
@@ -294,10 +284,10 @@ def content_sha256(path, root=None, *, remembered_only=False) -> str | None:
     sha = cache.file_sha256(path, 1 << 20)   # (hashlib.file_digest is Python 3.11+; soilnb runs on 3.10)
     coarse = st.st_ctime_ns % 10**9 == 0 and st.st_mtime_ns % 10**9 == 0
     age = started - max(st.st_ctime_ns, st.st_mtime_ns) / 1e9
-    if usable and _stat_key(os.stat(path)) == _stat_key(st) and age > (SETTLE_COARSE_S if coarse else SETTLE_S):
+    if usable and stat_key(os.stat(path)) == stat_key(st) and age > (SETTLE_COARSE_S if coarse else SETTLE_S):
         try:
             with cache.atomic_path(memo) as tmp:
-                tmp.write_text(json.dumps({"path": str(path), "stat": _stat_key(st), "sha256": sha}))
+                tmp.write_text(json.dumps({"path": str(path), "stat": stat_key(st), "sha256": sha}))
         except OSError:
             pass                        # a read-only cache folder: hash again next time
     return sha

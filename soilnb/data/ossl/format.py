@@ -81,7 +81,11 @@ def _csv_options(path) -> dict:
     pandas' defaults, so its numbers are read exactly as before); a ``;``- or tab-separated file whose
     first data line has decimal commas (``0,4531``) is read with ``decimal=","``.
     """
-    lines = _first_lines(path)
+    return _options_from(_first_lines(path))
+
+
+def _options_from(lines: list[str]) -> dict:
+    """:func:`_csv_options` of a file whose first lines are ``lines``."""
     if not lines:
         return {}
     head = lines[0]
@@ -101,7 +105,8 @@ def _table_options(path) -> dict:
     pandas' default reads as the index. ``index_col=False`` keeps pandas from taking the first column for the index
     of a stream whose first data line ends in one delimiter too many; decided once for the whole file, so that every
     part of a parallel parse reads as one process does (:mod:`soilnb.data.ossl.parallel`)."""
-    opts, lines = _csv_options(path), _first_lines(path, 2)
+    lines = _first_lines(path, 2)
+    opts = _options_from(lines)
     if len(lines) == 2:
         head, first = (next(csv.reader([line], delimiter=opts.get("sep", ",")), []) for line in lines)
         if len(first) == len(head) + 1 and first[-1].strip():
@@ -312,3 +317,37 @@ def _check_quantity(X, axis, unit, quantity, path, chunk: int = 8192) -> None:
     raise OSSLFormatError(f"{Path(path).name}: values {float(X.min()):.3g}..{float(X.max()):.3g} look like {looks}, "
                           f"not {quantity}: {why}, but {columns}; convert the values with {fix}, or name the columns "
                           f"{rename} and read the file with soilnb.data.readers.read_spectra")
+
+
+# ------------------------------------------------------------------------------------ pandas' chunks
+def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksize, csv_options):
+    """pandas' chunked C reader, as the tables were always read (its errors are the reference messages):
+    per chunk, ``(n_rows, keep or None, {id column: str array}, float32 spectra)`` of the kept rows
+    (:func:`from_pandas`)."""
+    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
+    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
+    for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
+                             **csv_options):        # index_col: decided once for the file (format._table_options)
+        yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
+
+
+def from_pandas(df, id_cols, read_names, dataset_col, dataset):
+    """A chunk's rows of ``dataset`` (all rows without one): ``(len(df), keep or None, {id column: str array},
+    C-ordered float32 spectra in read_names order)``.
+
+    The spectral columns are copied whole, one to a row of a channels x rows array, and the kept rows are taken
+    from that and turned into rows 256 at a time. Selecting 1,701 columns by name or position (a DataFrame of
+    them) and then the rows of its ``to_numpy`` costs four to eight times as much (pandas' per-column work, and a
+    gather across columns).
+    """
+    keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
+    strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
+    arrays = {c: s.to_numpy() for c, s in df.items()}
+    X = np.empty((len(read_names), len(df)), np.float32)
+    for j, c in enumerate(read_names):
+        X[j] = arrays[c]
+    rows = np.arange(len(df)) if keep is None else np.flatnonzero(keep)
+    out = np.empty((rows.size, len(read_names)), np.float32)
+    for s in range(0, rows.size, 256):                  # turned 256 rows at a time, in the CPU's cache
+        out[s:s + 256] = X[:, rows[s:s + 256]].T
+    return len(df), keep, strings if keep is None else {c: v[keep] for c, v in strings.items()}, out

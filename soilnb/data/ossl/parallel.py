@@ -4,7 +4,7 @@ pandas' C parser reads about 190 MB/s on one core, so one core takes 7-8 s to pa
 (1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into byte ranges
 (:data:`RANGES_PER_WORKER` per worker), each ending just after a ``\\n``, and forks :class:`Parsing` workers (at
 most :data:`MAX_WORKERS`), each parsing the next range not taken with the very ``read_csv`` call of
-:func:`pandas_chunks` (the header line put before the range). A worker first counts its range's ``\\n`` (its
+:func:`soilnb.data.ossl.format.pandas_chunks` (the header line put before the range). A worker first counts its range's ``\\n`` (its
 slots: a range but the last ends with a ``\\n``, so holds at most that many rows; the last may lack it and gets
 one slot more; a lone ``\\r`` ending rows gives more rows than slots: a failure) and publishes the count; its rows
 go to the table file from the sum of the slots of the ranges before it on, written with ``pwrite`` (the kept
@@ -46,7 +46,8 @@ import warnings
 from multiprocessing.connection import wait
 
 import numpy as np
-import pandas as pd
+
+from soilnb.core.cpus import available_cpus
 
 #: At least this many bytes of CSV per range (a file under two ranges is read in one process).
 MIN_PART_BYTES = 16 << 20
@@ -60,40 +61,6 @@ COMPRESSED = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".bz2", ".zip", "
 _BLOCK = 16 << 20                                       # bytes per numpy count of line ends
 
 
-# ------------------------------------------------------------------------------------ one process
-def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksize, csv_options):
-    """pandas' chunked C reader, as the tables were always read (its errors are the reference messages):
-    per chunk, ``(n_rows, keep or None, {id column: str array}, float32 spectra)`` of the kept rows
-    (:func:`from_pandas`)."""
-    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
-    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
-    for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
-                             **csv_options):        # index_col: decided once for the file (format._table_options)
-        yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
-
-
-def from_pandas(df, id_cols, read_names, dataset_col, dataset):
-    """A chunk's rows of ``dataset`` (all rows without one): ``(len(df), keep or None, {id column: str array},
-    C-ordered float32 spectra in read_names order)``.
-
-    The spectral columns are copied whole, one to a row of a channels x rows array, and the kept rows are taken
-    from that and turned into rows 256 at a time. Selecting 1,701 columns by name or position (a DataFrame of
-    them) and then the rows of its ``to_numpy`` costs four to eight times as much (pandas' per-column work, and a
-    gather across columns).
-    """
-    keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
-    strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
-    arrays = {c: s.to_numpy() for c, s in df.items()}
-    X = np.empty((len(read_names), len(df)), np.float32)
-    for j, c in enumerate(read_names):
-        X[j] = arrays[c]
-    rows = np.arange(len(df)) if keep is None else np.flatnonzero(keep)
-    out = np.empty((rows.size, len(read_names)), np.float32)
-    for s in range(0, rows.size, 256):                  # turned 256 rows at a time, in the CPU's cache
-        out[s:s + 256] = X[:, rows[s:s + 256]].T
-    return len(df), keep, strings if keep is None else {c: v[keep] for c, v in strings.items()}, out
-
-
 # ------------------------------------------------------------------------------------ several
 def workers() -> int:
     """Processes to parse with: ``SOILNB_READ_WORKERS``, else the CPUs this process may use (at most
@@ -102,8 +69,7 @@ def workers() -> int:
         return max(1, int(os.environ["SOILNB_READ_WORKERS"]))
     except (KeyError, ValueError):
         pass
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(MAX_WORKERS, cpus)
+    return min(MAX_WORKERS, available_cpus())
 
 
 def start_parallel(path, chunks, transform, out, first_byte):
@@ -113,9 +79,9 @@ def start_parallel(path, chunks, transform, out, first_byte):
     Parameters
     ----------
     chunks : callable
-        ``source -> iterator`` of :func:`pandas_chunks`' tuples (the call with every argument but the source).
+        ``source -> iterator`` of :func:`soilnb.data.ossl.format.pandas_chunks`' tuples (the call with every argument but the source).
     transform : callable or None
-        Applied to each chunk's kept rows, as :func:`soilnb.data.ossl.bigtable.read_rows` does.
+        Applied to each chunk's kept rows, as :func:`soilnb.data.ossl.bigtable.start_rows` does.
     out : path
         The table file; row ``i`` of the slots is written at ``first_byte + i * width * 4``.
     """
@@ -175,11 +141,11 @@ class Parsing:
         self.fd, self.name, self.jobs, self.out, self.n_ranges = fd, name, [], out, len(ranges)
         ctx = multiprocessing.get_context("fork")
         # waited for at most a minute plus a second per MB (pandas parses about 190 MB a second on one core)
-        self.ident, self.wait_s = _ident(st), 60.0 + st.st_size / 1e6
+        self.ident, self.wait_s = stat_key(st), 60.0 + st.st_size / 1e6
         # shared with the workers: the ranges' line end counts, then the abort flag and the main process's id
         self.counts = mmap.mmap(-1, 8 * (len(ranges) + 2))
         np.frombuffer(self.counts, np.int64)[:] = [-1] * len(ranges) + [0, os.getpid()]
-        self.taken = taken = ctx.Value("q", 0)          # ranges taken so far
+        taken = ctx.Value("q", 0)                       # ranges taken so far
         try:
             for _ in range(n_workers):
                 recv, send = ctx.Pipe(duplex=False)
@@ -210,7 +176,7 @@ class Parsing:
         try:
             parts = self._wait()
             try:
-                if _ident(os.fstat(self.fd)) != self.ident or _ident(os.stat(self.name)) != self.ident:
+                if stat_key(os.fstat(self.fd)) != self.ident or stat_key(os.stat(self.name)) != self.ident:
                     parts = None
             except OSError:
                 parts = None
@@ -261,8 +227,15 @@ class Parsing:
             self.fd = None
 
 
-def _ident(st):
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+def stat_key(st) -> list[int]:
+    """A file's identity and state from ``os.stat``: device, inode, size, modification and change times (a list,
+    as the remembered hashes store it in JSON)."""
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def join(parts, empty):
+    """``np.concatenate(parts)``, or ``empty`` when there are none."""
+    return np.concatenate(parts) if parts else empty
 
 
 def _worker(send, taken, fd, head, ranges, counts, *args):
@@ -334,7 +307,6 @@ def _parse_range(fd, head, ranges, k, counts, chunks, transform, out, first_byte
     finally:
         os.close(wfd)
         del published
-    join = (lambda parts, empty: np.concatenate(parts) if parts else empty)
     return {"slot": slot or 0, "slots": slots, "n": n, "kept": join(kept, np.empty(0, np.int64)),
             "strings": {c: np.concatenate(v) for c, v in strings.items()}, "finite": join(finite, np.empty(0, bool)),
             "width": width}

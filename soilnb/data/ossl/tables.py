@@ -96,40 +96,41 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     if not use_cache or cache.cache_mode() == "off":
         return compute(start())
     folder = cache.artifact_path("ossl_mir_table", {}, "npy", cache_dir).parent
-    work, early = [], []                # the spectra are written straight into the future cache entry
+    # the spectra go straight into ``work``, the future cache entry; ``reading``: a read started, not yet computed
+    work = reading = None
+
+    def begin():
+        nonlocal work, reading
+        work = new_table_file(folder)
+        reading = start(work)
+
     try:
         # keyed by content, not by path, size and mtime: an edit that keeps those (or a file copied over
         # with its times preserved) must not return the old table. A file not hashed before is parsed (by
         # worker processes) while it is hashed: on a cache hit the parse is stopped and dropped.
         sha = content_sha256(path, cache_dir, remembered_only=True)
         if sha is None:
-            work.append(new_table_file(folder))
-            early.append(start(work[-1]))
+            begin()
             sha = content_sha256(path, cache_dir)
         params = {"sha256": sha, "id_col": id_col, "dataset": dataset,
                   "axis": [float(axis[0]), float(axis[-1]), int(axis.size),
                            hashlib.sha256(axis.tobytes()).hexdigest()[:16]],
                   "code": cache.code_hash("data.ossl", "data.library", "spectra")}   # the reader's own code too
 
-        def compute_into_cache():
-            if not early:
-                work.append(new_table_file(folder))
-                early.append(start(work[-1]))
-            try:
-                return compute(early.pop())
-            except BaseException:
-                if work[-1] is not None:
-                    work[-1].unlink(missing_ok=True)
-                raise
+        def compute_into_cache():       # (called at most once)
+            nonlocal reading
+            if reading is None:
+                begin()
+            started, reading = reading, None            # computed now: nothing left to cancel
+            return compute(started)
 
         lib = cache.cached("ossl_mir_table", params, compute_into_cache, load=load_table, ext="npy", root=cache_dir,
-                           save=lambda obj, tmp: finish_table(obj, work[-1] if work else None, tmp), verbose=verbose)
+                           save=lambda obj, tmp: finish_table(obj, work, tmp), verbose=verbose)
     finally:                            # moved into the cache on success; a failed save leaves nothing behind
-        for reading in early:
+        if reading is not None:
             reading.cancel()
-        for w in work:
-            if w is not None:
-                w.unlink(missing_ok=True)
+        if work is not None:
+            work.unlink(missing_ok=True)
     lib.name = name or path.name
     return lib
 

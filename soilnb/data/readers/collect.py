@@ -16,7 +16,7 @@ from soilnb.data.readers.batch import plan_batches, read_batch
 from soilnb.data.readers.opus import OPUS_MAGIC, read_opus
 from soilnb.data.readers.result import ReadResult, build_library, group_blocks, shared_id_notes
 from soilnb.data.readers.table import read_table
-from soilnb.spectra.bands import check_orientation, orientation_reason, orientation_rows
+from soilnb.spectra.bands import orientation_reason, orientation_rows, orientation_verdict
 from soilnb.spectra.reflectance import ABSORBANCE_MAX, FRACTION_MAX, reflectance_rows
 
 #: File-name endings read as tables (CSV, optionally gzipped, and Parquet).
@@ -254,7 +254,7 @@ def _check_block(name: str, b: FileSpectra, result: ReadResult):
     agree = orientation_rows(b.X, b.axis, b.unit, b.quantity)
     if (agree < 0).any() and not (agree > 0).any():
         try:       # a whole file of the other shape is refused; single rows are flagged in meta["quality"]
-            check_orientation(b.X, b.axis, b.unit, b.quantity, name=Path(name).name, every_row=True)
+            orientation_verdict(agree, b.unit, b.quantity, name=Path(name).name, every_row=True)
         except ValueError as exc:
             result.problems.append(ReadIssue(name, f"not read: {exc}"))
             return None
