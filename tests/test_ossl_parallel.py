@@ -427,3 +427,41 @@ def test_rows_appended_between_the_cut_and_the_parse_are_not_lost(tmp_path, monk
     ref = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", use_cache=False)
     assert_same(lib, ref)
     assert_same(read(path, tmp_path / "many")[0], ref)
+
+
+@pytest.mark.parametrize("fallocate", ["works", "unsupported"])
+def test_rows_written_through_a_mapping_or_pwrite_land_on_the_bytes_asked(tmp_path, monkeypatch, fallocate):
+    # a file of 5,000 bytes; rows written past its end at an offset off every page boundary (the mapping starts
+    # at the page below), then over its middle: every other byte stays as it was
+    if fallocate == "unsupported":
+        def no_fallocate(fd, offset, length):
+            raise OSError(95, "Operation not supported")
+        monkeypatch.setattr(parallel.os, "posix_fallocate", no_fallocate)
+    path = tmp_path / "rows.bin"
+    before = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)
+    path.write_bytes(before.tobytes())
+    far = np.arange(6 * 7, dtype=np.float32).reshape(6, 7) + 0.5
+    mid = -np.ones((2, 3), np.float32)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        parallel._write_rows(fd, far, 12_345)
+        parallel._write_rows(fd, mid, 101)
+    finally:
+        os.close(fd)
+    expected = np.zeros(12_345 + far.nbytes, np.uint8)
+    expected[:5000] = before
+    expected[12_345:] = far.view(np.uint8).reshape(-1)
+    expected[101:101 + mid.nbytes] = mid.view(np.uint8).reshape(-1)
+    np.testing.assert_array_equal(np.frombuffer(path.read_bytes(), np.uint8), expected)
+
+
+def test_a_file_system_without_fallocate_gives_the_same_table(tmp_path, monkeypatch, ranges):
+    def no_fallocate(fd, offset, length):
+        raise OSError(95, "Operation not supported")
+    path = plain_table(tmp_path / "mir.csv", 30)
+    ref, _ = one_process(path, monkeypatch, tmp_path / "one")
+    monkeypatch.setattr(parallel.os, "posix_fallocate", no_fallocate)
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    lib, _ = read(path, tmp_path / "many")
+    assert ranges[-1] is not None
+    assert_same(lib, ref)

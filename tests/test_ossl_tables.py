@@ -14,7 +14,7 @@ import pytest
 
 from soilnb.core.vocab import NIR_AXIS_NM
 from soilnb.data import ossl
-from soilnb.data.ossl import bigtable
+from soilnb.data.ossl import bigtable, tablefile
 from soilnb.data.readers import read_spectra
 
 AXIS = np.arange(3000.0, 4001.0, 10.0)         # covers the O-H band (3300-3500) and its 3850-3950 shoulder
@@ -142,7 +142,7 @@ def test_rows_grow_past_the_estimate_and_drop_rows_in_place(tmp_path, monkeypatc
 def test_reload_maps_the_cached_table_and_keeps_its_meta(tmp_path, capsys, monkeypatch):
     def no_copy(lib, path):
         raise AssertionError("the rows were copied into the cache entry, not written there as they were read")
-    monkeypatch.setattr(bigtable, "save_table", no_copy)
+    monkeypatch.setattr(tablefile, "save_table", no_copy)
     path = tmp_path / "mir.csv"
     ids, X, _ = reference(hostile_table(path))
     with pytest.warns(UserWarning, match="dropped 2 of 13"):
@@ -275,6 +275,17 @@ def test_table_files_of_gone_processes_are_removed(tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     orphan = tmp_path / f".ossl_table-{int(gone.stdout)}-abc.part"
     orphan.write_bytes(b"x" * 100)
-    mine = bigtable.new_table_file(tmp_path)
+    mine = tablefile.new_table_file(tmp_path)
     assert not orphan.exists() and mine.exists() and mine.name.startswith(f".ossl_table-{os.getpid()}-")
-    assert bigtable.new_table_file(tmp_path) is not None and mine.exists()      # a live process's file is kept
+    assert tablefile.new_table_file(tmp_path) is not None and mine.exists()      # a live process's file is kept
+
+
+def test_rows_moved_down_over_themselves_by_one_memmove():
+    X = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)
+    expected = X.copy()
+    expected[2:2 + 30] = X[5:35].copy()             # overlapping: rows 5..34 to 2..31
+    bigtable._move_rows(X, 2, 5, 30)
+    np.testing.assert_array_equal(X, expected)
+    for dst, src, m in ((5, 2, 3), (0, 30, 11), (-1, 3, 2)):   # upwards, past the end, before the start
+        with pytest.raises(RuntimeError, match="cannot move"):
+            bigtable._move_rows(X, dst, src, m)

@@ -1,4 +1,4 @@
-"""Reading the big OSSL spectral tables in bounded memory, and their binary cache entry.
+"""Reading the big OSSL spectral tables in bounded memory, and their content key.
 
 The KSSL MIR table is 85,000 rows x 1,701 channels, 1.4 GB of CSV. Read as before (pandas chunks collected,
 then concatenated, then filtered) it held the spectra twice and more (1.4 GB), and its cache entry, a zipped
@@ -8,7 +8,8 @@ then concatenated, then filtered) it held the spectra twice and more (1.4 GB), a
   numbers and its error messages stay those of the tables read so far), keeps only the rows of the requested
   dataset, and writes each chunk's spectra as float32 into one array that grows in place: the spectra are
   held once. A plain CSV going to a cache entry is parsed on every core, each worker writing its rows into
-  the entry's file (:mod:`soilnb.data.ossl.parallel`: the same values, or a fall back to one process), and
+  the entry's file (:mod:`soilnb.data.ossl.parallel`: the same values, or a fall back to one process; the
+  workers build their rows from pandas' parser without DataFrames, :mod:`soilnb.data.ossl.columns`), and
   :func:`start_rows` starts that before the file is hashed. (pyarrow's multi-threaded CSV reader was tried:
   on this table it parses at about pandas' speed per core, and used a quarter more CPU time and memory.)
 * :func:`content_sha256` is the file's sha256 (the cache key), remembered beside the cache together with the
@@ -17,30 +18,27 @@ then concatenated, then filtered) it held the spectra twice and more (1.4 GB), a
   an edit that restores the size and mtime still changes ctime. A file changed less than a timestamp tick
   before it was hashed could be changed again within the same tick unseen, so such a file's hash is not
   remembered (git's "racily clean" rule); nor where ctime means something else (Windows).
-* :func:`save_table` / :func:`load_table`: the cache entry is one file, a ``.npy`` of X followed by the
-  other fields, so that a reload maps X from the page cache (``np.load(mmap_mode="c")``: copy-on-write,
-  writable in memory, the file never changes) instead of reading and unzipping 550 MB. A first read that
-  will be cached writes its rows straight into such a file (:func:`new_table_file`, :func:`finish_table`),
-  which then becomes the entry: the spectra reach the page cache once, not built in memory and then copied.
-  On a virtual machine whose fresh pages are slow to hand out, that copy cost seconds.
+* The rows written as they are read go into the cache entry's file (:mod:`soilnb.data.ossl.tablefile`).
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import mmap
 import os
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from soilnb.core import cache, paths
-from soilnb.data.library import SpectralLibrary
+from soilnb.data.ossl.columns import column_chunks, usable
 from soilnb.data.ossl.format import _first_lines, pandas_chunks
 from soilnb.data.ossl.parallel import COMPRESSED, join, start_parallel, stat_key
+from soilnb.data.ossl.tablefile import HEADER, _npy_header
 
 #: How long (seconds) after its last change a file's hash may be remembered: one kernel timestamp tick is
 #: at most 10 ms; file systems with whole-second times (FAT, some network shares) need the wider window.
@@ -102,11 +100,15 @@ class RowsRead:
         def chunks(source):
             return pandas_chunks(source, id_cols, read_names, dataset_col, dataset, chunksize=chunksize,
                                  csv_options=csv_options)
+        def pieces(source):         # the same tuples, built without DataFrames (the workers' parse)
+            return column_chunks(source, id_cols, read_names, dataset_col, dataset, chunksize=chunksize,
+                                 csv_options=csv_options)
         self.chunks = chunks
         # the rows go to a file: several processes can write them there, each part read as the whole file would be
         # only where the first column is never taken for the index (index_col=False, format._table_options)
         parallel = backing is not None and csv_options.get("index_col") is False
-        self.parsing = start_parallel(path, chunks, transform, backing, HEADER) if parallel else None
+        self.parsing = start_parallel(path, pieces if usable() else chunks, transform, backing, HEADER) \
+            if parallel else None
 
     def result(self):
         parsing, self.parsing = self.parsing, None
@@ -164,17 +166,36 @@ def _assemble(parts, id_cols, backing):
         raise RuntimeError(f"the ranges' rows have different widths: {sorted(widths)}")
     if widths:
         store._map(sum(p["slots"] for p in parts), widths.pop())
+        _populate_for_writing(store.mm)
     rows, n_file = [], 0
     for p in parts:
         m, src = len(p["finite"]), p["slot"]
-        for s in range(0, m if src != store.n else 0, 4096):   # (numpy copies a block that overlaps first)
-            store.X[store.n + s:store.n + min(s + 4096, m)] = store.X[src + s:src + min(s + 4096, m)]
+        if m and src != store.n:
+            _move_rows(store.X, store.n, src, m)
         store.n += m
         rows.append(p["kept"] + n_file + 2)
         n_file += p["n"]
     strings = {c: join([p["strings"][c] for p in parts if c in p["strings"]], np.empty(0, str)) for c in id_cols}
     return strings, store, join(rows, np.empty(0, np.int64)), join([p["finite"] for p in parts],
                                                                    np.empty(0, bool)), n_file
+
+
+def _move_rows(X, dst: int, src: int, m: int) -> None:
+    """Rows ``src:src + m`` of the C-ordered ``X`` moved to ``dst:dst + m`` (``dst < src``: the ranges may overlap),
+    by one ``memmove``: numpy copies overlapping blocks through a temporary array first, fresh memory each time,
+    which this virtual machine hands out slowly."""
+    if not (0 <= dst < src and src + m <= len(X) and X.flags.c_contiguous):
+        raise RuntimeError(f"rows {src}..{src + m} cannot move to {dst} in {len(X)} rows")
+    row = X.strides[0]
+    ctypes.memmove(X.ctypes.data + dst * row, X.ctypes.data + src * row, m * row)
+
+
+def _populate_for_writing(mm) -> None:
+    """Map every page of a shared file mapping writable at once (``MADV_POPULATE_WRITE``, Linux 5.14+): a page
+    at a time, the write faults of moving 0.6 GB of rows took twice as long. Elsewhere nothing."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            mm.madvise(getattr(mmap, "MADV_POPULATE_WRITE", 23))
 
 
 def _anonymous(size: int) -> mmap.mmap:
@@ -291,100 +312,3 @@ def content_sha256(path, root=None, *, remembered_only=False) -> str | None:
         except OSError:
             pass                        # a read-only cache folder: hash again next time
     return sha
-
-
-# ------------------------------------------------------------------------------------ cache entry
-#: Bytes before the spectra in a table file written row by row: a ``.npy`` header padded to a page.
-HEADER = 4096
-
-
-def _npy_header(shape) -> bytes:
-    """A ``.npy`` (version 1.0) header for float32 C-order data of ``shape``, padded to :data:`HEADER` bytes."""
-    text = repr({"descr": "<f4", "fortran_order": False, "shape": tuple(int(n) for n in shape)})
-    return b"\x93NUMPY\x01\x00" + (HEADER - 10).to_bytes(2, "little") + text.encode().ljust(HEADER - 11) + b"\n"
-
-
-def new_table_file(folder) -> Path | None:
-    """An empty hidden file in ``folder`` (the cache folder) for :class:`_Rows` to write the spectra into; None
-    where none can be made, or where a mapped file cannot be moved (not POSIX): the rows then go to memory."""
-    if os.name != "posix":
-        return None
-    try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        _remove_orphans(Path(folder))
-        fd, name = tempfile.mkstemp(dir=folder, prefix=f".ossl_table-{os.getpid()}-", suffix=".part")
-        os.close(fd)
-        return Path(name)
-    except OSError:
-        return None
-
-
-def _remove_orphans(folder: Path) -> None:
-    """Remove the table files of processes that are gone (a run killed while it read a table leaves up to the
-    table's size behind; the file names carry the writer's process id)."""
-    for part in folder.glob(".ossl_table-*.part"):
-        try:
-            pid = int(part.name.split("-")[1])
-            os.kill(pid, 0)                             # raises when no such process
-        except ProcessLookupError:
-            part.unlink(missing_ok=True)
-        except (ValueError, IndexError, PermissionError, OSError):
-            pass                                        # another user's, or not ours: left alone
-
-
-def _file_of(X):
-    """The ``np.memmap`` under ``X``, if any."""
-    while X is not None and not isinstance(X, np.memmap):
-        X = X.base
-    return X
-
-
-def finish_table(lib: SpectralLibrary, work, path) -> None:
-    """Write ``lib`` to ``path`` as :func:`save_table` does. When ``lib.X`` maps the table file ``work``, that
-    file already holds the spectra: the other fields are appended to it and it is moved to ``path``."""
-    m = _file_of(lib.X) if work is not None else None
-    if (m is None or os.path.abspath(m.filename or "") != os.path.abspath(work) or m.offset != HEADER
-            or m.shape != lib.X.shape):
-        save_table(lib, path)
-        if work is not None:
-            Path(work).unlink(missing_ok=True)
-        return
-    with open(work, "r+b") as fh:
-        fh.seek(HEADER + lib.X.nbytes)
-        _write_fields(fh, lib)
-        fh.truncate()
-    os.chmod(work, os.stat(path).st_mode & 0o777)       # the mode the cache gave its temporary file
-    os.unlink(path)         # renamed over an existing file, ext4 would write the table out first (auto_da_alloc)
-    os.rename(work, path)
-
-
-def save_table(lib: SpectralLibrary, path) -> None:
-    """Write ``lib`` as a ``.npy`` of X (so ``np.load(path, mmap_mode="r")`` maps the spectra), followed by
-    ``.npy`` arrays of axis, sample_id, scan_id, instrument and properties, then one JSON line (unit, quantity,
-    name, property names, meta)."""
-    with open(path, "wb") as fh:
-        np.lib.format.write_array(fh, np.ascontiguousarray(lib.X), allow_pickle=False)
-        _write_fields(fh, lib)
-
-
-def _write_fields(fh, lib: SpectralLibrary) -> None:
-    for a in (lib.axis, lib.sample_id, lib.scan_id, lib.instrument, lib.properties.to_numpy(np.float64)):
-        np.lib.format.write_array(fh, np.ascontiguousarray(a), allow_pickle=False)
-    info = {"unit": lib.unit, "quantity": lib.quantity, "name": lib.name,
-            "properties": [str(c) for c in lib.properties.columns], "meta": lib.meta}
-    fh.write(json.dumps(info, default=cache.json_default).encode() + b"\n")
-
-
-def load_table(path) -> SpectralLibrary:
-    """Read what :func:`save_table` or :func:`finish_table` wrote; X is mapped copy-on-write, not read."""
-    try:
-        X = np.load(path, mmap_mode="c", allow_pickle=False)
-        with open(path, "rb") as fh:
-            fh.seek(X.offset + X.nbytes)
-            axis, ids, scan, inst, props = (np.lib.format.read_array(fh, allow_pickle=False) for _ in range(5))
-            info = json.loads(fh.readline())
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"cannot read spectral table {path}: {exc}") from exc
-    return SpectralLibrary(X=X, axis=axis, unit=info["unit"], quantity=info["quantity"], sample_id=ids,
-                           scan_id=scan, instrument=inst, properties=pd.DataFrame(props, columns=info["properties"]),
-                           name=info["name"], meta=info["meta"])

@@ -12,7 +12,8 @@ from soilnb.core import cache
 from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIES
 from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
 from soilnb.data.properties import describe_cells, impossible_cells
-from soilnb.data.ossl.bigtable import content_sha256, finish_table, load_table, new_table_file, start_rows
+from soilnb.data.ossl.bigtable import content_sha256, start_rows
+from soilnb.data.ossl.tablefile import finish_table, load_table, new_table_file
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -53,7 +54,7 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
     the interpreter (under 1 GB). A plain (not compressed) CSV read into the cache is parsed by forked processes
     (one per CPU, at most :data:`~soilnb.data.ossl.parallel.MAX_WORKERS`), each writing its rows into the cache entry (:mod:`soilnb.data.ossl.parallel`: the same values and
     messages as one process; ``SOILNB_READ_WORKERS=1`` reads in one process), from before the file is hashed.
-    The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.bigtable.save_table`)
+    The result is cached as a ``.npy`` (:func:`~soilnb.data.ossl.tablefile.save_table`)
     keyed by the file's content (its sha256) plus the arguments (:func:`soilnb.core.cache.cached`); the next
     call maps it from disk in well under a second, and any edit of the file, even one that keeps its size and
     mtime, reads it again (the sha256 is remembered only while the file's identity and ctime stay the same:
