@@ -94,3 +94,14 @@ def test_a_piece_that_is_not_float32_is_refused():
     with pytest.raises(RuntimeError, match="lack columns"):
         columns._from_pieces(pieces, {0: "dataset.code_ascii_txt", 1: IDS[0], 2: IDS[1]}, IDS, ["a"],
                              "dataset.code_ascii_txt", "K")
+
+
+def test_columns_not_asked_for_are_skipped_wherever_they_stand():
+    # a text column and a number column the reader does not ask for, before, between and after the asked ones
+    head = "notes,dataset.code_ascii_txt,id.layer_uuid_txt,depth,a,b,id.scan_local_c,extra\n"
+    rows = ['"x, y",K,u1,10,0.5,0.25,s1,7\n', 'z,L,u2,20,1e-3,NA,s2,8\n', ',K,u3,30,-2.5,inf,s3,\n']
+    ref, got = both((head + "".join(rows)).encode(), "K", 2, names=["b", "a"])
+    assert_same_chunks(ref, got)
+    np.testing.assert_array_equal(np.concatenate([c[3] for c in got]),
+                                  np.array([[0.25, 0.5], [np.inf, -2.5]], np.float32))
+    assert list(np.concatenate([c[2]["id.scan_local_c"] for c in got])) == ["s1", "s3"]
