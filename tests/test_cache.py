@@ -214,3 +214,40 @@ def test_refresh_recomputes_once_per_run(tmp_path, monkeypatch):
     monkeypatch.delenv("SOILNB_RUN_ID")
     assert [cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False) for _ in range(2)] == [[3], [4]]
     assert cache.cached("vae", {"p": 1}, compute, root=tmp_path, verbose=False, refresh=True) == [5]
+
+
+def test_a_save_that_returns_its_digest_is_not_hashed_again(tmp_path, monkeypatch):
+    hashed = []
+    real = cache.file_sha256
+    monkeypatch.setattr(cache, "file_sha256", lambda p, *a: hashed.append(p) or real(p, *a))
+
+    def save_digest(obj, path):
+        path.write_bytes(obj)
+        return cache.Digest(hashlib.sha256(obj).hexdigest())
+
+    def save_plain(obj, path):
+        path.write_bytes(obj)
+        return hashlib.sha256(obj).hexdigest()          # a str, not a Digest: hashed from the file all the same
+
+    for step, save in (("digest", save_digest), ("plain", save_plain)):
+        cache.cached(step, {}, lambda: b"spectra", save=save, load=lambda p: p.read_bytes(), ext="bin",
+                     root=tmp_path, verbose=False)
+    assert len(hashed) == 1                                     # the plain save's file only
+    for step in ("digest", "plain"):
+        path = cache.artifact_path(step, {}, "bin", tmp_path)
+        assert cache.verify(path)["sha256"] == hashlib.sha256(b"spectra").hexdigest()
+
+
+def test_a_wrong_digest_makes_the_entry_fail_its_check_and_be_recomputed(tmp_path, capsys):
+    def save_wrong(obj, path):
+        path.write_bytes(obj)
+        return cache.Digest("0" * 64)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return b"spectra"
+    for _ in range(2):
+        assert cache.cached("wrong", {}, compute, save=save_wrong, load=lambda p: p.read_bytes(), ext="bin",
+                            root=tmp_path, verbose=False) == b"spectra"
+    assert len(calls) == 2 and "recomputing" in capsys.readouterr().out

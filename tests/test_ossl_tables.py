@@ -289,3 +289,36 @@ def test_rows_moved_down_over_themselves_by_one_memmove():
     for dst, src, m in ((5, 2, 3), (0, 30, 11), (-1, 3, 2)):   # upwards, past the end, before the start
         with pytest.raises(RuntimeError, match="cannot move"):
             bigtable._move_rows(X, dst, src, m)
+
+
+@pytest.mark.parametrize("thread", ["works", "fails"])
+def test_the_entry_is_hashed_while_its_rows_are_checked_and_its_sidecar_holds_its_sha256(tmp_path, monkeypatch,
+                                                                                          thread):
+    from soilnb.core import cache
+    hashed, real_file, real_range = [], cache.file_sha256, tablefile._hash_range
+    monkeypatch.setattr(cache, "file_sha256", lambda p, *a: hashed.append(p) or real_file(p, *a))
+    if thread == "fails":
+        def failing(sha, path, lo, hi, *a):
+            if lo == 0:
+                raise OSError("disk gone")
+            return real_range(sha, path, lo, hi, *a)
+        monkeypatch.setattr(tablefile, "_hash_range", failing)
+    path = plain_rows_csv(tmp_path / "mir.csv")
+    lib = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")
+    # the CSV is hashed for the key; the entry by the thread, or by the cache where the thread failed
+    others = [p for p in hashed if p != path]
+    assert len(others) == (0 if thread == "works" else 1)
+    assert not [k for k in tablefile._HASHING if k.startswith(str(tmp_path))]     # nothing left behind
+    entry = next((tmp_path / "c").glob("ossl_mir_table-*.npy"))
+    assert cache.verify(entry)["sha256"] == hashlib.sha256(entry.read_bytes()).hexdigest()
+    again = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")
+    np.testing.assert_array_equal(again.X, lib.X)
+
+
+def plain_rows_csv(path, n=30):
+    rng = np.random.default_rng(3)
+    lines = [",".join(["dataset.code_ascii_txt", "id.layer_uuid_txt"] + COLS)]
+    lines += [",".join(["KSSL.SSL" if i % 4 else "AFSIS1.SSL", f"s{i}"]
+                       + [f"{v:.7g}" for v in mir_abs(i % 3) + rng.normal(0, 0.01, AXIS.size)]) for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -96,6 +96,11 @@ def code_hash(*modules: str) -> str:
     return h.hexdigest()[:16]
 
 
+class Digest(str):
+    """The sha256 (hex) of the bytes a ``save`` function of :func:`cached` wrote, hashed from the file it wrote:
+    returned by such a function, it stands for hashing the file again."""
+
+
 def file_sha256(path, chunk: int = 1 << 16) -> str:
     """sha256 (hex) of a file's content, read in ``chunk``-byte blocks (64 KiB) to bound memory."""
     h = hashlib.sha256()
@@ -220,7 +225,8 @@ def cache_mode() -> str:
     return mode
 
 
-def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callable[[Any, Path], None] | None = None,
+def cached(step: str, params: dict, compute: Callable[[], Any], *,
+           save: Callable[[Any, Path], Digest | None] | None = None,
            load: Callable[[Path], Any] | None = None, ext: str = "pkl", root=None, refresh: bool | None = None,
            verbose: bool = True):
     """Return ``compute()``, reusing the stored result when ``step`` and ``params`` are unchanged.
@@ -235,7 +241,9 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
         Makes the result; called only when no verified entry exists.
     save, load : callable, optional
         ``save(obj, path)`` writes ``obj`` to ``path`` (a temporary file moved into place afterwards);
-        ``load(path)`` reads the artifact at its final path. Default: pickle.
+        ``load(path)`` reads the artifact at its final path. Default: pickle. A ``save`` that hashed the file
+        it wrote (e.g. while the result was still being checked) returns that :class:`Digest`; otherwise the file
+        is hashed here.
     ext : str
         Artifact file extension.
     root : path, optional
@@ -277,8 +285,9 @@ def cached(step: str, params: dict, compute: Callable[[], Any], *, save: Callabl
         # from here until the new sidecar lands the entry reads as an interrupted write, never as the old one
         _sidecar(path).unlink(missing_ok=True)
         with atomic_path(path) as tmp:
-            save(obj, tmp)
-            sha = file_sha256(tmp)           # the bytes this process wrote, hashed before they become visible
+            written = save(obj, tmp)
+            # the bytes this process wrote, hashed before they become visible (by save itself: a Digest)
+            sha = written if isinstance(written, Digest) else file_sha256(tmp)
         _write_sidecar(path, key, step, params, sha, seconds)
     if verbose:
         print(f"[cache] {step}: computed in {seconds:.1f} s, stored {path.name}")

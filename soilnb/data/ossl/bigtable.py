@@ -38,7 +38,7 @@ from soilnb.core import cache, paths
 from soilnb.data.ossl.columns import column_chunks, usable
 from soilnb.data.ossl.format import _first_lines, pandas_chunks
 from soilnb.data.ossl.parallel import COMPRESSED, join, start_parallel, stat_key
-from soilnb.data.ossl.tablefile import HEADER, _npy_header
+from soilnb.data.ossl.tablefile import HEADER, _npy_header, start_hash
 
 #: How long (seconds) after its last change a file's hash may be remembered: one kernel timestamp tick is
 #: at most 10 ms; file systems with whole-second times (FAT, some network shares) need the wider window.
@@ -278,6 +278,7 @@ class _Rows:
         self.mm[:HEADER] = _npy_header((idx.size, n_cols))
         self.X = None
         self.mm.close()
+        start_hash(self.path, HEADER + idx.size * n_cols * 4)      # the header and rows are final: hashed meanwhile
         return np.load(self.path, mmap_mode="c", allow_pickle=False)
 
 

@@ -13,7 +13,7 @@ from soilnb.core.vocab import MIR_AXIS_CM1, NIR_AXIS_NM, OSSL_COLUMNS, PROPERTIE
 from soilnb.data.library import property_frame, SpectralLibrary, estimated_organic_carbon
 from soilnb.data.properties import describe_cells, impossible_cells
 from soilnb.data.ossl.bigtable import content_sha256, start_rows
-from soilnb.data.ossl.tablefile import finish_table, load_table, new_table_file
+from soilnb.data.ossl.tablefile import drop_hash, finish_table, load_table, new_table_file
 from soilnb.data.ossl.format import (
     COUNTRY_COL,
     DATASET_COL,
@@ -131,6 +131,7 @@ def read_mir_table(path, *, axis=MIR_AXIS_CM1, id_col: str = LAYER_COL, dataset:
         if reading is not None:
             reading.cancel()
         if work is not None:
+            drop_hash(work)
             work.unlink(missing_ok=True)
     lib.name = name or path.name
     return lib
