@@ -81,8 +81,8 @@ def write_table(path: Path, rows: int, use_gzip: bool, seed: int = 0) -> float:
         for i in range(rows):
             code = "AFSIS1.SSL" if i % 17 == 16 else "KSSL.SSL"
             fh.write(f"{code},{i:032x},{i}XS01,{lines[i % n_distinct]}\n")
-        fh.flush()
-        os.fsync(fh.fileno())         # on disk before the loads (see the module docstring)
+    with open(path, "rb") as fh:            # on disk before the loads (see the module docstring); after the
+        os.fsync(fh.fileno())               # close, which writes a gzip stream's trailer
     return time.perf_counter() - t0
 
 
@@ -125,6 +125,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=1, help="first loads, each into an empty cache (the median "
                     "is reported in full)")
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error("--repeats must be 1 or more")
 
     with scratch_folder("soilnb-bench-", args.keep) as tmp:
         path = tmp / ("ossl_mir_L0_v1.2.csv" + (".gz" if args.gzip else ""))

@@ -5,6 +5,7 @@
 #   SOILNB_TORCH=cpu|cuda           which torch 2.13.0 build .venv gets (default: cpu on Linux without an NVIDIA
 #                                   GPU, from https://download.pytorch.org/whl/cpu; else PyPI's, CUDA on Linux)
 #   SOILNB_TORCH_INDEX=URL          the package index torch 2.13.0 is taken from (e.g. another CUDA build's)
+#   SOILNB_UV=0                     pip, not uv, installs requirements/lock.txt
 #
 # .venv is installed in three steps: torch==2.13.0 first (by version: its file depends on the build), then
 # `pip install --require-hashes --no-deps -r requirements/lock.txt` (by uv, a pinned hash-checked wheel, where it
@@ -120,28 +121,36 @@ _torch_ok() {
 }
 # uv, a pinned and hash-checked wheel, kept in .venv: it installs the lock's wheels in about 3 s where pip takes
 # about 19 s (pip unpacks and records them one by one). Nothing where it cannot be had (offline, another platform's
-# wheel, SOILNB_UV=0): pip installs the lock then, as before.
+# wheel, SOILNB_UV=0): pip installs the lock then, as before. A copy that does not run is removed and fetched again.
 _get_uv() {
-  local dir="$_root/.venv/soilnb-uv"
+  local dir="$_root/.venv/soilnb-uv-$_uv_version"
   [ "${SOILNB_UV:-1}" != 0 ] || return 1
-  if [ ! -x "$dir/bin/uv" ]; then
+  if ! "$dir/bin/uv" --version >/dev/null 2>&1; then
+    rm -rf "$dir"
     printf 'uv==%s --hash=sha256:%s\n' "$_uv_version" "$_uv_sha256" > "$dir.txt" &&
-      "$1" -m pip install -qq --no-compile --no-deps --require-hashes --target "$dir" -r "$dir.txt" >/dev/null 2>&1
+      "$1" -m pip install -qq --no-compile --no-deps --require-hashes --retries 0 --timeout 15 --target "$dir" \
+        -r "$dir.txt" >/dev/null 2>&1
     rm -f "$dir.txt"
+    "$dir/bin/uv" --version >/dev/null 2>&1 || return 1
   fi
-  [ -x "$dir/bin/uv" ] && echo "$dir/bin/uv"
+  echo "$dir/bin/uv"
 }
 # Install (or bring in line) .venv: torch, then the lock (or pyproject's ranges), then soilnb itself.
 _install() {
-  local py="$1" wanted build force="" uv
+  local py="$1" wanted build force="" uv=""
   wanted="$(_wanted "$py")" && build="$(_torch_build)" || return 1
   if ! _torch_ok "$py" "$build"; then                  # torch again only when its version or its build changed
     "$py" -c 'import importlib.metadata as m; m.version("torch")' 2>/dev/null && force=force
     _install_torch "$py" "$build" $force || { echo "[env] installing torch==$_torch_version failed" >&2; return 1; }
   fi
   if _lock_applies "$py"; then
-    if ! { uv="$(_get_uv "$py")" &&
-           "$uv" pip install -q --python "$py" --link-mode=copy --require-hashes --no-deps -r "$_lock" >&2; }; then
+    # (uv reads no pip configuration: pip's index, where one is set, is passed on)
+    if uv="$(_get_uv "$py")"; then
+      "$uv" pip install -q --python "$py" --link-mode=copy --require-hashes --no-deps \
+        ${PIP_INDEX_URL:+--index-url "$PIP_INDEX_URL"} -r "$_lock" >&2 ||
+        { echo "[env] uv could not install requirements/lock.txt; pip installs it" >&2; uv=""; }
+    fi
+    if [ -z "$uv" ]; then
       "$py" -m pip install -qq --no-compile --require-hashes --no-deps -r "$_lock" >&2 ||
         { echo "[env] pip install --require-hashes -r requirements/lock.txt failed" >&2; return 1; }
     fi

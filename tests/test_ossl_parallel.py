@@ -434,9 +434,9 @@ def test_rows_written_through_a_mapping_or_pwrite_land_on_the_bytes_asked(tmp_pa
     # a file of 5,000 bytes; rows written past its end at an offset off every page boundary (the mapping starts
     # at the page below), then over its middle: every other byte stays as it was
     if fallocate == "unsupported":
-        def no_fallocate(fd, offset, length):
-            raise OSError(95, "Operation not supported")
         monkeypatch.setattr(parallel.os, "posix_fallocate", no_fallocate)
+    else:                                               # the mapping, not pwrite, wrote them
+        monkeypatch.setattr(parallel.os, "pwrite", no_fallocate)
     path = tmp_path / "rows.bin"
     before = np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8)
     path.write_bytes(before.tobytes())
@@ -455,9 +455,11 @@ def test_rows_written_through_a_mapping_or_pwrite_land_on_the_bytes_asked(tmp_pa
     np.testing.assert_array_equal(np.frombuffer(path.read_bytes(), np.uint8), expected)
 
 
+def no_fallocate(*args):
+    raise OSError(95, "Operation not supported")
+
+
 def test_a_file_system_without_fallocate_gives_the_same_table(tmp_path, monkeypatch, ranges):
-    def no_fallocate(fd, offset, length):
-        raise OSError(95, "Operation not supported")
     path = plain_table(tmp_path / "mir.csv", 30)
     ref, _ = one_process(path, monkeypatch, tmp_path / "one")
     monkeypatch.setattr(parallel.os, "posix_fallocate", no_fallocate)

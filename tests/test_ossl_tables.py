@@ -7,6 +7,7 @@ import io
 import mmap
 import os
 import re
+import threading
 
 import numpy as np
 import pandas as pd
@@ -309,6 +310,7 @@ def test_the_entry_is_hashed_while_its_rows_are_checked_and_its_sidecar_holds_it
     others = [p for p in hashed if p != path]
     assert len(others) == (0 if thread == "works" else 1)
     assert not [k for k in tablefile._HASHING if k.startswith(str(tmp_path))]     # nothing left behind
+    assert not [t for t in threading.enumerate() if isinstance(t, tablefile._Hashing)]
     entry = next((tmp_path / "c").glob("ossl_mir_table-*.npy"))
     assert cache.verify(entry)["sha256"] == hashlib.sha256(entry.read_bytes()).hexdigest()
     again = ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")
@@ -322,3 +324,21 @@ def plain_rows_csv(path, n=30):
                        + [f"{v:.7g}" for v in mir_abs(i % 3) + rng.normal(0, 0.01, AXIS.size)]) for i in range(n)]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def test_a_read_that_fails_after_its_rows_are_taken_stops_its_hashing(tmp_path, monkeypatch):
+    started, real, real_range = [], tablefile.start_hash, tablefile._hash_range
+    monkeypatch.setattr(bigtable, "start_hash", lambda *a: started.append(a) or real(*a))
+
+    def slow(sha, path, lo, hi, stopping=None, *args):     # a big table's hash: still running when the read fails
+        stopping.wait(30)
+        return real_range(sha, path, lo, hi, stopping, *args)
+    monkeypatch.setattr(tablefile, "_hash_range", slow)
+    path = plain_rows_csv(tmp_path / "mir.csv")
+    path.write_text(path.read_text().replace(",s5,", ",s1,"))                  # two soils under one id
+    with pytest.raises(ossl.OSSLFormatError, match="s1"):
+        ossl.read_mir_table(path, axis=AXIS, dataset="KSSL.SSL", cache_dir=tmp_path / "c")
+    assert started                                                      # the rows were taken, hashing begun
+    assert not [t for t in threading.enumerate() if isinstance(t, tablefile._Hashing)]
+    assert not [k for k in tablefile._HASHING if k.startswith(str(tmp_path))]
+    assert not list((tmp_path / "c").glob(".ossl_table-*")) and not list((tmp_path / "c").glob("*.npy"))

@@ -68,7 +68,8 @@ def start_rows(path, id_cols, read_names, *, dataset_col=None, dataset=None, chu
     csv_options : dict
         ``read_csv`` options for the file (delimiter, index: :func:`soilnb.data.ossl.format._table_options`).
     backing : path, optional
-        A :func:`new_table_file` to hold the spectra (then :func:`finish_table` makes it the cache entry).
+        A :func:`~soilnb.data.ossl.tablefile.new_table_file` to hold the spectra (then
+        :func:`~soilnb.data.ossl.tablefile.finish_table` makes it the cache entry).
 
     Returns
     -------
@@ -160,7 +161,7 @@ def _collect(chunks, id_cols, transform, capacity, backing=None):
 
 def _assemble(parts, id_cols, backing):
     """:func:`_collect`'s result from :meth:`~soilnb.data.ossl.parallel.Parsing.result`: each range's rows,
-    written from its first slot on, moved down after the previous range's (a block at a time)."""
+    written from its first slot on, moved down after the previous range's (one ``memmove`` a range)."""
     store, widths = _Rows(1, backing), {p["width"] for p in parts if len(p["finite"])}
     if len(widths) > 1:
         raise RuntimeError(f"the ranges' rows have different widths: {sorted(widths)}")
@@ -183,7 +184,7 @@ def _assemble(parts, id_cols, backing):
 def _move_rows(X, dst: int, src: int, m: int) -> None:
     """Rows ``src:src + m`` of the C-ordered ``X`` moved to ``dst:dst + m`` (``dst < src``: the ranges may overlap),
     by one ``memmove``: numpy copies overlapping blocks through a temporary array first, fresh memory each time,
-    which this virtual machine hands out slowly."""
+    which a virtual machine can hand out slowly."""
     if not (0 <= dst < src and src + m <= len(X) and X.flags.c_contiguous):
         raise RuntimeError(f"rows {src}..{src + m} cannot move to {dst} in {len(X)} rows")
     row = X.strides[0]
@@ -214,7 +215,7 @@ class _Rows:
     shrinks it to the rows kept without moving them. Anonymous memory from ``mmap`` also spares the spectra
     numpy's transparent-huge-page hint, whose first use can cost seconds of kernel page compaction.
 
-    With ``path`` (a :func:`new_table_file`) the rows go straight into a table file, the future cache entry,
+    With ``path`` (a :func:`~soilnb.data.ossl.tablefile.new_table_file`) the rows go straight into a table file, the future cache entry,
     so that they are written to the page cache once instead of being built in memory and then copied there.
     """
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
+
+from soilnb.data.ossl.format import csv_columns, kept_rows
 
 #: pandas releases whose private reader :func:`column_chunks` was checked against (major.minor).
-CHECKED_PANDAS = ("3.0", "3.1")
+CHECKED_PANDAS = ("3.1",)
 
 
 def usable() -> bool:
@@ -34,13 +37,13 @@ def column_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksiz
     """:func:`~soilnb.data.ossl.format.pandas_chunks`' tuples, the same values, built from the parser's pieces."""
     if not usable() or csv_options.get("index_col") is not False:
         raise RuntimeError(f"pandas {pd.__version__}'s reader is not the one checked (or an index column)")
-    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
-    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
-    reader = pd.read_csv(source, usecols=text + read_names, dtype=dtypes, iterator=True, engine="c",
-                         low_memory=True, **csv_options)
+    columns, dtypes = csv_columns(id_cols, read_names, dataset_col, dataset)
+    reader = pd.read_csv(source, usecols=columns, dtype=dtypes, iterator=True, engine="c", low_memory=True,
+                         **csv_options)
     engine, produced = reader._engine, False
     try:
         parser = engine._reader
+        parser.defer_pa_wrap = False    # text pieces as arrays, not pyarrow's pending columns (pyarrow installed)
         while True:
             try:
                 pieces = parser.read_low_memory(chunksize)
@@ -75,12 +78,14 @@ def _from_pieces(pieces, labels, id_cols, read_names, dataset_col, dataset):
                 raise RuntimeError(f"column {c!r} came as {type(a).__name__} {getattr(a, 'dtype', '')}")
             X[j, s:s + m] = a
 
-    def strings(c):
-        return np.concatenate([pd.Series(p[where[c]], copy=False).to_numpy(dtype=str) for p in pieces])
-    keep = (strings(dataset_col) == dataset) if dataset else None
-    cols = {c: strings(c) for c in id_cols}
-    rows = np.arange(n) if keep is None else np.flatnonzero(keep)
-    out = np.empty((rows.size, len(read_names)), np.float32)
-    for s in range(0, rows.size, 256):                  # turned 256 rows at a time, in the CPU's cache
-        out[s:s + 256] = X[:, rows[s:s + 256]].T
-    return n, keep, cols if keep is None else {c: v[keep] for c, v in cols.items()}, out
+    def text(c):                        # each piece as read_csv's column of it: an array of its rows
+        out = []
+        for p, m in zip(pieces, sizes):
+            a = p[where[c]]
+            if not (isinstance(a, (np.ndarray, ExtensionArray)) and len(a) == m):
+                raise RuntimeError(f"column {c!r} came as {type(a).__name__}")
+            out.append(pd.Series(a, copy=False))
+        return out
+    keep = np.concatenate([(s == dataset).to_numpy(bool) for s in text(dataset_col)]) if dataset else None
+    strings = {c: np.concatenate([s.to_numpy(dtype=str) for s in text(c)]) for c in id_cols}
+    return kept_rows(X, keep, strings)

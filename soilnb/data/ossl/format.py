@@ -324,11 +324,17 @@ def pandas_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksiz
     """pandas' chunked C reader, as the tables were always read (its errors are the reference messages):
     per chunk, ``(n_rows, keep or None, {id column: str array}, float32 spectra)`` of the kept rows
     (:func:`from_pandas`)."""
-    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
-    dtypes = {c: str for c in text} | {c: np.float32 for c in read_names}
-    for chunk in pd.read_csv(source, usecols=text + read_names, dtype=dtypes, chunksize=chunksize, engine="c",
+    columns, dtypes = csv_columns(id_cols, read_names, dataset_col, dataset)
+    for chunk in pd.read_csv(source, usecols=columns, dtype=dtypes, chunksize=chunksize, engine="c",
                              **csv_options):        # index_col: decided once for the file (format._table_options)
         yield from_pandas(chunk, id_cols, read_names, dataset_col, dataset)
+
+
+def csv_columns(id_cols, read_names, dataset_col, dataset):
+    """``(usecols, dtype)`` of ``read_csv`` for a table's id columns (text), its dataset column where rows are
+    filtered by it, and its spectral columns (float32)."""
+    text = id_cols + ([dataset_col] if dataset and dataset_col not in id_cols else [])
+    return text + read_names, {c: str for c in text} | {c: np.float32 for c in read_names}
 
 
 def from_pandas(df, id_cols, read_names, dataset_col, dataset):
@@ -336,9 +342,9 @@ def from_pandas(df, id_cols, read_names, dataset_col, dataset):
     C-ordered float32 spectra in read_names order)``.
 
     The spectral columns are copied whole, one to a row of a channels x rows array, and the kept rows are taken
-    from that and turned into rows 256 at a time. Selecting 1,701 columns by name or position (a DataFrame of
-    them) and then the rows of its ``to_numpy`` costs four to eight times as much (pandas' per-column work, and a
-    gather across columns).
+    from that and turned into rows 256 at a time (:func:`kept_rows`). Selecting 1,701 columns by name or position
+    (a DataFrame of them) and then the rows of its ``to_numpy`` costs four to eight times as much (pandas'
+    per-column work, and a gather across columns).
     """
     keep = (df[dataset_col] == dataset).to_numpy(bool) if dataset else None
     strings = {c: df[c].to_numpy(dtype=str) for c in id_cols}
@@ -346,8 +352,14 @@ def from_pandas(df, id_cols, read_names, dataset_col, dataset):
     X = np.empty((len(read_names), len(df)), np.float32)
     for j, c in enumerate(read_names):
         X[j] = arrays[c]
-    rows = np.arange(len(df)) if keep is None else np.flatnonzero(keep)
-    out = np.empty((rows.size, len(read_names)), np.float32)
-    for s in range(0, rows.size, 256):                  # turned 256 rows at a time, in the CPU's cache
+    return kept_rows(X, keep, strings)
+
+
+def kept_rows(X, keep, strings):
+    """A chunk's tuple from its channels x rows spectra ``X``, ``keep`` (None: every row) and its id columns'
+    strings: the kept rows turned 256 at a time, in the CPU's cache."""
+    rows = np.arange(X.shape[1]) if keep is None else np.flatnonzero(keep)
+    out = np.empty((rows.size, X.shape[0]), np.float32)
+    for s in range(0, rows.size, 256):
         out[s:s + 256] = X[:, rows[s:s + 256]].T
-    return len(df), keep, strings if keep is None else {c: v[keep] for c, v in strings.items()}, out
+    return X.shape[1], keep, strings if keep is None else {c: v[keep] for c, v in strings.items()}, out

@@ -341,10 +341,10 @@ def _line_ends(fd, lo, hi) -> int:
 
 def _write_rows(fd, X, offset) -> None:
     """Write the C-ordered array ``X`` at byte ``offset`` of the open file ``fd``: the bytes allocated
-    (``posix_fallocate``: never shrinks a file, and a full disk is an ``OSError`` here rather than a SIGBUS on
-    the mapped write), then copied through a shared mapping of them. On Linux' ext4 that took 0.3 s for 580 MB
-    where ``pwrite`` took 3.5 s of kernel time (the mapping's page cache is handed out in large folios, pwrite's
-    a page at a time). Where the file cannot be allocated or mapped (another file system), ``pwrite``."""
+    (``posix_fallocate``: never shrinks a file; on most file systems a full disk is an ``OSError`` here rather than
+    a SIGBUS on the mapped write, which kills this worker: the main process then reads the file in one process),
+    then copied through a shared mapping of them. On Linux' ext4 in a virtual machine that took 0.3 s for 580 MB
+    where ``pwrite`` took 3.5 s of kernel time. Where ``posix_fallocate`` or the mapping fails, ``pwrite``."""
     data = memoryview(X.reshape(-1).view(np.uint8))
     try:
         os.posix_fallocate(fd, offset, len(data))

@@ -33,7 +33,7 @@ def _npy_header(shape) -> bytes:
 
 
 def new_table_file(folder) -> Path | None:
-    """An empty hidden file in ``folder`` (the cache folder) for :class:`_Rows` to write the spectra into; None
+    """An empty hidden file in ``folder`` (the cache folder) for :class:`soilnb.data.ossl.bigtable._Rows` to write the spectra into; None
     where none can be made, or where a mapped file cannot be moved (not POSIX): the rows then go to memory."""
     if os.name != "posix":
         return None
@@ -76,12 +76,18 @@ class _Hashing(threading.Thread):
     def __init__(self, path, size: int):
         super().__init__(daemon=True)
         self.path, self.size, self.sha, self.error = path, int(size), hashlib.sha256(), None
+        self.stopping = threading.Event()
 
     def run(self) -> None:
         try:
-            _hash_range(self.sha, self.path, 0, self.size)
-        except BaseException as exc:   # (reported by digest: the cache then hashes the file itself)
+            _hash_range(self.sha, self.path, 0, self.size, self.stopping)
+        except BaseException as exc:   # (then finish_table returns no digest: the cache hashes the file itself)
             self.error = exc
+
+    def stop(self) -> None:
+        """Stop at the next block and wait for the thread to end."""
+        self.stopping.set()
+        self.join()
 
 
 _HASHING: dict[str, _Hashing] = {}
@@ -97,17 +103,22 @@ def start_hash(work, size: int) -> None:
 
 
 def drop_hash(work) -> None:
-    """Forget the hashing of ``work`` (a read that failed, or whose table is not saved from that file)."""
-    _HASHING.pop(os.path.abspath(work), None)
+    """Stop and forget the hashing of ``work`` (a read that failed, or whose table is not saved from that file)."""
+    job = _HASHING.pop(os.path.abspath(work), None)
+    if job is not None:
+        job.stop()
 
 
-def _hash_range(sha, path, lo: int, hi: int, block: int = 4 << 20) -> None:
-    """Add bytes ``lo:hi`` of the file ``path`` to ``sha``, read a block at a time into one buffer."""
+def _hash_range(sha, path, lo: int, hi: int, stopping=None, block: int = 4 << 20) -> None:
+    """Add bytes ``lo:hi`` of the file ``path`` to ``sha``, read a block at a time into one buffer; raises when
+    the event ``stopping`` is set."""
     buf = bytearray(block)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
         fh.seek(lo)
         while lo < hi:
+            if stopping is not None and stopping.is_set():
+                raise RuntimeError("stopped")
             k = fh.readinto(view[:min(block, hi - lo)])
             if not k:
                 raise OSError(f"{path} ends at byte {lo}")
@@ -123,6 +134,8 @@ def finish_table(lib: SpectralLibrary, work, path) -> cache.Digest | None:
     m = _file_of(lib.X) if work is not None else None
     if (m is None or os.path.abspath(m.filename or "") != os.path.abspath(work) or m.offset != HEADER
             or m.shape != lib.X.shape):
+        if job is not None:
+            job.stop()
         save_table(lib, path)
         if work is not None:
             Path(work).unlink(missing_ok=True)
@@ -133,7 +146,9 @@ def finish_table(lib: SpectralLibrary, work, path) -> cache.Digest | None:
         _write_fields(fh, lib)
         fh.truncate()
     digest = None
-    if job is not None and job.size == end:
+    if job is not None and job.size != end:
+        job.stop()
+    elif job is not None:
         job.join()
         if job.error is None:
             _hash_range(job.sha, work, end, os.stat(work).st_size)
