@@ -215,8 +215,9 @@ class _Rows:
     shrinks it to the rows kept without moving them. Anonymous memory from ``mmap`` also spares the spectra
     numpy's transparent-huge-page hint, whose first use can cost seconds of kernel page compaction.
 
-    With ``path`` (a :func:`~soilnb.data.ossl.tablefile.new_table_file`) the rows go straight into a table file, the future cache entry,
-    so that they are written to the page cache once instead of being built in memory and then copied there.
+    With ``path`` (a :func:`~soilnb.data.ossl.tablefile.new_table_file`) the rows go straight into a table file,
+    the future cache entry, so that they are written to the page cache once instead of being built in memory and
+    then copied there.
     """
 
     def __init__(self, capacity: int, path=None):
