@@ -359,6 +359,34 @@ def test_orientation_rows_judge_each_spectrum():
         check_orientation(X, w.kssl.axis, "cm-1", "absorbance")
 
 
+def test_orientation_rows_in_blocks_judge_as_the_whole_matrix_would():
+    """orientation_rows widens a block of rows at a time: the verdicts on 5,000 float32 rows (past two block
+    edges, turned, flat and NaN rows among them) are those of the band depth and row sd computed by hand on the
+    whole matrix widened at once."""
+    from soilnb.data.simulate.world import simulate_world
+    from soilnb.spectra.bands import FLAT_SD, ORIENTATION_BANDS
+
+    w = simulate_world(n_kssl=50, n_scans=1, n_paired=10, n_test=10, seed=2)
+    rng = np.random.default_rng(0)
+    X = w.kssl.X[rng.integers(0, 50, 5000)].astype(np.float32)
+    X += rng.normal(0, 1e-3, X.shape).astype(np.float32)
+    X[2047:2050] = (10.0 ** -X[2047:2050]).astype(np.float32)          # turned rows across the first block edge
+    X[4095] = 0.5                                                        # flat
+    X[4096, :] = np.nan                                                  # nothing finite
+    X[rng.random(X.shape) < 0.02] = np.nan                               # scattered gaps
+    W = X.astype(np.float64)
+    (band, shoulders), ax = ORIENTATION_BANDS["cm-1"], w.kssl.axis
+    mean_in = lambda lo, hi: np.nanmean(W[:, (ax >= lo) & (ax <= hi)], 1)   # noqa: E731
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        depth = mean_in(*band) - np.mean([mean_in(*s) for s in shoulders], 0)
+        live = np.nanstd(W, axis=1) >= FLAT_SD
+    expected = np.where(live & np.isfinite(depth), np.sign(depth), 0).astype(np.int8)
+    got = orientation_rows(X, ax, "cm-1", "absorbance")
+    np.testing.assert_array_equal(got, expected)
+    assert got[2047:2050].tolist() == [-1, -1, -1] and got[4095] == 0 and got[4096] == 0 and (got == 1).sum() > 4900
+    np.testing.assert_array_equal(orientation_rows(X, ax, "cm-1", "reflectance"), -expected)
+
+
 @pytest.mark.real
 def test_orientation_rows_on_real_spectra(real_dir):
     from soilnb.data.realism import load_real_kssl_toy, load_real_nirsoil

@@ -21,6 +21,8 @@ ORIENTATION_BANDS = {"nm": ((1900.0, 1950.0), ((1800.0, 1850.0), (2050.0, 2100.0
 #: :func:`soilnb.spectra.quality.spectrum_quality`).
 FLAT_SD = 1e-6
 _OTHER = {"absorbance": "reflectance", "reflectance": "absorbance"}
+#: Rows widened to float64 at a time by :func:`orientation_rows`.
+_BLOCK = 2048
 
 
 def orientation_rows(X, axis, unit: str, quantity: str, min_t: float = 0.0) -> np.ndarray:
@@ -40,7 +42,9 @@ def orientation_rows(X, axis, unit: str, quantity: str, min_t: float = 0.0) -> n
         quantity without a band, an axis not covering the band and its shoulders, a window without
         finite values, a flat row (sd < :data:`FLAT_SD`) or a band depth of exactly 0.
     """
-    X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+    X = np.atleast_2d(np.asarray(X))
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)
     out = np.zeros(X.shape[0], np.int8)
     if unit not in ORIENTATION_BANDS or quantity not in _OTHER or X.shape[0] == 0:
         return out
@@ -49,13 +53,19 @@ def orientation_rows(X, axis, unit: str, quantity: str, min_t: float = 0.0) -> n
     masks = [(axis >= lo) & (axis <= hi) for lo, hi in (band, *shoulders)]
     if not all(m.any() for m in masks):
         return out
+    depth, live = np.empty(X.shape[0]), np.empty(X.shape[0], bool)
     with warnings.catch_warnings():               # rows that are all NaN in a window give NaN: not judged
         warnings.simplefilter("ignore", RuntimeWarning)
-        depth = np.nanmean(X[:, masks[0]], 1) - np.mean([np.nanmean(X[:, m], 1) for m in masks[1:]], 0)
-        live = np.nanstd(X, axis=1) >= FLAT_SD
+        # a block of rows at a time, widened to float64 there: each row's numbers are those of the whole matrix
+        # widened at once (every statistic is per row), without a float64 copy of it (24,000 scans: 330 MB)
+        for start in range(0, X.shape[0], _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            Xb = np.asarray(X[rows], dtype=np.float64)
+            depth[rows] = np.nanmean(Xb[:, masks[0]], 1) - np.mean([np.nanmean(Xb[:, m], 1) for m in masks[1:]], 0)
+            live[rows] = np.nanstd(Xb, axis=1) >= FLAT_SD
         if min_t > 0:
             window = np.logical_or.reduce(masks)
-            noise = np.nanstd(np.diff(X[:, window], axis=1), axis=1) / np.sqrt(2.0)
+            noise = np.nanstd(np.diff(np.asarray(X[:, window], dtype=np.float64), axis=1), axis=1) / np.sqrt(2.0)
             n_band, n_sh = masks[0].sum(), sum(m.sum() for m in masks[1:])
             se = noise * np.sqrt(1.0 / n_band + 1.0 / n_sh)
             live &= np.abs(depth) >= min_t * se
