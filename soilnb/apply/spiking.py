@@ -9,7 +9,9 @@ done in an orthonormal basis of that set's row space (a thin SVD, rank at most `
 loadings and coefficients of a centred fit lie in the row space, so the coefficients are exactly those of the
 fit on the full spectra, mapped back): ``(n + k)^2`` per component instead of ``K^2`` for ``K`` wavenumbers.
 The weights of one set of rows are solved as one batch, and the corrections of a weight share its refit
-(:meth:`Spiker.bases`): the same numbers as one refit per candidate, at a third of the cost.
+(:meth:`Spiker.bases`): the same numbers as one refit per candidate (up to rounding, about 1e-13), at a third of
+the cost. The batch never forms a ``(r, r)`` matrix per weight: the library's Gram matrix times every weight's
+vectors is one product, the local rows' term a product of ``k`` rows (:class:`LibraryPlusLocal`).
 
 **The choice.** Candidates are the weights of :data:`WEIGHTS` (1 = a local sample counts as a library sample; 64
 makes the library a mere regulariser; ``inf`` drops it: a PLSR of the local samples alone), each with and
@@ -55,6 +57,24 @@ def deal_folds(ids, n_folds: int, seed: int = 0) -> np.ndarray:
     return fold_of[inverse]
 
 
+class LibraryPlusLocal:
+    """``X^T X`` of the library plus the local rows ``Z`` counted ``w`` times, for several weights at once, as the
+    product :func:`~soilnb.stats.pls.pls1_from_gram` asks of it: ``(g G + w Z^T Z) R`` computed as ``g (G R) +
+    w Z^T (Z R)``. ``G R`` of every weight is one matrix product (``G`` read once, not once per weight), and the
+    local term costs ``k`` rows, so no ``(K, K)`` matrix is formed per weight (``g`` = 0, ``w`` = 1: the local
+    rows alone). The same products as the formed matrices up to rounding (the order of the sums differs)."""
+
+    def __init__(self, G, Z, gram_weights, local_weights):
+        self.G, self.Z = G, Z
+        self.g, self.w = np.asarray(gram_weights, float), np.asarray(local_weights, float)
+
+    def __matmul__(self, R):
+        W, K, m = R.shape                                   # one (K, m) block per weight, side by side:
+        Rf = np.moveaxis(R, 0, 1).reshape(K, W * m)         # every product below is one BLAS call
+        out = (self.G @ Rf) * np.repeat(self.g, m) + (self.Z.T @ (self.Z @ Rf)) * np.repeat(self.w, m)
+        return np.moveaxis(out.reshape(K, W, m), 1, 0)
+
+
 class Spiker:
     """Weighted PLS1 refits of one PLS head on the library (``X_lib``, outputs ``T_lib``) plus weighted rows of the
     local samples ``X_loc``, in the basis of their common row space (module docstring)."""
@@ -80,16 +100,20 @@ class Spiker:
     def bases(self, rows, T, weights) -> dict:
         """``{w: base refit}`` of several weights, their PLS fits solved as one batch."""
         Z = self.Z[rows]
-        grams = []
+        XTX, XTY, xs, ys, n = self.G
+        gram_w, local_w, cross, x_sums, y_sums, counts = [], [], [], [], [], []
         for w in weights:
             if np.isinf(w):                                 # the local rows alone
-                grams.append((Z.T @ Z, Z.T @ T, Z.sum(0), T.sum(0), len(Z)))
+                gram_w.append(0.0), local_w.append(1.0)
+                cross.append(Z.T @ T), x_sums.append(Z.sum(0)), y_sums.append(T.sum(0)), counts.append(len(Z))
             else:
-                XTX, XTY, xs, ys, n = self.G
-                grams.append((XTX + w * Z.T @ Z, XTY + w * Z.T @ T, xs + w * Z.sum(0), ys + w * T.sum(0),
-                              n + w * len(Z)))
-        XTX, XTY, xs, ys, n = (np.stack(g) for g in zip(*grams))
-        coef = np.swapaxes(pls1_from_gram(XTX, XTY, self.A, xs, ys, n), -1, -2)    # (W, A, m, r)
+                gram_w.append(1.0), local_w.append(float(w))
+                cross.append(XTY + w * Z.T @ T), x_sums.append(xs + w * Z.sum(0)), y_sums.append(ys + w * T.sum(0))
+                counts.append(n + w * len(Z))
+        gram = LibraryPlusLocal(XTX, Z, gram_w, local_w)
+        ys, n = np.stack(y_sums), np.asarray(counts, float)
+        xs = np.stack(x_sums)
+        coef = np.swapaxes(pls1_from_gram(gram, np.stack(cross), self.A, xs, ys, n), -1, -2)    # (W, A, m, r)
         return {w: (coef[i], ys[i] / n[i] - coef[i] @ (xs[i] / n[i])) for i, w in enumerate(weights)}
 
     def correct(self, coef, intercept, rows, T, bias) -> tuple[np.ndarray, np.ndarray]:
