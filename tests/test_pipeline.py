@@ -223,3 +223,24 @@ def test_stage_keys_follow_the_vae_passed_in_and_the_world(tmp_path, monkeypatch
     f.write_bytes(b"abd")
     features._content_hash_of.cache_clear()
     assert training.vae_params(real)["world"] != before["world"]
+
+
+def test_regressors_fitted_side_by_side_are_those_fitted_in_turn(run):
+    """fit_regressors in two worker processes (one thread each) gives the regressors fit_regressor gives here on
+    the caller's threads: the same predictions bit for bit, and a worker's warnings are raised here."""
+    from soilnb.stages.strategies import fit_regressor, fit_regressors
+
+    cfg, F = run["cfg"], run["F"]
+    tr = F.paired_split[0]
+    jobs = {"MIR-MLP": ("mlp", F.kssl, F.kssl_Y, F.kssl_id, 1),
+            "NIR-PLSR": ("pls", F.paired_nir[tr], F.paired_Y.iloc[tr].reset_index(drop=True), F.paired_id[tr], 0),
+            "MIR-PLSR": ("pls", F.kssl, F.kssl_Y, F.kssl_id, 0)}
+    with pytest.warns(UserWarning) as raised:
+        both = fit_regressors(jobs, cfg, workers=2, min_values=0)
+    assert list(both) == list(jobs)
+    with pytest.warns(UserWarning) as here:
+        alone = {n: fit_regressor(k, X, Y, g, cfg, seed_offset=o) for n, (k, X, Y, g, o) in jobs.items()}
+    assert sorted(str(w.message) for w in raised) == sorted(str(w.message) for w in here)
+    for name, (_, X, _, _, _) in jobs.items():
+        new = X[:20] if name.startswith("MIR") else F.paired_nir[:20]
+        np.testing.assert_array_equal(both[name].predict(new).to_numpy(), alone[name].predict(new).to_numpy())

@@ -48,7 +48,7 @@ from soilnb.models.inference import embed
 from soilnb.models.torchutil import torch_threads
 from soilnb.spectra.scatter import snv
 from soilnb.stages.features import Features, world_of
-from soilnb.stages.strategies import REGRESSORS, fit_regressor
+from soilnb.stages.strategies import REGRESSORS, fit_regressors
 from soilnb.stages.training import REG_CODE, vae_params
 from soilnb.stats.shift import ShiftDetector
 from soilnb.stats.splits import grouped_split
@@ -88,13 +88,12 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
     def compute():
         proper, _ = calibration_split(cfg, F)
         X, Y, g = F.kssl[proper], F.kssl_Y.iloc[proper].reset_index(drop=True), F.kssl_id[proper]
-        out = {}
+        jobs = {}
         with one_torch_thread():
             for h in heads:
                 kind, offset, feats = MIR_HEADS[h]
-                out[h] = fit_regressor(kind, embed(vae, X) if feats == "latent" else X, Y, g, cfg, texture,
-                                       seed_offset=offset)
-        return out
+                jobs[h] = (kind, embed(vae, X) if feats == "latent" else X, Y, g, offset)
+        return fit_regressors(jobs, cfg, texture, one_thread=True)      # each fit on one thread, as ever
 
     return cached("bundle_regressors", params, compute)
 

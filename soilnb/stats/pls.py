@@ -159,10 +159,8 @@ def pls1_from_gram(XTX, XTY, n_components: int, x_sum=None, y_sum=None, n=None):
 
     Parameters
     ----------
-    XTX : ndarray of shape (..., K, K), or an operator
-        ``X^T X`` of the training rows (centred, or uncentred with ``x_sum``/``n`` given); only its product with
-        a ``(..., K, m)`` array is used, so any object whose ``@`` gives that product will do (the transfer
-        benchmark's library plus weighted local rows, :class:`soilnb.apply.spiking.LibraryPlusLocal`).
+    XTX : ndarray of shape (..., K, K), or any object whose ``@`` gives its product with a (..., K, m) array
+        ``X^T X`` of the training rows (centred, or uncentred with ``x_sum``/``n`` given).
     XTY : ndarray of shape (..., K, m)
         ``X^T Y`` of the training rows (centred, or uncentred with the sums given).
     x_sum, y_sum : ndarray of shape (..., K) and (..., m), optional
