@@ -77,14 +77,16 @@ PY
 # The torch download is the large one, so its build is chosen by version and index, never left to chance.
 # $3: "force" replaces an installed torch of the right version but another build.
 _install_torch() {
-  local py="$1" build="$2" force="${3:-}"
+  local py="$1" build="$2" force=()
+  [ "${3:-}" = force ] && force=(--force-reinstall)
   case "$build" in
     cpu)
       # a short probe, so that a machine that cannot reach the CPU index does not wait through pip's retries
       if "$py" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=5)' \
            "$_cpu_index" >/dev/null 2>&1; then
         echo "[env] torch==$_torch_version, CPU build, from $_cpu_index" >&2
-        _torch_wheel "$py" "$force" --index-url "$_cpu_index"   # its dependencies are in the lock
+        "$py" -m pip install -qq --no-compile --no-deps ${force[@]+"${force[@]}"} --index-url "$_cpu_index" \
+          "torch==$_torch_version" >&2           # its dependencies are in the lock
         return
       fi
       echo "[env] $_cpu_index not reachable: torch==$_torch_version from the configured package index instead" \
@@ -99,26 +101,8 @@ _install_torch() {
   esac
   # torch alone first (a forced reinstall of its dependencies would be wasted), then what it needs and the
   # environment lacks, e.g. the CUDA build's libraries, at the versions torch pins
-  _torch_wheel "$py" "$force" "$@" &&
+  "$py" -m pip install -qq --no-compile --no-deps ${force[@]+"${force[@]}"} "$@" "torch==$_torch_version" >&2 &&
     "$py" -m pip install -qq --no-compile "$@" "torch==$_torch_version" >&2
-}
-# torch==2.13.0 alone into .venv. pip finds the wheel (its index and find-links, or the index options given after
-# $2, the "force" word or ""); uv, where it can be had, unpacks it: pip took about 32 s to install the CPU wheel,
-# pip's download plus uv's install take a few seconds. pip installs it where uv cannot be had or fails.
-_torch_wheel() {
-  local py="$1" force="$2" uv dir="$_root/.venv/soilnb-torch-wheel"
-  shift 2
-  if uv="$(_get_uv "$py")"; then
-    rm -rf "$dir"
-    if "$py" -m pip download -qq --no-deps -d "$dir" "$@" "torch==$_torch_version" >&2 &&
-         "$uv" pip install -q --python "$py" --link-mode=copy --no-deps ${force:+--reinstall} "$dir"/torch-*.whl >&2; then
-      rm -rf "$dir"
-      return 0
-    fi
-    rm -rf "$dir"
-    echo "[env] uv could not install torch==$_torch_version; pip installs it" >&2
-  fi
-  "$py" -m pip install -qq --no-compile --no-deps ${force:+--force-reinstall} "$@" "torch==$_torch_version" >&2
 }
 # True when .venv's torch is 2.13.0 of the build asked for: the install record names the build it was
 # installed as; without a record (an older .venv), a +cpu version counts as the CPU build.
