@@ -92,10 +92,10 @@ def fit_regressors(jobs: dict, cfg: Config, texture: str = "ilr", workers: int |
     run at once in ``workers`` processes (default one per CPU; joblib's loky, as the LimeSoDa benchmark), each on
     one torch and one BLAS thread, the networks first (the costliest). A fit is the same bit for bit on one
     thread as on two (tested), and two fits side by side use a 2-core machine better than one fit on two threads
-    (the default profile's five regressors: 20.5 s one after another on two threads; on one thread each 8.5 s,
-    10.7 s, 4.1 s, 0.2 s and 0.7 s, about 13 s side by side). Their warnings are raised again here. Otherwise
-    the jobs run here one after another, on the caller's threads (``one_thread``: on one torch and one BLAS
-    thread).
+    (the default profile's five regressors, taken in turn: 14.6 s and 17.4 s side by side, 25.1 s and 18.7 s one
+    after another on two threads; on one thread alone 8.5, 10.7, 4.1, 0.2 and 0.7 s). Their warnings are raised
+    again here. Otherwise the jobs run here one after another, on the caller's threads (``one_thread``: on one
+    torch and one BLAS thread).
     """
     workers = available_cpus() if workers is None else int(workers)
     largest = max((np.size(job[1]) for job in jobs.values()), default=0)
