@@ -385,6 +385,21 @@ def test_orientation_rows_in_blocks_judge_as_the_whole_matrix_would():
     np.testing.assert_array_equal(got, expected)
     assert got[2047:2050].tolist() == [-1, -1, -1] and got[4095] == 0 and got[4096] == 0 and (got == 1).sum() > 4900
     np.testing.assert_array_equal(orientation_rows(X, ax, "cm-1", "reflectance"), -expected)
+    # with a noise threshold: rows whose band is shallower than 3 standard errors are not judged
+    X[:10] = rng.normal(0, 1, (10, X.shape[1])).astype(np.float32)          # white noise: no band to judge
+    W = X.astype(np.float64)
+    masks = [(ax >= lo) & (ax <= hi) for lo, hi in (band, *shoulders)]
+    window = np.logical_or.reduce(masks)
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        depth = np.nanmean(W[:, masks[0]], 1) - np.mean([np.nanmean(W[:, m], 1) for m in masks[1:]], 0)
+        live = np.nanstd(W, axis=1) >= FLAT_SD
+        noise = np.nanstd(np.diff(W[:, window], axis=1), axis=1) / np.sqrt(2.0)
+    se = noise * np.sqrt(1.0 / masks[0].sum() + 1.0 / sum(m.sum() for m in masks[1:]))
+    live &= np.abs(depth) >= 3.0 * se
+    expected = np.where(live & np.isfinite(depth), np.sign(depth), 0).astype(np.int8)
+    got = orientation_rows(X, ax, "cm-1", "absorbance", min_t=3.0)
+    np.testing.assert_array_equal(got, expected)
+    assert (got[:10] == 0).sum() >= 8 and (got[10:] == 1).sum() > 4900
 
 
 @pytest.mark.real

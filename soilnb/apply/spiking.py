@@ -62,7 +62,8 @@ class LibraryPlusLocal:
     product :func:`~soilnb.stats.pls.pls1_from_gram` asks of it: ``(g G + w Z^T Z) R`` computed as ``g (G R) +
     w Z^T (Z R)``. ``G R`` of every weight is one matrix product (``G`` read once, not once per weight), and the
     local term costs ``k`` rows, so no ``(K, K)`` matrix is formed per weight (``g`` = 0, ``w`` = 1: the local
-    rows alone). The same products as the formed matrices up to rounding (the order of the sums differs)."""
+    rows alone). The same products as the formed matrices up to rounding (the order of the sums differs). ``R``
+    is ``(W, K, m)``, one block per weight, as :meth:`Spiker.bases` batches them."""
 
     def __init__(self, G, Z, gram_weights, local_weights):
         self.G, self.Z = G, Z
