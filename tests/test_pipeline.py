@@ -228,6 +228,9 @@ def test_stage_keys_follow_the_vae_passed_in_and_the_world(tmp_path, monkeypatch
 def test_regressors_fitted_side_by_side_are_those_fitted_in_turn(run):
     """fit_regressors in two worker processes (one thread each) gives the regressors fit_regressor gives here on
     the caller's threads: the same predictions bit for bit, and a worker's warnings are raised here."""
+    from threadpoolctl import threadpool_limits
+
+    from soilnb.models.torchutil import torch_threads
     from soilnb.stages.strategies import fit_regressor, fit_regressors
 
     import dataclasses
@@ -246,8 +249,8 @@ def test_regressors_fitted_side_by_side_are_those_fitted_in_turn(run):
         return sorted((w.category.__name__, str(w.message)) for w in ws)
 
     assert said(raised) == said(here) and len(said(here)) >= 2
-    with pytest.warns(UserWarning):
-        one = fit_regressors(jobs, cfg, workers=1, one_thread=True)        # in turn, one thread each
+    with pytest.warns(UserWarning), torch_threads(1), threadpool_limits(1):
+        one = fit_regressors(jobs, cfg, workers=1)                         # in turn, one thread each
     for name, (_, X, _, _, _) in jobs.items():
         new = X[:20] if name.startswith("MIR") else F.paired_nir[:20]
         for fitted in (both, one):

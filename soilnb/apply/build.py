@@ -88,12 +88,12 @@ def mir_regressors(cfg: Config, F: Features, vae, heads, texture: str = "ilr") -
     def compute():
         proper, _ = calibration_split(cfg, F)
         X, Y, g = F.kssl[proper], F.kssl_Y.iloc[proper].reset_index(drop=True), F.kssl_id[proper]
-        jobs = {}
-        with one_torch_thread():
+        with one_torch_thread():         # each fit on one thread, as ever (here in turn, or in a worker)
+            jobs = {}
             for h in heads:
                 kind, offset, feats = MIR_HEADS[h]
                 jobs[h] = (kind, embed(vae, X) if feats == "latent" else X, Y, g, offset)
-        return fit_regressors(jobs, cfg, texture, one_thread=True)      # each fit on one thread, as ever
+            return fit_regressors(jobs, cfg, texture)
 
     return cached("bundle_regressors", params, compute)
 

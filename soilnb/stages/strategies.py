@@ -84,30 +84,24 @@ PARALLEL_MIN_VALUES = 2_000_000
 
 
 def fit_regressors(jobs: dict, cfg: Config, texture: str = "ilr", workers: int | None = None,
-                   one_thread: bool = False, min_values: int = PARALLEL_MIN_VALUES) -> dict:
+                   min_values: int = PARALLEL_MIN_VALUES) -> dict:
     """``{name: Regressor}`` of ``jobs`` (``{name: (kind, X, Y, groups, seed_offset)}``), as :func:`fit_regressor`
     fits each.
 
     On the CPU, with two or more jobs and CPUs and a training matrix of ``min_values`` values or more, the jobs
     run at once in ``workers`` processes (default two, or one where one CPU is available: each holds its own copy
     of the training matrix; joblib's loky, as the LimeSoDa benchmark), each on one torch and one BLAS thread, the
-    networks first (the costliest). A fit is the same bit for bit on one
-    thread as on two (tested), and two fits side by side use a 2-core machine better than one fit on two threads
-    (the default profile's five regressors, taken in turn: 14.6 s and 17.4 s side by side, 25.1 s and 18.7 s one
-    after another on two threads; on one thread alone 8.5, 10.7, 4.1, 0.2 and 0.7 s). Their warnings are raised
-    again here once all have ended (text and class; they point at the caller, not at the line that warned). Otherwise the jobs run here one after another, on the caller's threads (``one_thread``: on one
-    torch and one BLAS thread).
+    networks first (the costliest). A fit is the same bit for bit on one thread as on two (tested), and two fits
+    side by side use a 2-core machine better than one fit on two threads (the default profile's five regressors,
+    taken in turn: 14.6 s and 17.4 s side by side, 25.1 s and 18.7 s one after another on two threads; on one
+    thread alone 8.5, 10.7, 4.1, 0.2 and 0.7 s). Their warnings are raised again here once all have ended (text
+    and class; they point at the caller, not at the line that warned). Otherwise the jobs run here one after
+    another, on the caller's threads.
     """
     workers = min(available_cpus(), 2) if workers is None else int(workers)
     largest = max((np.size(job[1]) for job in jobs.values()), default=0)
     on_cpu = all(job[0] != "mlp" for job in jobs.values()) or resolve_device(cfg.device).type == "cpu"
     if workers < 2 or len(jobs) < 2 or largest < min_values or not on_cpu:
-        if one_thread:
-            out = {}
-            for name, (kind, X, Y, g, offset) in jobs.items():
-                with torch_threads(1), threadpool_limits(1):
-                    out[name] = fit_regressor(kind, X, Y, g, cfg, texture, seed_offset=offset)
-            return out
         return {name: fit_regressor(kind, X, Y, g, cfg, texture, seed_offset=offset)
                 for name, (kind, X, Y, g, offset) in jobs.items()}
     order = sorted(jobs, key=lambda name: jobs[name][0] != "mlp")          # networks first, stable otherwise

@@ -10,8 +10,8 @@ one slot more; a lone ``\\r`` ending rows gives more rows than slots: a failure)
 go to the table file from the sum of the slots of the ranges before it on, written through a shared mapping
 (the kept rows' float32 spectra, as they are parsed: :func:`_write_rows`). The main process opens the file once
 and the workers read that open file (``pread``): they parse one version of it; one replaced or changed meanwhile
-(another inode, size, mtime or ctime) is read again in one process. The main process then moves each range's rows down after the
-previous range's (the gaps are the rows filtered out) and joins ids, file rows and finite flags:
+(another inode, size, mtime or ctime) is read again in one process. The main process then moves each range's
+rows down after the previous range's (the gaps are the rows filtered out) and joins ids, file rows and finite flags:
 :class:`soilnb.data.ossl.bigtable.RowsRead`. Nothing is held twice: a worker holds one chunk, the spectra go
 straight to the file, the workers' pages of the CSV are let go.
 

@@ -34,7 +34,8 @@ def _npy_header(shape) -> bytes:
 
 def new_table_file(folder) -> Path | None:
     """An empty hidden file in ``folder`` (the cache folder) for :class:`soilnb.data.ossl.bigtable._Rows` to write
-    the spectra into; None where none can be made, or where a mapped file cannot be moved (not POSIX): the rows then go to memory."""
+    the spectra into; None where none can be made, or where a mapped file cannot be moved (not POSIX): the rows
+    then go to memory."""
     if os.name != "posix":
         return None
     try:
