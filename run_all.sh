@@ -97,8 +97,8 @@ state="$("$PY" -m soilnb.core.stamps plan --profile "$profile" --stamps "$stamps
   ${summary_args[@]+"${summary_args[@]}"} ${skips[@]+"${skips[@]}"} "${all_nbs[@]}")" || exit 2
 now() { "$PY" -c 'import time; print(f"{time.time():.3f}")'; }   # BSD date has no %N
 failed=""
-# papermill dies with this script (kill -9 included: the parent-death signal), its kernel with papermill (ipykernel
-# watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
+# the notebook runner dies with this script (kill -9 included: the parent-death signal), its kernel with the runner
+# (ipykernel watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
 # run leaves no notebook writing tables behind it
 guard=()
 if command -v setpriv > /dev/null && setpriv --help 2>&1 | grep -q pdeathsig; then guard=(setpriv --pdeathsig KILL --); fi
@@ -122,9 +122,17 @@ for nb in "${notebooks[@]}"; do
     continue
   fi
   rm -f "$stamps/$base.json"
+  if [ -z "${RUNNER_PID:-}" ]; then
+    # one kernel for the run's notebooks, each from a fresh kernel's state (soilnb.core.runner); its own
+    # messages and the kernel's go to runner.log
+    coproc RUNNER { ${guard[@]+"${guard[@]}"} "$PY" -m soilnb.core.runner --cwd notebooks -p profile "$profile" \
+                      ${params[@]+"${params[@]}"} 2> "$out/runner.log"; }
+  fi
   start="$(now)"
-  if SOILNB_NOTEBOOK="$base" ${guard[@]+"${guard[@]}"} "$PY" -m papermill "$nb" "$out/$base" -p profile "$profile" ${params[@]+"${params[@]}"} \
-        --kernel python3 --cwd notebooks --log-level WARNING > "$log" 2>&1; then
+  printf '%s\t%s\t%s\n' "$nb" "$out/$base" "$log" >&"${RUNNER[1]}"
+  reply=""
+  read -r reply <&"${RUNNER[0]}" || echo "the notebook runner stopped (see $out/runner.log)" >> "$log"
+  if [ "$reply" = ok ]; then
     status=ran note=""
     upto=()                                    # the project's notebooks up to this one
     for n in "${all_nbs[@]}"; do upto+=("$n"); [ "$n" != "$nb" ] || break; done
@@ -141,6 +149,12 @@ for nb in "${notebooks[@]}"; do
   printf '%s\t%s\t%s\t%s\n' "$base" "$status" "$secs" "$note" >> "$times"
   [ "$status" = failed ] || printf '%-28s %9ss\n' "$base" "$secs"
 done
+
+if [ -n "${RUNNER_PID:-}" ]; then            # no more notebooks: the runner shuts its kernel down and ends
+  runner_pid="$RUNNER_PID"
+  exec {RUNNER[1]}>&-
+  wait "$runner_pid" 2>/dev/null || true
+fi
 
 # the claims table (from the tables of this run's parameters) and, when every notebook ran, the results page
 "$PY" -m soilnb.report.claims "$figs" > "$out/claims.log" 2>&1 \

@@ -1,5 +1,5 @@
-"""A killed run_all.sh leaves nothing behind: papermill gets the parent-death signal, so a kill -9 of the script
-ends the notebook run too (its kernel follows papermill; worker pools end within IDLE_WORKER_S)."""
+"""A killed run_all.sh leaves nothing behind: the notebook runner gets the parent-death signal, so a kill -9 of the
+script ends the notebook run too (its kernel follows the runner; worker pools end within IDLE_WORKER_S)."""
 import os
 import re
 import shutil
@@ -13,10 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_run_all_wraps_papermill_in_the_parent_death_guard():
+def test_run_all_wraps_the_notebook_runner_in_the_parent_death_guard():
     text = (ROOT / "run_all.sh").read_text()
     assert re.search(r'guard=\(setpriv --pdeathsig KILL --\)', text)
-    assert re.search(r'\$\{guard\[@\]\+"\$\{guard\[@\]\}"\} "\$PY" -m papermill', text)
+    assert re.search(r'\$\{guard\[@\]\+"\$\{guard\[@\]\}"\} "\$PY" -m soilnb.core.runner', text)
+    assert "-m papermill" not in text
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")
