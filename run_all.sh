@@ -125,7 +125,8 @@ for nb in "${notebooks[@]}"; do
   if [ -z "${RUNNER_PID:-}" ]; then
     # one kernel for the run's notebooks, each from a fresh kernel's state (soilnb.core.runner); its own
     # messages and the kernel's go to runner.log
-    coproc RUNNER { ${guard[@]+"${guard[@]}"} "$PY" -m soilnb.core.runner --cwd notebooks -p profile "$profile" \
+    # (exec: the runner replaces the coproc's subshell, so the guard's parent is this script itself)
+    coproc RUNNER { exec ${guard[@]+"${guard[@]}"} "$PY" -m soilnb.core.runner --cwd notebooks -p profile "$profile" \
                       ${params[@]+"${params[@]}"} 2> "$out/runner.log"; }
   fi
   start="$(now)"
