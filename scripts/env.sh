@@ -162,9 +162,9 @@ _install() {
   fi
   # pip compiles every installed module to bytecode in one process (about 30 s for torch and the lock on 2 cores);
   # compileall does it on every core, leaving out the packages' own test suites (a quarter of the files, never
-  # imported) and the trees no default run or test imports (torch.compile's sympy, networkx, inductor and dynamo,
-  # the ONNX exporter, the terminal IPython's prompt_toolkit and jedi: a fifth of the rest; compiled where first
-  # imported). A file that does not compile (a template, another Python's syntax) is skipped, as pip skips it.
+  # imported) and the trees a default run does not import (torch.compile's sympy, networkx, inductor and dynamo,
+  # the ONNX exporter, the terminal IPython's prompt_toolkit and jedi: a fifth of the rest; compiled where something
+  # imports them). A file that does not compile (a template, another Python's syntax) is skipped, as pip skips it.
   "$py" -m compileall -qq -j 0 \
     -x 'site-packages/((.*/)?tests?|sympy|networkx|torch/(_inductor|_dynamo|onnx)|prompt_toolkit|jedi)/' \
     "$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
