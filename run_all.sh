@@ -97,6 +97,7 @@ state="$("$PY" -m soilnb.core.stamps plan --profile "$profile" --stamps "$stamps
   ${summary_args[@]+"${summary_args[@]}"} ${skips[@]+"${skips[@]}"} "${all_nbs[@]}")" || exit 2
 now() { "$PY" -c 'import time; print(f"{time.time():.3f}")'; }   # BSD date has no %N
 failed=""
+runner_pid=""
 # the notebook runner dies with this script (kill -9 included: the parent-death signal), its kernel with the runner
 # (ipykernel watches its parent), the kernel's worker pools within seconds (soilnb.models.torchutil.IDLE_WORKER_S): a killed
 # run leaves no notebook writing tables behind it
@@ -122,17 +123,28 @@ for nb in "${notebooks[@]}"; do
     continue
   fi
   rm -f "$stamps/$base.json"
-  if [ -z "${RUNNER_PID:-}" ]; then
-    # one kernel for the run's notebooks, each from a fresh kernel's state (soilnb.core.runner); its own
-    # messages and the kernel's go to runner.log
-    # (exec: the runner replaces the coproc's subshell, so the guard's parent is this script itself)
-    coproc RUNNER { exec ${guard[@]+"${guard[@]}"} "$PY" -m soilnb.core.runner --cwd notebooks -p profile "$profile" \
-                      ${params[@]+"${params[@]}"} 2> "$out/runner.log"; }
+  if [ -z "$runner_pid" ]; then
+    # one kernel for the run's notebooks, each from a fresh kernel's state (soilnb.core.runner), fed one
+    # notebook a line through a named pipe and answering on another (macOS bash 3.2 has no co-processes); its
+    # own messages and the kernel's go to runner.log. Started in the background as a simple command, so the
+    # guard's parent is this script.
+    runner_dir="$(mktemp -d "${TMPDIR:-/tmp}/soilnb-runner.XXXXXX")"
+    mkfifo "$runner_dir/requests" "$runner_dir/replies"
+    ${guard[@]+"${guard[@]}"} "$PY" -m soilnb.core.runner --cwd notebooks -p profile "$profile" \
+      ${params[@]+"${params[@]}"} < "$runner_dir/requests" > "$runner_dir/replies" 2> "$out/runner.log" &
+    runner_pid=$!
+    exec 7> "$runner_dir/requests" 8< "$runner_dir/replies"
+    rm -rf "$runner_dir"                       # the open pipes stay usable
   fi
+  : > "$log"
   start="$(now)"
-  printf '%s\t%s\t%s\n' "$nb" "$out/$base" "$log" >&"${RUNNER[1]}"
   reply=""
-  read -r reply <&"${RUNNER[0]}" || echo "the notebook runner stopped (see $out/runner.log)" >> "$log"
+  trap '' PIPE                                 # a runner that has ended: a failed write, not a killed script
+  if printf '%s\t%s\t%s\n' "$nb" "$out/$base" "$log" 2> /dev/null >&7; then
+    read -r reply <&8 || true
+  fi
+  trap - PIPE
+  [ -n "$reply" ] || echo "the notebook runner stopped (its messages: $out/runner.log)" >> "$log"
   if [ "$reply" = ok ]; then
     status=ran note=""
     upto=()                                    # the project's notebooks up to this one
@@ -144,6 +156,9 @@ for nb in "${notebooks[@]}"; do
     status=failed note="$log" failed="$base"
     echo "FAILED: $nb (executed copy kept at $out/$base, log at $log)" >&2
     tail -n 30 "$log" >&2
+    # and what the kernel itself said while this notebook ran (a crash, a killed process), if anything
+    awk -v head="[runner] $base" '$0 == head {on = 1; next} /^\[runner\] [0-9][0-9]_/ {on = 0} on' \
+      "$out/runner.log" 2> /dev/null | tail -n 15 >&2 || true
   fi
   end="$(now)"
   secs="$(awk -v s="$start" -v e="$end" 'BEGIN{printf "%.1f", e-s}')"
@@ -151,10 +166,10 @@ for nb in "${notebooks[@]}"; do
   [ "$status" = failed ] || printf '%-28s %9ss\n' "$base" "$secs"
 done
 
-if [ -n "${RUNNER_PID:-}" ]; then            # no more notebooks: the runner shuts its kernel down and ends
-  runner_pid="$RUNNER_PID"
-  exec {RUNNER[1]}>&-
+if [ -n "$runner_pid" ]; then                 # no more notebooks: the runner shuts its kernel down and ends
+  exec 7>&-
   wait "$runner_pid" 2>/dev/null || true
+  exec 8<&-
 fi
 
 # the claims table (from the tables of this run's parameters) and, when every notebook ran, the results page

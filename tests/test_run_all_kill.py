@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_run_all_wraps_the_notebook_runner_in_the_parent_death_guard():
     text = (ROOT / "run_all.sh").read_text()
     assert re.search(r'guard=\(setpriv --pdeathsig KILL --\)', text)
-    assert re.search(r'coproc RUNNER \{ exec \$\{guard\[@\]\+"\$\{guard\[@\]\}"\} "\$PY" -m soilnb.core.runner', text)
+    assert re.search(r'\n    \$\{guard\[@\]\+"\$\{guard\[@\]\}"\} "\$PY" -m soilnb.core.runner [^\n]*\\\n[^\n]*'
+                     r'< "\$runner_dir/requests" > "\$runner_dir/replies" 2> "\$out/runner.log" &\n', text)
+    assert "coproc" not in text                        # bash 3.2 (macOS) has none
     assert "-m papermill" not in text
 
 
@@ -29,14 +31,15 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) is not installed")
-@pytest.mark.parametrize("launch", ["background", "coproc"])
+@pytest.mark.parametrize("launch", ["background", "pipes"])
 def test_the_guard_ends_the_child_when_the_script_is_killed(tmp_path, launch):
-    """The same guard around a child of a bash script (in the background, or as run_all.sh starts its runner: a
-    coproc that execs the guard): kill -9 of the script, and the child is gone."""
+    """The same guard around a child of a bash script (in the background, or as run_all.sh starts its runner: in
+    the background reading and answering through named pipes): kill -9 of the script, and the child is gone."""
     pidfile = tmp_path / "child.pid"
     child_cmd = f"setpriv --pdeathsig KILL -- bash -c 'echo $$ > {pidfile}; exec sleep 60'"
+    req, rep = tmp_path / "requests", tmp_path / "replies"
     script = (f"{child_cmd} & wait" if launch == "background" else
-              f"coproc R {{ exec {child_cmd} 2> /dev/null; }}\nsleep 60")
+              f"mkfifo {req} {rep}\n{child_cmd} < {req} > {rep} 2> /dev/null &\nexec 7> {req} 8< {rep}\nsleep 60")
     parent = subprocess.Popen(["bash", "-c", script])
     for _ in range(100):
         if pidfile.exists() and pidfile.read_text().strip():

@@ -20,8 +20,16 @@ os.environ["SOILNB_LEFT_BEHIND"] = "1"
 os.chdir("..")
 sys.path.insert(0, "/nowhere")
 warnings.simplefilter("ignore")
-torch.set_num_threads(1)
+torch.set_num_threads(torch.get_num_threads() + 1)
 torch.set_default_dtype(torch.float64)
+torch.backends.cuda.matmul.allow_tf32 = not torch.backends.cuda.matmul.allow_tf32
+torch.set_float32_matmul_precision("medium")
+import pandas as pd
+pd.set_option("display.width", 33)
+warnings.warn("once only", UserWarning)
+warnings.simplefilter("once")
+from soilnb.data import realdata
+realdata.UNREACHABLE.add("example.org")
 torch.manual_seed(123)
 import matplotlib
 matplotlib.use("Agg")
@@ -41,7 +49,10 @@ state = {"names": sorted(n for n in globals() if not n.startswith("_") and n not
          "env": os.environ.get("SOILNB_LEFT_BEHIND"), "notebook": os.environ.get("SOILNB_NOTEBOOK"),
          "cwd": os.path.basename(os.getcwd()), "nowhere": "/nowhere" in sys.path,
          "warned": len(caught), "threads": torch.get_num_threads(), "dtype": str(torch.get_default_dtype()),
-         "draw": torch.rand(3).tolist(), "figures": len(plt.get_fignums())}
+         "draw": torch.rand(3).tolist(), "figures": len(plt.get_fignums()),
+         "tf32": torch.backends.cuda.matmul.allow_tf32, "precision": torch.get_float32_matmul_precision(),
+         "width": __import__("pandas").get_option("display.width"),
+         "unreachable": sorted(__import__("soilnb.data.realdata", fromlist=["x"]).UNREACHABLE)}
 open(out_file, "w").write(json.dumps(state))
 """
 

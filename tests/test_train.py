@@ -151,7 +151,7 @@ def test_fit_loop_adamw_equals_torch_adamw(reference):
         if reference == "fused":
             assert torch.equal(a, b), name
         else:
-            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
     assert not torch.equal(ours.state_dict()["net.0.weight"], net().state_dict()["net.0.weight"])   # it trained
 
 

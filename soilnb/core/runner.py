@@ -10,14 +10,16 @@ the libraries' own output go to standard error).
 Why not ``papermill`` once per notebook, as before: each call started Python and papermill, then a kernel that
 imported torch, pandas, scikit-learn, matplotlib and soilnb again, about 8 s of a 2-core machine per notebook
 (notebook 02's import cell alone 4.7 s), over a minute of the default run. Here the kernel starts once, and before
-every notebook it is brought back to what a fresh kernel gives that notebook (:data:`RESET`): an empty namespace
-(IPython's ``%reset -f``), execution counts from 1, no open figures, the environment variables, working directory,
-``sys.path`` and warning filters it started with (so warnings are shown again, once per notebook), torch's default
-thread count and default dtype, a new random seed for its global generator (as a new process draws one: soilnb
-never draws from it unseeded). What stays is what a notebook cannot tell apart:
-imported modules and soilnb's in-process caches of pure functions (file hashes, DFT bases). The default tables are
-byte-identical to those of a kernel per notebook (checked when this came in; the tests run each notebook in a kernel
-of its own under nbval). A kernel that died is replaced by a new one for the next notebook.
+every notebook it is brought back to what a fresh kernel gives that notebook, as far as its results go
+(:data:`RESET`): an empty namespace (IPython's ``%reset -f``), execution counts from 1, no open figures; the
+environment variables, working directory, ``sys.path``, warning filters and pandas options it started with
+(recorded after importing the notebooks' packages, whose imports set some of them); torch's thread count, default
+dtype, TF32 and determinism settings; a new random seed for torch's global CPU generator (a new process draws one;
+soilnb never draws from it unseeded); the download hosts that failed forgotten; joblib's reusable worker processes
+ended. What stays: imported modules, soilnb's in-process caches keyed by content (file hashes, DFT bases), and
+torch's own warn-once messages, not shown again. The default tables are byte-identical to those of a kernel per
+notebook (checked when this came in); the tests run each notebook in a kernel of its own under nbval. A kernel
+that died is replaced by a new one for the next request (run_all.sh itself stops at the first failed notebook).
 """
 from __future__ import annotations
 
@@ -36,35 +38,75 @@ from papermill.cli import _resolve_type
 RESET = r'''
 def __soilnb_reset(notebook):
     import gc, os, sys, types, warnings
-    import torch
     state = sys.modules.get("_soilnb_fresh_kernel")
     if state is None:
+        # the notebooks' stack first, so that what these packages set on import is part of the state kept
+        import joblib, matplotlib.pyplot, pandas, scipy.special, sklearn, torch  # noqa
+        import soilnb.apply, soilnb.report, soilnb.stages  # noqa
         state = types.ModuleType("_soilnb_fresh_kernel")
         state.environ, state.cwd, state.path = dict(os.environ), os.getcwd(), list(sys.path)
         state.filters = list(warnings.filters)
-        state.threads, state.dtype = torch.get_num_threads(), torch.get_default_dtype()
+        state.torch = _soilnb_torch_flags(torch)
         sys.modules[state.__name__] = state
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-    os.environ.clear()
-    os.environ.update(state.environ, SOILNB_NOTEBOOK=notebook)
+    import pandas, torch
+    sys.modules["matplotlib.pyplot"].close("all")
+    for key in set(os.environ) - set(state.environ):
+        del os.environ[key]
+    for key, value in {**state.environ, "SOILNB_NOTEBOOK": notebook}.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
     os.chdir(state.cwd)
     sys.path[:] = state.path
     warnings.filters[:] = state.filters
+    warnings.onceregistry.clear()
     getattr(warnings, "_filters_mutated", lambda: None)()      # forget which warnings were shown already
-    torch.set_num_threads(state.threads)
-    torch.set_default_dtype(state.dtype)
-    torch.seed()                                                # a new random seed, as a new process draws
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pandas.reset_option("all")
+    threads, dtype, tf32, cudnn_tf32, benchmark, deterministic, precision, algorithms = state.torch
+    torch.set_num_threads(threads)
+    torch.set_default_dtype(dtype)
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = tf32, cudnn_tf32
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = benchmark, deterministic
+    torch.set_float32_matmul_precision(precision)
+    torch.use_deterministic_algorithms(algorithms)
+    torch.seed()                          # a new random seed for the CPU generator, as a new process draws one
+    realdata = sys.modules.get("soilnb.data.realdata")
+    if realdata is not None:
+        realdata.UNREACHABLE.clear()      # hosts that failed are tried again, as by a new process
+    executor = getattr(sys.modules.get("joblib.externals.loky.reusable_executor"), "_executor", None)
+    if executor is not None:              # worker processes start anew, from this notebook's state
+        executor.shutdown(wait=True)
     ip = get_ipython()
     ip.run_line_magic("reset", "-f")
     ip.execution_count = 1
     gc.collect()
+
+
+def _soilnb_torch_flags(torch):
+    return (torch.get_num_threads(), torch.get_default_dtype(), torch.backends.cuda.matmul.allow_tf32,
+            torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic,
+            torch.get_float32_matmul_precision(), torch.are_deterministic_algorithms_enabled())
 '''
 
 
 def resolve_type(value: str):
     """A ``-p`` value as papermill's command line reads it: True, False, None, an int, a float, else the string."""
     return _resolve_type(value)
+
+
+class _Manager(AsyncKernelManager):
+    """nbclient's kernel manager, remembering the clients it hands out: nbclient leaves open the client it makes
+    for a kernel it does not own, so the runner closes them after each notebook."""
+
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        self.__dict__.setdefault("_clients", []).append(kc)
+        return kc
+
+    def close_clients(self) -> None:
+        for kc in self.__dict__.pop("_clients", []):
+            kc.stop_channels()
 
 
 class Runner:
@@ -79,31 +121,32 @@ class Runner:
         if self.km is not None and run_sync(self.km.is_alive)():
             return self.km
         if self.km is not None:
-            print("[runner] the kernel had died; starting a new one", file=sys.stderr)
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
-        run_sync(self.km.start_kernel)(cwd=str(self.cwd))
+            print("[runner] the kernel has died; starting a new one", file=sys.stderr)
+            run_sync(self.km.cleanup_resources)()
+        self.km = _Manager(kernel_name=self.kernel_name)
+        # as nbclient starts its kernels: the notebooks' code is not written into the user's IPython history
+        run_sync(self.km.start_kernel)(cwd=str(self.cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
         return self.km
 
     @staticmethod
     async def _reset(km, notebook: str) -> None:
         kc = km.client()
         kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=120)
-            reply = await kc.execute_interactive(RESET + f"\n__soilnb_reset({notebook!r})\n", store_history=False,
-                                                 timeout=300, output_hook=lambda msg: None)
-            if reply["content"]["status"] != "ok":
-                c = reply["content"]
-                raise RuntimeError(f"resetting the kernel failed: {c.get('ename')}: {c.get('evalue')}")
-        finally:
-            kc.stop_channels()
+        await kc.wait_for_ready(timeout=120)
+        reply = await kc.execute_interactive(RESET + f"\n__soilnb_reset({notebook!r})\n", store_history=False,
+                                             timeout=300, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            c = reply["content"]
+            raise RuntimeError(f"resetting the kernel failed: {c.get('ename')}: {c.get('evalue')}")
 
     def execute(self, notebook: Path, output: Path, log: Path) -> bool:
         """Execute one notebook; True when every cell ran, else False with the error in ``log``."""
+        print(f"[runner] {Path(notebook).name}", file=sys.stderr, flush=True)   # heads its part of the kernel's log
         handler = logging.FileHandler(log, mode="w")
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger = logging.getLogger("papermill")
         logger.addHandler(handler)
+        km = None
         try:
             km = self._kernel()
             run_sync(self._reset)(km, Path(notebook).name)
@@ -114,12 +157,18 @@ class Runner:
             handler.stream.write(f"{type(exc).__name__}: {exc}\n")
             return False
         finally:
+            if km is not None:
+                km.close_clients()
             logger.removeHandler(handler)
             handler.close()
 
     def close(self) -> None:
-        if self.km is not None and run_sync(self.km.is_alive)():
-            run_sync(self.km.shutdown_kernel)(now=True)
+        if self.km is None:
+            return
+        if run_sync(self.km.is_alive)():
+            run_sync(self.km.shutdown_kernel)()         # gracefully: the kernel's exit handlers run
+        else:
+            run_sync(self.km.cleanup_resources)()
 
 
 def main(argv=None) -> int:

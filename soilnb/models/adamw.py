@@ -17,7 +17,7 @@ a third of a step.
 The weights are identical bit for bit to ``torch.optim.AdamW(fused=True)`` driven by the same batches, and within
 float32 rounding of the per-parameter update (``tests/test_train.py``); the fused kernel works element by element,
 so the weights do not depend on the number of threads. It rounds differently from the multi-tensor update used
-before (the networks' tables moved in their last digits when it came in; CHANGELOG).
+before: the networks trained to other weights and their tables changed when it came in (CHANGELOG).
 """
 from __future__ import annotations
 
