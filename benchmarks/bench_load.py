@@ -11,7 +11,10 @@ wall time also measures the neighbours) of the process and of the worker process
 parallel (:mod:`soilnb.data.ossl.parallel`), and the load average before and after. Memory: the peak resident
 set of the process (as before) and of the largest worker, and the peak of the proportional set size (PSS) summed
 over the process and its workers, sampled every 50 ms from outside (pages shared by several processes, such as
-the forked interpreter's, counted once; the table file's pages count where they are mapped, as in RSS).
+the forked interpreter's, counted once; the table file's pages count where they are mapped, as in RSS). That
+sampling is done in loads of their own, one first and one second load after the timed ones: reading
+``smaps_rollup`` walks the page tables of processes that map gigabytes, 20 times a second, and slows the load it
+watches on two cores (the sampled loads' seconds are printed beside the timed ones).
 
 Usage::
 
@@ -101,19 +104,21 @@ def tree_pss_mb(pid: int) -> float:
     return total
 
 
-def run_child(path: Path, cache: Path, chunksize=None) -> dict:
+def run_child(path: Path, cache: Path, chunksize=None, sample: bool = False) -> dict:
+    """One load in a fresh interpreter: its JSON line, plus ``peak_pss_mb`` where ``sample`` (else None)."""
     extra = f", chunksize={int(chunksize)}" if chunksize else ""
     code = CHILD.format(root=str(ROOT), path=str(path), cache=str(cache), extra=extra)
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc, peak = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err), 0.0
         while proc.poll() is None:          # (files, not pipes: a child writing much cannot block on them)
-            peak = max(peak, tree_pss_mb(proc.pid))
+            if sample:
+                peak = max(peak, tree_pss_mb(proc.pid))
             time.sleep(0.05)
         out.seek(0), err.seek(0)
         text = out.read()
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, "read_mir_table", text, err.read())
-    return json.loads(text.strip().splitlines()[-1]) | {"peak_pss_mb": peak}
+    return json.loads(text.strip().splitlines()[-1]) | {"peak_pss_mb": peak if sample else None}
 
 
 def main(argv=None):
@@ -136,17 +141,23 @@ def main(argv=None):
         load = os.getloadavg()
         firsts = [run_child(path, tmp / f"cache{k}", args.chunksize) for k in range(args.repeats)]
         second = run_child(path, tmp / f"cache{args.repeats - 1}", args.chunksize)
-        assert all(f["shape"] == second["shape"] and f["checksum"] == second["checksum"] for f in firsts)
+        # memory, sampled from outside in loads of their own (the sampling slows the load: module docstring)
+        pss = {"first": run_child(path, tmp / "cache_sampled", args.chunksize, sample=True)}
+        pss["second"] = run_child(path, tmp / "cache_sampled", args.chunksize, sample=True)
+        assert all(f["shape"] == second["shape"] and f["checksum"] == second["checksum"]
+                   for f in firsts + list(pss.values()))
         first, n_kssl = sorted(firsts, key=lambda r: r["seconds"])[(len(firsts) - 1) // 2], second["shape"][0]
         print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         if len(firsts) > 1:
             times = ", ".join(f"{r['seconds']:.2f}" for r in firsts)
             print(f"first loads (CSV), each into an empty cache: {times} s; the median one:")
-        for label, r in (("first load (CSV):   ", first), ("second load (cache):", second)):
+        for label, r, m in (("first load (CSV):   ", first, pss["first"]),
+                            ("second load (cache):", second, pss["second"])):
             workers = (f" + {r['worker_cpu_seconds']:.1f} s in workers (peak RSS {r['worker_rss_mb']:.0f} MB)"
                        if r["worker_cpu_seconds"] else "")
             print(f"{label} {r['seconds']:6.2f} s ({r['cpu_seconds']:5.1f} s CPU{workers}), peak RSS "
-                  f"{r['peak_rss_mb']:5.0f} MB, peak PSS of all {r['peak_pss_mb']:5.0f} MB; "
+                  f"{r['peak_rss_mb']:5.0f} MB, peak PSS of all {m['peak_pss_mb']:5.0f} MB (a sampled load "
+                  f"of {m['seconds']:.2f} s); "
                   f"imports {r['import_seconds']:.1f} s")
         print(f"-> {n_kssl} KSSL rows x {first['shape'][1]}; float32 array: "
               f"{n_kssl * first['shape'][1] * 4 / 1e6:.0f} MB")

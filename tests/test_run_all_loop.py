@@ -1,0 +1,77 @@
+"""run_all.sh end to end, in a copy of the project: the loop that feeds the notebook runner through its named pipes,
+reads its answers, times and stamps each notebook, stops at a failed one and shows why, and skips an up-to-date one
+on the next run. (The notebooks themselves are tested one by one under nbval; the fresh-clone runs of the README's
+commands exercise the whole default run.)"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLANTED = "planted failure 7f3a"        # a text no real notebook prints
+
+
+def _copy_project(dest: Path) -> Path:
+    """The project's sources without its environment, build outputs, data, figures or git folder."""
+    skip = {".venv", "build", ".git", ".pytest_cache", "__pycache__", ".ipynb_checkpoints"}
+
+    def ignore(folder, names):
+        at = Path(folder)
+        out = {n for n in names if n in skip or n.endswith(".egg-info")}
+        if at == ROOT / "data" or at == ROOT / "figures":
+            out |= {n for n in names if n not in ("README.md", "registry.txt")}
+        return out
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    return dest
+
+
+def _failing_notebook(path: Path) -> None:
+    """A notebook with a parameters cell (the runner injects the profile after it) that raises."""
+    cells = [{"id": "parameters", "cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": 'profile = "smoke"',
+              "outputs": [], "execution_count": None},
+             {"id": "planted", "cell_type": "code", "metadata": {}, "source": f'raise RuntimeError("{PLANTED}")', "outputs": [],
+              "execution_count": None}]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb))
+
+
+def _run(project: Path, *args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOILNB_")}
+    env.update(SOILNB_PYTHON=sys.executable, PYTHONPATH=str(project), TMPDIR=str(project.parent))
+    return subprocess.run(["bash", str(project / "run_all.sh"), "--profile", "smoke", *args], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.skipif(sys.platform == "win32" or shutil.which("bash") is None, reason="run_all.sh needs bash")
+def test_run_all_runs_stamps_stops_at_a_failure_and_skips_what_is_up_to_date(tmp_path):
+    project = _copy_project(tmp_path / "soilnb")
+    _failing_notebook(next((project / "notebooks").glob("02_*.ipynb")))
+    out = project / "build" / "notebooks" / "smoke"
+
+    first = _run(project, "--only", "01,02,03")
+    assert first.returncode == 1, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    ran = [ln for ln in lines if ln.startswith("01_data.ipynb")]
+    assert ran and ran[0].split()[-1].endswith("s") and float(ran[0].split()[-1][:-1]) > 0
+    assert "FAILED: notebooks/02_" in first.stderr and PLANTED in first.stderr     # the log's tail, shown
+    assert "run_all.sh: 02_" in first.stderr
+    rows = {r.split("\t")[0]: r.split("\t") for r in (out / "run.tsv").read_text().splitlines()}
+    assert rows["01_data.ipynb"][1] == "ran" and rows["02_vae.ipynb"][1] == "failed"
+    assert rows["03_nir_to_mir.ipynb"][1] == "not run" and "02_vae.ipynb failed before it" in rows["03_nir_to_mir.ipynb"][3]
+    assert (out / "stamps" / "01_data.ipynb.json").exists() and not (out / "stamps" / "02_vae.ipynb.json").exists()
+    executed = json.loads((out / "01_data.ipynb").read_text())
+    counts = [c["execution_count"] for c in executed["cells"] if c["cell_type"] == "code"]
+    assert counts[0] == 1 and all(isinstance(c, int) for c in counts)                # ran in full, from a fresh count
+    assert "[runner] 01_data.ipynb" in (out / "runner.log").read_text()
+    assert not list(tmp_path.glob("soilnb-runner.*"))                                # the pipes' folder removed
+
+    again = _run(project, "--only", "01")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert any(ln.startswith("01_data.ipynb") and "up to date" in ln for ln in again.stdout.splitlines())
+    rows = {r.split("\t")[0]: r.split("\t") for r in (out / "run.tsv").read_text().splitlines()}
+    assert rows["01_data.ipynb"][1] == "current"
