@@ -73,9 +73,12 @@ def test_up_to_date_until_an_input_or_output_changes(tree, monkeypatch):
                                                  "stale: 01_a.ipynb runs before it"}
     _run(root, nbs, names)
     assert set(_run(root, nbs, [], {"seed": "1"}).values()) != {"current"}
-    (root / "data" / "real" / "new.csv").write_text("1\n")
-    assert _run(root, nbs, [])["01_a.ipynb"].startswith("stale")
+    (root / "data" / "my_spectra.csv").write_text("1\n")
+    assert _run(root, nbs, [])["01_a.ipynb"].startswith("stale: its code, parameters, data")
     _run(root, nbs, names)
+    (root / "data" / "real" / "nirsoil").mkdir()
+    (root / "data" / "real" / "nirsoil" / "NIRsoil.RData").write_text("a registered file, fetched")
+    assert set(_run(root, nbs, []).values()) == {"current"}                     # nothing skipped: nothing missed
     (root / "data" / "cache" / "entry.pkl").write_text("written by a run")      # outputs of runs: not inputs
     assert set(_run(root, nbs, []).values()) == {"current"}
     monkeypatch.setenv("SOILNB_CACHE", "refresh")
@@ -93,23 +96,46 @@ def test_plan_command_claims_current_stamps_for_the_run(tree, monkeypatch, capsy
     assert stamps.previous_run(st / "01_a.ipynb.json") == "run-2" and os.path.exists(st / "02_b.ipynb.json")
 
 
-def test_write_command_keys_what_the_notebook_saw(tree):
-    """A real file fetched while a notebook runs is part of its key (written after it ran): the next plan finds it
-    up to date; a file fetched after the stamp makes it stale."""
-    root, nbs = tree
-    st = root / "build" / "stamps"
-    since = time.time()
-    (root / "data" / "real" / "fetched.csv").write_text("1\n")          # fetched by the notebook while it ran
+def _write_command(root, nbs, st, since, run=None, monkeypatch=None):
+    """Stamp the first notebook as run_all.sh does (``stamps write``), as part of the run ``run``."""
+    if run:
+        monkeypatch.setenv("SOILNB_RUN_ID", run)
     (root / "figures" / "t.csv").write_text("x\n")
     (root / "build" / nbs[0].name).write_text("{}")
     code_key = stamps.plan(nbs[:1], "smoke", {}, st)[0][3]
-    write = ["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
-             str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", str(since),
-             "--code-key", code_key, str(nbs[0])]
-    assert stamps.main(write) == 0
+    return stamps.main(["write", "--profile", "smoke", "--stamp", str(st / f"{nbs[0].name}.json"), "--executed",
+                        str(root / "build" / nbs[0].name), "--figures", str(root / "figures"), "--since", str(since),
+                        "--code-key", code_key, str(nbs[0])])
+
+
+def test_real_files_fetched_later_leave_a_notebook_current_unless_it_skipped_something(tree, monkeypatch):
+    """A real file (registered, hash-checked) fetched by a later notebook, the tests or by hand changes nothing a
+    notebook computed, unless it skipped something: then one more real file present makes it stale."""
+    root, nbs = tree
+    st, real, mirror = root / "build" / "stamps", root / "data" / "real", stamps.paths.SHARED / "data" / "real"
+    (real / "fetched.csv").write_text("1\n")                            # fetched by the notebook while it ran
+    assert _write_command(root, nbs, st, time.time()) == 0
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
-    (root / "data" / "real" / "later.csv").write_text("2\n")
-    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2].startswith("stale: its code, parameters, data")
+    (real / "later.csv").write_text("2\n")                               # fetched by a later notebook
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
+    assert "skipped" not in json.loads((st / f"{nbs[0].name}.json").read_text())
+
+    # the same notebook, now in a run in which it recorded a skip (soilnb.report.output.record_skip's manifest)
+    skip = {"notebook": nbs[0].name, "item": "NIR realism check", "reason": "no mirror", "fix": "fetch nirsoil"}
+    other = {"notebook": nbs[1].name, "item": "another notebook's", "reason": "-", "fix": "-"}
+    (root / "figures" / "manifest.json").write_text(json.dumps({"runs": {"run-7": {"skipped": [other, skip]}}}))
+    assert _write_command(root, nbs, st, time.time(), "run-7", monkeypatch) == 0
+    rec = json.loads((st / f"{nbs[0].name}.json").read_text())
+    assert rec["skipped"] == ["NIR realism check"] and rec["real_files"] == ["fetched.csv", "later.csv"]
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"       # nothing new since it ran
+    (real / "fetched.csv").unlink()                                          # one gone: nothing it could use more
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
+    mirror.mkdir(parents=True)
+    (mirror / "nirsoil.RData").write_text("3\n")                            # the file it missed, now in the mirror
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == ("stale: it skipped 'NIR realism check', and real files "
+                                                            "are here now that were not when it ran (nirsoil.RData)")
+    got = {n: s for n, _k, s, _c in stamps.plan(nbs, "smoke", {}, st)}
+    assert got["02_b.ipynb"] == "stale: 01_a.ipynb runs before it"
 
 
 def test_code_edited_while_a_notebook_ran_is_not_stamped(tree, capsys):

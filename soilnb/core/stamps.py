@@ -1,24 +1,32 @@
 """Make-style re-runs: a notebook whose inputs are unchanged and whose outputs exist is not executed again.
 
 ``run_all.sh`` asks :func:`plan` once per run for every notebook's key and whether it is up to date, and records a
-stamp (:func:`write_stamp`) after each notebook that ran through, with its key computed again then (a real file a
-notebook fetched while it ran is part of what it saw; one fetched by a later notebook makes it stale, as it should). The key of a notebook hashes everything its
-outputs depend on (as showyourwork and snakemake decide what to rebuild, with a content hash instead of
-timestamps for the code):
+stamp (:func:`write_stamp`) after each notebook that ran through, with its key computed again then. The key of a
+notebook hashes everything its outputs depend on (as showyourwork and snakemake decide what to rebuild, with a
+content hash instead of timestamps for the code):
 
 * the notebook file itself (its code and the ``parameters`` cell);
 * the code it calls: every file of the ``soilnb`` package (the cached stages key themselves on the same code);
 * the run's parameters (profile, ``-p NAME VALUE``), the ``SOILNB_*`` environment variables that steer paths, the
   Python version and the locked environment (``requirements/lock.txt``);
-* the data it may read: name, size and modification time of every file under the data folder (its cache left
-  out) and the shared mirror (present or absent: a clone without it skips items), and of files and folders named
-  by parameters;
+* the data it may read: name, size and modification time of every file under the data folder (its cache, model
+  checkpoints and real files left out) and the shared folder (present or absent: a clone without it skips items;
+  the mirror of real files in it left out), and of files and folders named by parameters;
 * the key of the notebook before it (the notebooks run in order and read the tables and caches of the earlier
   ones): a changed notebook re-runs everything after it.
 
 A notebook is up to date when its stamp records the same key, the run ended well, and every output it wrote
 (the figures and tables, by name, size and modification time; the executed copy, which the run's summary tidies
 afterwards, by name) is still there unchanged.
+
+The real files under ``data/real`` and in the shared mirror are left out of the key: each is the registered file,
+checked against the sha256 of the registry (part of the package, so of the key), whoever fetched it. A notebook that
+used one fetched it, and one fetched later (by a later notebook, by the tests, by ``python -m soilnb.data fetch``)
+changes nothing it computed, so the second run of a fresh clone and a run after the tests find every notebook up to
+date. What a real file's arrival can change is the output of a notebook that skipped something (the run summary's
+"skipped" items, most of them a real file that could not be got): its stamp records its skips and the real files
+present then (in ``data/real`` and the shared mirror), and it is stale as soon as one more is present.
+
 ``SOILNB_CACHE=refresh`` or ``off``, and ``run_all.sh --force``, run every notebook. Hand-written (a few dozen
 lines) because make, snakemake and showyourwork would each bring a workflow language for ten notebooks run in
 order.
@@ -41,6 +49,9 @@ IGNORED_ENV = ("SOILNB_RUN_ID", "SOILNB_NOTEBOOK", "SOILNB_CACHE")
 PATH_PARAMETERS = ("data_dir", "test_dir")
 #: Folders of the data folder that runs write (the stage cache, the model checkpoints): outputs, not inputs.
 DATA_OUTPUTS = ("cache", "models")
+#: The data folder's real files (registered and hash-checked): only their presence counts, for notebooks that
+#: skipped something (module docstring).
+REAL_FOLDER = "real"
 
 
 def _files(root: Path, skip=()) -> list[Path]:
@@ -92,7 +103,9 @@ def plan(notebooks, profile: str, pairs: dict, stamps: Path, skipped=()) -> list
     """
     lock = paths.ROOT / "requirements" / "lock.txt"
     env = {k: v for k, v in os.environ.items() if k.startswith("SOILNB_") and k not in IGNORED_ENV}
-    data = {"data": signature(paths.DATA, skip=DATA_OUTPUTS), "shared": signature(paths.SHARED),
+    data = {"data": [row for row in signature(paths.DATA, skip=DATA_OUTPUTS)
+                     if not row[0].startswith(REAL_FOLDER + "/")],
+            "shared": [row for row in signature(paths.SHARED) if not row[0].startswith(f"data/{REAL_FOLDER}/")],
             "named": {p: signature(paths.absolute(pairs[p])) for p in PATH_PARAMETERS if pairs.get(p)}}
     code = _sha({"code": code_digest(), "profile": profile, "parameters": pairs, "env": env,
                  "python": sys.version, "lock": hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -125,6 +138,12 @@ def _state(stamp: Path, key: str) -> str:
         return "stale: never ran to the end with these settings"
     if rec.get("key") != key:
         return "stale: its code, parameters, data or an earlier notebook changed"
+    if rec.get("skipped"):
+        new = sorted(set(real_files_present()) - set(rec.get("real_files", [])))
+        if new:
+            more = f" and {len(new) - 1} more" if len(new) > 1 else ""
+            return (f"stale: it skipped {rec['skipped'][0]!r}, and real files are here now that were not when it ran "
+                    f"({new[0]}{more})")
     for rel, size, mtime in rec.get("outputs", []):
         f = paths.ROOT / rel
         try:
@@ -134,6 +153,25 @@ def _state(stamp: Path, key: str) -> str:
         if size is not None and (st.st_size, st.st_mtime_ns) != (size, mtime):
             return f"stale: its output {rel} changed"
     return "current"
+
+
+def real_files_present() -> list[str]:
+    """The real files a run could use without a download: those in ``data/real`` and in the shared mirror
+    (``<shared>/data/real``), by path relative to that folder."""
+    found = set()
+    for root in (paths.DATA / REAL_FOLDER, paths.SHARED / "data" / REAL_FOLDER):
+        found |= {str(f.relative_to(root)) for f in _files(root)}
+    return sorted(found)
+
+
+def skipped_items(figures, run: str, notebook: str) -> list[str]:
+    """What ``notebook`` recorded as skipped in the run ``run`` (``soilnb.report.output.record_skip``, in the
+    figures folder's ``manifest.json``)."""
+    try:
+        runs = json.loads((Path(figures) / "manifest.json").read_text()).get("runs", {})
+        return [str(s.get("item", "")) for s in runs.get(run, {}).get("skipped", []) if s.get("notebook") == notebook]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def previous_run(stamp: Path) -> str:
@@ -166,8 +204,11 @@ def write_stamp(stamp: Path, key: str, executed: Path, figures: Path, since: flo
         st = f.stat()
         if f.name != "manifest.json" and st.st_mtime >= since:
             rows.append([os.path.relpath(f.resolve(), paths.ROOT), st.st_size, st.st_mtime_ns])
-    rec = {"key": key, "run": os.environ.get("SOILNB_RUN_ID", ""), "ended": time.strftime("%Y-%m-%dT%H:%M:%S"),
-           "outputs": rows}
+    run = os.environ.get("SOILNB_RUN_ID", "")
+    rec = {"key": key, "run": run, "ended": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": rows}
+    skipped = skipped_items(figures, run, Path(stamp).name.removesuffix(".json"))
+    if skipped:
+        rec |= {"skipped": skipped, "real_files": real_files_present()}
     _write(stamp, rec)
     return rec
 
