@@ -1,6 +1,6 @@
 """run_all.sh end to end, in a copy of the project: the loop that feeds the notebook runner through its named pipes,
 reads its answers, times and stamps each notebook, stops at a failed one and shows why, and skips an up-to-date one
-on the next run. (The notebooks themselves are tested one by one under nbval; the fresh-clone runs of the README's
+on the next run, a real file fetched meanwhile notwithstanding. (The notebooks themselves are tested one by one under nbval; the fresh-clone runs of the README's
 commands exercise the whole default run.)"""
 import json
 import os
@@ -13,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANTED = "planted failure 7f3a"        # a text no real notebook prints
+MIRROR = Path(os.environ.get("SOILNB_SHARED", ROOT.parent / "shared")) / "data" / "real"
 
 
 def _copy_project(dest: Path) -> Path:
@@ -42,6 +43,8 @@ def _failing_notebook(path: Path) -> None:
 def _run(project: Path, *args) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOILNB_")}
     env.update(SOILNB_PYTHON=sys.executable, PYTHONPATH=str(project), TMPDIR=str(project.parent))
+    if MIRROR.is_dir():                 # the real files from the local mirror, as in the project (no download)
+        env["SOILNB_SHARED"] = str(MIRROR.parents[1])
     return subprocess.run(["bash", str(project / "run_all.sh"), "--profile", "smoke", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=600)
 
@@ -69,8 +72,18 @@ def test_run_all_runs_stamps_stops_at_a_failure_and_skips_what_is_up_to_date(tmp
     assert "[runner] 01_data.ipynb" in (out / "runner.log").read_text()
     assert not list(tmp_path.glob("soilnb-runner.*"))                                # the pipes' folder removed
 
+    # a real file fetched meanwhile (by the tests, by hand): nothing notebook 01 computed changes, unless it skipped
+    # something for want of a real file (no mirror and no network here): then it runs again
+    extra = project / "data" / "real" / "extra" / "fetched.csv"
+    extra.parent.mkdir(parents=True)
+    extra.write_text("a real file fetched after the run\n")
+    skipped = json.loads((out / "stamps" / "01_data.ipynb.json").read_text()).get("skipped")
     again = _run(project, "--only", "01")
     assert again.returncode == 0, again.stdout + again.stderr
-    assert any(ln.startswith("01_data.ipynb") and "up to date" in ln for ln in again.stdout.splitlines())
     rows = {r.split("\t")[0]: r.split("\t") for r in (out / "run.tsv").read_text().splitlines()}
+    if skipped:
+        assert rows["01_data.ipynb"][1] == "ran"
+        again = _run(project, "--only", "01")
+        rows = {r.split("\t")[0]: r.split("\t") for r in (out / "run.tsv").read_text().splitlines()}
+    assert any(ln.startswith("01_data.ipynb") and "up to date" in ln for ln in again.stdout.splitlines())
     assert rows["01_data.ipynb"][1] == "current"

@@ -3,9 +3,13 @@ import json
 import os
 import time
 
+from types import SimpleNamespace
+
 import pytest
 
 from soilnb.core import stamps
+from soilnb.data import realdata
+from soilnb.report import output
 
 
 @pytest.fixture
@@ -96,10 +100,8 @@ def test_plan_command_claims_current_stamps_for_the_run(tree, monkeypatch, capsy
     assert stamps.previous_run(st / "01_a.ipynb.json") == "run-2" and os.path.exists(st / "02_b.ipynb.json")
 
 
-def _write_command(root, nbs, st, since, run=None, monkeypatch=None):
-    """Stamp the first notebook as run_all.sh does (``stamps write``), as part of the run ``run``."""
-    if run:
-        monkeypatch.setenv("SOILNB_RUN_ID", run)
+def _write_command(root, nbs, st, since):
+    """Stamp the first notebook as run_all.sh does (``stamps write``), as part of the run ``$SOILNB_RUN_ID``."""
     (root / "figures" / "t.csv").write_text("x\n")
     (root / "build" / nbs[0].name).write_text("{}")
     code_key = stamps.plan(nbs[:1], "smoke", {}, st)[0][3]
@@ -113,6 +115,7 @@ def test_real_files_fetched_later_leave_a_notebook_current_unless_it_skipped_som
     notebook computed, unless it skipped something: then one more real file present makes it stale."""
     root, nbs = tree
     st, real, mirror = root / "build" / "stamps", root / "data" / "real", stamps.paths.SHARED / "data" / "real"
+    monkeypatch.delenv("SOILNB_RUN_ID", raising=False)
     (real / "fetched.csv").write_text("1\n")                            # fetched by the notebook while it ran
     assert _write_command(root, nbs, st, time.time()) == 0
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
@@ -120,22 +123,40 @@ def test_real_files_fetched_later_leave_a_notebook_current_unless_it_skipped_som
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
     assert "skipped" not in json.loads((st / f"{nbs[0].name}.json").read_text())
 
-    # the same notebook, now in a run in which it recorded a skip (soilnb.report.output.record_skip's manifest)
-    skip = {"notebook": nbs[0].name, "item": "NIR realism check", "reason": "no mirror", "fix": "fetch nirsoil"}
-    other = {"notebook": nbs[1].name, "item": "another notebook's", "reason": "-", "fix": "-"}
-    (root / "figures" / "manifest.json").write_text(json.dumps({"runs": {"run-7": {"skipped": [other, skip]}}}))
-    assert _write_command(root, nbs, st, time.time(), "run-7", monkeypatch) == 0
+    # the same notebook, now in a run in which it skipped an item for want of a real file, and another item for
+    # another reason (recorded as the notebooks record them)
+    monkeypatch.setenv("SOILNB_RUN_ID", "run-7")
+    cfg = SimpleNamespace(figures_dir=root / "figures")
+    monkeypatch.setenv("SOILNB_NOTEBOOK", nbs[1].name)
+    output.record_skip(cfg, "another notebook's item", "-", f"{realdata.FETCH_COMMAND} nirsoil")
+    monkeypatch.setenv("SOILNB_NOTEBOOK", nbs[0].name)
+    output.record_skip(cfg, "strategy NIR-PLSR", "a MIR-only world", "a world with the spectra it needs")
+    assert _write_command(root, nbs, st, time.time()) == 0
+    assert "skipped" not in json.loads((st / f"{nbs[0].name}.json").read_text())   # not for want of a real file
+    output.record_skip(cfg, "NIR realism check", "no mirror", f"{realdata.FETCH_COMMAND} nirsoil")
+    assert _write_command(root, nbs, st, time.time()) == 0
     rec = json.loads((st / f"{nbs[0].name}.json").read_text())
-    assert rec["skipped"] == ["NIR realism check"] and rec["real_files"] == ["fetched.csv", "later.csv"]
+    assert rec["skipped"] == ["NIR realism check"] and [r[:2] for r in rec["real_files"]] == [
+        ["data", "fetched.csv"], ["data", "later.csv"]]
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"       # nothing new since it ran
     (real / "fetched.csv").unlink()                                          # one gone: nothing it could use more
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
     mirror.mkdir(parents=True)
-    (mirror / "nirsoil.RData").write_text("3\n")                            # the file it missed, now in the mirror
+    (mirror / "NIRsoil.RData").write_text("3\n")                            # the file it missed, now in the mirror
     assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == ("stale: it skipped 'NIR realism check', and real files "
-                                                            "are here now that were not when it ran (nirsoil.RData)")
+                                                            "are new or changed since it ran (NIRsoil.RData in mirror)")
     got = {n: s for n, _k, s, _c in stamps.plan(nbs, "smoke", {}, st)}
     assert got["02_b.ipynb"] == "stale: 01_a.ipynb runs before it"
+    assert _write_command(root, nbs, st, time.time()) == 0                 # it ran again, and skipped again
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2] == "current"
+    later = real / "later.csv"                                               # a wrong file replaced by the right one
+    later.write_text("the registered content\n")
+    os.utime(later, ns=(later.stat().st_atime_ns, later.stat().st_mtime_ns + 10**9))
+    assert stamps.plan(nbs[:1], "smoke", {}, st)[0][2].endswith("(later.csv in data)")
+
+
+def test_the_fix_of_a_real_file_skip_is_the_fetch_command():
+    assert stamps.FETCH_FIX == realdata.FETCH_COMMAND
 
 
 def test_code_edited_while_a_notebook_ran_is_not_stamped(tree, capsys):

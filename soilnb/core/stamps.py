@@ -19,13 +19,16 @@ A notebook is up to date when its stamp records the same key, the run ended well
 (the figures and tables, by name, size and modification time; the executed copy, which the run's summary tidies
 afterwards, by name) is still there unchanged.
 
-The real files under ``data/real`` and in the shared mirror are left out of the key: each is the registered file,
-checked against the sha256 of the registry (part of the package, so of the key), whoever fetched it. A notebook that
-used one fetched it, and one fetched later (by a later notebook, by the tests, by ``python -m soilnb.data fetch``)
-changes nothing it computed, so the second run of a fresh clone and a run after the tests find every notebook up to
-date. What a real file's arrival can change is the output of a notebook that skipped something (the run summary's
-"skipped" items, most of them a real file that could not be got): its stamp records its skips and the real files
-present then (in ``data/real`` and the shared mirror), and it is stale as soon as one more is present.
+The real files under ``data/real`` and in the shared mirror are left out of the key: a notebook reads one through
+``soilnb.data.real_path`` (or ``real_dir``), which checks it against the sha256 of the registry (part of the
+package, so of the key) and fetches it again where it differs, so the same file reaches every notebook that uses it,
+whoever fetched it. One fetched later (by a later notebook, by the tests, by ``python -m soilnb.data fetch``)
+changes nothing a notebook computed, so the second run of a fresh clone and a run after the tests find every
+notebook up to date. What it can change is the output of a notebook that skipped something for want of a real file
+(a skip whose fix is ``python -m soilnb.data fetch ...``): its stamp records those skips and the real files there
+were when it ended (in ``data/real`` and the mirror, by name, size and modification time), and it is stale as soon
+as one is new or changed (a wrong file replaced by the right one). Not seen: a file that arrives while the notebook
+runs, after its skip (it counts as there before); a damaged file that would make a notebook skip on its next run.
 
 ``SOILNB_CACHE=refresh`` or ``off``, and ``run_all.sh --force``, run every notebook. Hand-written (a few dozen
 lines) because make, snakemake and showyourwork would each bring a workflow language for ten notebooks run in
@@ -49,9 +52,11 @@ IGNORED_ENV = ("SOILNB_RUN_ID", "SOILNB_NOTEBOOK", "SOILNB_CACHE")
 PATH_PARAMETERS = ("data_dir", "test_dir")
 #: Folders of the data folder that runs write (the stage cache, the model checkpoints): outputs, not inputs.
 DATA_OUTPUTS = ("cache", "models")
-#: The data folder's real files (registered and hash-checked): only their presence counts, for notebooks that
-#: skipped something (module docstring).
+#: The data folder's real files (registered and hash-checked): not in the key; their names, sizes and times count
+#: for notebooks that skipped something for want of one (module docstring).
 REAL_FOLDER = "real"
+#: The fix of a skip for want of a real file starts with this command (``soilnb.data.realdata.FETCH_COMMAND``).
+FETCH_FIX = "python -m soilnb.data fetch"
 
 
 def _files(root: Path, skip=()) -> list[Path]:
@@ -139,11 +144,12 @@ def _state(stamp: Path, key: str) -> str:
     if rec.get("key") != key:
         return "stale: its code, parameters, data or an earlier notebook changed"
     if rec.get("skipped"):
-        new = sorted(set(real_files_present()) - set(rec.get("real_files", [])))
+        then = {tuple(row) for row in rec.get("real_files", []) if isinstance(row, list)}
+        new = sorted(row for row in map(tuple, real_files_present()) if row not in then)
         if new:
             more = f" and {len(new) - 1} more" if len(new) > 1 else ""
-            return (f"stale: it skipped {rec['skipped'][0]!r}, and real files are here now that were not when it ran "
-                    f"({new[0]}{more})")
+            return (f"stale: it skipped {rec['skipped'][0]!r}, and real files are new or changed since it ran "
+                    f"({new[0][1]} in {new[0][0]}{more})")
     for rel, size, mtime in rec.get("outputs", []):
         f = paths.ROOT / rel
         try:
@@ -155,21 +161,23 @@ def _state(stamp: Path, key: str) -> str:
     return "current"
 
 
-def real_files_present() -> list[str]:
-    """The real files a run could use without a download: those in ``data/real`` and in the shared mirror
-    (``<shared>/data/real``), by path relative to that folder."""
-    found = set()
-    for root in (paths.DATA / REAL_FOLDER, paths.SHARED / "data" / REAL_FOLDER):
-        found |= {str(f.relative_to(root)) for f in _files(root)}
-    return sorted(found)
+def real_files_present() -> list[list]:
+    """The real files a run could use without a download, ``[where, path, size, mtime_ns]`` each: ``where`` is
+    ``data`` (``data/real``) or ``mirror`` (``<shared>/data/real``), ``path`` relative to that folder."""
+    rows = []
+    for where, root in (("data", paths.DATA / REAL_FOLDER), ("mirror", paths.SHARED / "data" / REAL_FOLDER)):
+        for path, size, mtime, _ctime in signature(root):
+            rows.append([where, path, size, mtime])
+    return sorted(rows)
 
 
 def skipped_items(figures, run: str, notebook: str) -> list[str]:
-    """What ``notebook`` recorded as skipped in the run ``run`` (``soilnb.report.output.record_skip``, in the
-    figures folder's ``manifest.json``)."""
+    """What ``notebook`` skipped in the run ``run`` for want of a real file: the items recorded by
+    ``soilnb.report.output.record_skip`` in the figures folder's ``manifest.json`` whose fix is a fetch."""
     try:
         runs = json.loads((Path(figures) / "manifest.json").read_text()).get("runs", {})
-        return [str(s.get("item", "")) for s in runs.get(run, {}).get("skipped", []) if s.get("notebook") == notebook]
+        return [str(s.get("item", "")) for s in runs.get(run, {}).get("skipped", [])
+                if s.get("notebook") == notebook and str(s.get("fix", "")).startswith(FETCH_FIX)]
     except (OSError, ValueError, AttributeError):
         return []
 
@@ -242,7 +250,7 @@ def main(argv=None) -> int:
             print(f"{name}\t{key}\t{state}\t{previous_run(stamp) or '-'}\t{code_key}")
             if state == "current" and run:     # this run's record will hold its skips from now on (the summary
                 _claim(stamp, run)             # copies them), older run records being dropped in time
-    else:   # the key as it is now: data a notebook fetched while it ran are part of what it saw
+    else:   # the key as it is now, after the notebook ran (its data files, real files apart, as it left them)
         _, key, _, code_key = plan(args.notebooks, args.profile, dict(args.param), args.stamp.parent)[-1]
         if code_key != args.code_key:
             print(f"{args.stamp.name[:-5]}: not recorded as up to date: the notebooks or the soilnb package changed "
