@@ -1,7 +1,7 @@
 """run_all.sh end to end, in a copy of the project: the loop that feeds the notebook runner through its named pipes,
 reads its answers, times and stamps each notebook, stops at a failed one and shows why, and skips an up-to-date one
-on the next run, a real file fetched meanwhile notwithstanding. (The notebooks themselves are tested one by one under nbval; the fresh-clone runs of the README's
-commands exercise the whole default run.)"""
+on the next run, a real file fetched meanwhile notwithstanding. (The notebooks themselves are tested one by one
+under nbval; the fresh-clone runs of the README's commands exercise the whole default run.)"""
 import json
 import os
 import shutil

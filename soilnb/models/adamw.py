@@ -29,7 +29,8 @@ from torch.optim.adamw import adamw
 class LeanAdamW:
     """AdamW (Loshchilov & Hutter 2019, arXiv:1711.05101) with torch's defaults (betas 0.9 / 0.999, eps 1e-8),
     torch's fused CPU kernel, its state kept here: ``step()`` updates every parameter that has a gradient,
-    ``zero_grad()`` drops the gradients. ``param_groups[0]["lr"]`` is the rate the next step uses (the loop sets it per epoch)."""
+    ``zero_grad()`` drops the gradients. ``param_groups[0]["lr"]`` is the rate the next step uses (the loop sets it
+    per epoch)."""
 
     def __init__(self, params, *, lr: float, weight_decay: float, betas=(0.9, 0.999), eps: float = 1e-8):
         self.params = list(params)
@@ -69,8 +70,8 @@ class LeanAdamW:
             return
         d = self.defaults
         adamw(params, grads, exp_avgs, exp_avg_sqs, [], steps, foreach=False, fused=True, amsgrad=False,
-              beta1=d["betas"][0], beta2=d["betas"][1], lr=self.param_groups[0]["lr"], weight_decay=d["weight_decay"], eps=d["eps"],
-              maximize=False, capturable=False, differentiable=False, grad_scale=None, found_inf=None,
+              beta1=d["betas"][0], beta2=d["betas"][1], lr=self.param_groups[0]["lr"],
+              weight_decay=d["weight_decay"], eps=d["eps"], maximize=False, capturable=False, differentiable=False, grad_scale=None, found_inf=None,
               has_complex=False)
 
 
