@@ -137,7 +137,7 @@ _get_uv() {
 }
 # Install (or bring in line) .venv: torch, then the lock (or pyproject's ranges), then soilnb itself.
 _install() {
-  local py="$1" wanted build force="" uv=""
+  local py="$1" wanted build force="" uv="" warm
   wanted="$(_wanted "$py")" && build="$(_torch_build)" || return 1
   if ! _torch_ok "$py" "$build"; then                  # torch again only when its version or its build changed
     "$py" -c 'import importlib.metadata as m; m.version("torch")' 2>/dev/null && force=force
@@ -165,9 +165,14 @@ _install() {
   # imported) and the trees a default run does not import (torch.compile's sympy, networkx, inductor and dynamo,
   # the ONNX exporter, the terminal IPython's prompt_toolkit and jedi: a fifth of the rest; compiled where something
   # imports them). A file that does not compile (a template, another Python's syntax) is skipped, as pip skips it.
+  # numba compiles the CSV reader of big tables (soilnb.data.ossl.fastcsv) into its cache beside it once, about
+  # 1 s, here rather than in the first load of a big table; beside compileall, on the other core
+  (cd "$_root" && "$py" -W ignore -c 'from soilnb.data.ossl import fastcsv; fastcsv.available()') >/dev/null 2>&1 &
+  warm=$!
   "$py" -m compileall -qq -j 0 \
     -x 'site-packages/((.*/)?tests?|sympy|networkx|torch/(_inductor|_dynamo|onnx)|prompt_toolkit|jedi)/' \
     "$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
+  wait "$warm" || true
   (cd "$_root" && "$py" -W ignore -c "$_check") || { echo "[env] dependencies still missing after install" >&2; return 1; }
   _soilnb_ours "$py" || { echo "[env] soilnb imported from $(_soilnb_at "$py"), not $_root, after install" >&2; return 1; }
   echo "$wanted" > "$_stamp"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from soilnb.data import ossl
-from soilnb.data.ossl import parallel
+from soilnb.data.ossl import fastcsv, parallel
 from test_ossl_tables import AXIS, COLS, hostile_table, mir_abs, reference
 
 
@@ -309,7 +309,7 @@ import os, signal, sys, warnings
 sys.path.insert(0, {tests!r})
 import numpy as np
 from soilnb.data import ossl
-from soilnb.data.ossl import parallel
+from soilnb.data.ossl import fastcsv, parallel
 import test_ossl_parallel as t
 from pathlib import Path
 parallel.MIN_PART_BYTES = 1
@@ -467,3 +467,33 @@ def test_a_file_system_without_fallocate_gives_the_same_table(tmp_path, monkeypa
     lib, _ = read(path, tmp_path / "many")
     assert ranges[-1] is not None
     assert_same(lib, ref)
+
+
+@pytest.mark.skipif(not fastcsv.available(), reason="numba is not installed: pandas reads every range")
+def test_the_compiled_reader_reads_plain_ranges_and_pandas_the_others(tmp_path, monkeypatch, ranges):
+    # 40 plain rows, one "NA" cell in row 33: the ranges without it are read by the compiled reader (each one it
+    # finishes is recorded in a file, from the worker), the range holding it by pandas; the table is one process's
+    log = tmp_path / "fast.log"
+    real = fastcsv.Plan.chunks
+
+    def recorded(self, buf, lo, hi, chunksize, done=None):
+        yield from real(self, buf, lo, hi, chunksize, done)
+        with open(log, "a") as fh:
+            fh.write(f"{lo}\n")
+    monkeypatch.setattr(fastcsv.Plan, "chunks", recorded)
+    path = plain_table(tmp_path / "mir.csv", 40, bad={33: "NA"})
+    ref, ref_warnings = one_process(path, monkeypatch, tmp_path / "one")
+    assert not log.exists()                                         # one process: pandas
+    monkeypatch.setenv("SOILNB_READ_WORKERS", "2")
+    lib, caught = read(path, tmp_path / "many")
+    assert ranges[-1] is not None and len(ranges[-1]) == 8
+    assert_same(lib, ref)
+    assert caught == ref_warnings and "row 35 (id r33;" in caught[0]
+    assert len(log.read_text().split()) == 7                        # every range but the one with "NA"
+    entries = [next((tmp_path / d).glob("ossl_mir_table-*.npy")).read_bytes() for d in ("one", "many")]
+    assert entries[0] == entries[1]
+    monkeypatch.setenv("SOILNB_FAST_CSV", "0")                      # switched off: pandas reads every range
+    log.unlink()
+    lib, _ = read(path, tmp_path / "off")
+    assert_same(lib, ref)
+    assert not log.exists()

@@ -9,9 +9,10 @@ then concatenated, then filtered) it held the spectra twice and more (1.4 GB), a
   dataset, and writes each chunk's spectra as float32 into one array that grows in place: the spectra are
   held once. A plain CSV going to a cache entry is parsed on every core, each worker writing its rows into
   the entry's file (:mod:`soilnb.data.ossl.parallel`: the same values, or a fall back to one process; the
-  workers build their rows from pandas' parser without DataFrames, :mod:`soilnb.data.ossl.columns`), and
-  :func:`start_rows` starts that before the file is hashed. (pyarrow's multi-threaded CSV reader was tried:
-  on this table it parses at about pandas' speed per core, and used a quarter more CPU time and memory.)
+  workers read plain rows with a compiled reader, :mod:`soilnb.data.ossl.fastcsv`, and any other range with
+  pandas' parser without DataFrames, :mod:`soilnb.data.ossl.columns`), and :func:`start_rows` starts that before
+  the file is hashed. (pyarrow's multi-threaded CSV reader was tried: on this table it parses at about pandas'
+  speed per core, and used a quarter more CPU time and memory.)
 * :func:`content_sha256` is the file's sha256 (the cache key), remembered beside the cache together with the
   file's device, inode, size, mtime and ctime, so a reload does not hash 1.4 GB again. The memo cannot hide an
   edit: on POSIX every write and every ``utime`` sets ctime to the current time, and nothing sets it back, so
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from soilnb.core import cache, paths
+from soilnb.data.ossl import fastcsv
 from soilnb.data.ossl.columns import column_chunks, usable
 from soilnb.data.ossl.format import _first_lines, pandas_chunks
 from soilnb.data.ossl.parallel import COMPRESSED, join, start_parallel, stat_key
@@ -108,7 +110,10 @@ class RowsRead:
         # the rows go to a file: several processes can write them there, each part read as the whole file would be
         # only where the first column is never taken for the index (index_col=False, format._table_options)
         parallel = backing is not None and csv_options.get("index_col") is False
-        self.parsing = start_parallel(path, pieces if usable() else chunks, transform, backing, HEADER) \
+        def fast(head):             # the compiled reader where it reads the rows as pandas does
+            plan = fastcsv.plan(head, id_cols, read_names, dataset_col, dataset, csv_options)
+            return None if plan is None else lambda data, lo, hi, done: plan.chunks(data, lo, hi, chunksize, done)
+        self.parsing = start_parallel(path, pieces if usable() else chunks, transform, backing, HEADER, fast) \
             if parallel else None
 
     def result(self):

@@ -3,8 +3,10 @@
 pandas' C parser reads about 190 MB/s on one core, so one core takes 7-8 s to parse the full KSSL MIR table
 (1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into byte ranges
 (:data:`RANGES_PER_WORKER` per worker), each ending just after a ``\\n``, and forks :class:`Parsing` workers (at
-most :data:`MAX_WORKERS`), each parsing the next range not taken with the very ``read_csv`` call of
-:func:`soilnb.data.ossl.format.pandas_chunks` (the header line put before the range). A worker first counts its range's ``\\n`` (its
+most :data:`MAX_WORKERS`), each parsing the next range not taken: with the compiled reader where it reads the range
+as pandas does (:mod:`soilnb.data.ossl.fastcsv`, more than twice as fast; from the file's mapped pages), else
+with the very ``read_csv`` call of :func:`soilnb.data.ossl.format.pandas_chunks` (the header line put before the
+range). A worker first counts its range's ``\\n`` (its
 slots: a range but the last ends with a ``\\n``, so holds at most that many rows; the last may lack it and gets
 one slot more; a lone ``\\r`` ending rows gives more rows than slots: a failure) and publishes the count; its rows
 go to the table file from the sum of the slots of the ranges before it on, written through a shared mapping
@@ -48,6 +50,8 @@ from multiprocessing.connection import wait
 import numpy as np
 
 from soilnb.core.cpus import available_cpus
+from soilnb.data.ossl.byteranges import _line_ends, _letting_go, _Range, _write_rows
+from soilnb.data.ossl.fastcsv import Unsupported
 
 #: At least this many bytes of CSV per range (a file under two ranges is read in one process).
 MIN_PART_BYTES = 16 << 20
@@ -58,7 +62,6 @@ MAX_WORKERS = 4
 #: parses fewer of them, instead of the others waiting for it.
 RANGES_PER_WORKER = 4
 COMPRESSED = (".tar", ".tar.gz", ".tar.bz2", ".tar.xz", ".gz", ".bz2", ".zip", ".xz", ".zst")
-_BLOCK = 16 << 20                                       # bytes per numpy count of line ends
 
 
 # ------------------------------------------------------------------------------------ several
@@ -72,7 +75,7 @@ def workers() -> int:
     return min(MAX_WORKERS, available_cpus())
 
 
-def start_parallel(path, chunks, transform, out, first_byte):
+def start_parallel(path, chunks, transform, out, first_byte, fast=None):
     """Start parsing ``path`` in byte ranges (:data:`RANGES_PER_WORKER` per worker) by forked worker processes: a
     :class:`Parsing`, or None where that is not done (then read the file in one process).
 
@@ -84,6 +87,11 @@ def start_parallel(path, chunks, transform, out, first_byte):
         Applied to each chunk's kept rows, as :func:`soilnb.data.ossl.bigtable.start_rows` does.
     out : path
         The table file; row ``i`` of the slots is written at ``first_byte + i * width * 4``.
+    fast : callable, optional
+        ``header bytes -> None or reader``, called once before the workers start; a reader,
+        ``(uint8 array of the file, lo, hi, done) -> iterator`` of the same tuples, is tried on each range first
+        (:meth:`soilnb.data.ossl.fastcsv.Plan.chunks`; its :class:`~soilnb.data.ossl.fastcsv.Unsupported`: that
+        range with ``chunks``).
     """
     name = os.fspath(path)
     n = workers()
@@ -107,7 +115,8 @@ def start_parallel(path, chunks, transform, out, first_byte):
         os.close(fd)
         return None
     try:
-        return Parsing(name, fd, st, *cut, min(n, len(cut[1])), chunks, transform, out, first_byte)
+        reader = fast(cut[0]) if fast is not None else None     # (compiled here, once, not in every worker)
+        return Parsing(name, fd, st, *cut, min(n, len(cut[1])), chunks, reader, transform, out, first_byte)
     except Exception:                   # e.g. no process could be started: read in one process
         with contextlib.suppress(OSError):
             os.close(fd)                # (closed already where cancel ran)
@@ -137,7 +146,7 @@ class Parsing:
     takes the next range not taken until none is left (a worker slowed by the machine's other jobs takes fewer).
     It owns ``fd``, the file opened once (closed by :meth:`cancel`)."""
 
-    def __init__(self, name, fd, st, head, ranges, n_workers, chunks, transform, out, first_byte):
+    def __init__(self, name, fd, st, head, ranges, n_workers, chunks, fast, transform, out, first_byte):
         self.fd, self.name, self.jobs, self.out, self.n_ranges = fd, name, [], out, len(ranges)
         ctx = multiprocessing.get_context("fork")
         # waited for at most a minute plus a second per MB (pandas parses about 190 MB a second on one core)
@@ -150,7 +159,7 @@ class Parsing:
             for _ in range(n_workers):
                 recv, send = ctx.Pipe(duplex=False)
                 job = ctx.Process(target=_worker, daemon=True, args=(send, taken, fd, head, ranges, self.counts,
-                                                                     chunks, transform, out, first_byte))
+                                                                     chunks, fast, transform, out, first_byte))
                 try:
                     with warnings.catch_warnings():     # Python 3.12+ warns of fork with threads (module docstring)
                         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
@@ -278,35 +287,54 @@ def _end_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _parse_range(fd, head, ranges, k, counts, chunks, transform, out, first_byte):
-    """Count the range's line ends (its slots), publish them, parse the range; before the first write, wait for
-    the counts of the ranges before it (its first slot)."""
+def _parse_range(fd, head, ranges, k, counts, chunks, fast, transform, out, first_byte):
+    """Count the range's line ends (its slots), publish them, parse the range (with ``fast`` where it reads it,
+    else with ``chunks``); before the first write, wait for the counts of the ranges before it (its first slot)."""
     (lo, hi), published = ranges[k], np.frombuffer(counts, np.int64)
     published[k] = slots = _line_ends(fd, lo, hi) + (k == len(ranges) - 1)    # (the last may lack its \n)
+    try:
+        if fast is not None:
+            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
+                data, pieces = np.frombuffer(mm, np.uint8), None
+                try:
+                    pieces = fast(data, lo, hi, _letting_go(mm, lo))
+                    return _write_range(pieces, published, k, slots, lo, hi, transform, out, first_byte)
+                except Unsupported:
+                    pass                                # this range with pandas: its values, its errors
+                finally:
+                    if pieces is not None:
+                        pieces.close()                  # (it holds a view of the mapping)
+                    del data, pieces
+        with io.BufferedReader(_Range(fd, head, lo, hi), 1 << 20) as source:
+            return _write_range(chunks(source), published, k, slots, lo, hi, transform, out, first_byte)
+    finally:
+        del published
+
+
+def _write_range(pieces, published, k, slots, lo, hi, transform, out, first_byte):
+    """Write the rows of one range's chunks (``pieces``) from its first slot on; what the main process assembles."""
     kept, strings, finite, n, done, width, slot = [], {}, [], 0, 0, None, None
     wfd = os.open(out, os.O_RDWR)          # (a shared mapping needs read access)
     try:
-        with io.BufferedReader(_Range(fd, head, lo, hi), 1 << 20) as source:
-            for rows, keep, cols, X in chunks(source):
-                kept.append(np.arange(n, n + rows) if keep is None else n + np.flatnonzero(keep))
-                n += rows
-                if transform is not None:               # (also on no rows: their width is the output's)
-                    X = transform(X.astype(np.float32, copy=False))
-                X = np.ascontiguousarray(X, dtype=np.float32)
-                if done + len(X) > slots:
-                    raise RuntimeError(f"more rows than the {slots} slots of bytes {lo}..{hi}")
-                width = X.shape[1]
-                if len(X):
-                    if slot is None:
-                        slot = _first_slot(published, k)
-                    _write_rows(wfd, X, first_byte + (slot + done) * width * 4)
-                finite.append(np.isfinite(X).all(axis=1))
-                for c, v in cols.items():
-                    strings.setdefault(c, []).append(v)
-                done += len(X)
+        for rows, keep, cols, X in pieces:
+            kept.append(np.arange(n, n + rows) if keep is None else n + np.flatnonzero(keep))
+            n += rows
+            if transform is not None:               # (also on no rows: their width is the output's)
+                X = transform(X.astype(np.float32, copy=False))
+            X = np.ascontiguousarray(X, dtype=np.float32)
+            if done + len(X) > slots:
+                raise RuntimeError(f"more rows than the {slots} slots of bytes {lo}..{hi}")
+            width = X.shape[1]
+            if len(X):
+                if slot is None:
+                    slot = _first_slot(published, k)
+                _write_rows(wfd, X, first_byte + (slot + done) * width * 4)
+            finite.append(np.isfinite(X).all(axis=1))
+            for c, v in cols.items():
+                strings.setdefault(c, []).append(v)
+            done += len(X)
     finally:
         os.close(wfd)
-        del published
     return {"slot": slot or 0, "slots": slots, "n": n, "kept": join(kept, np.empty(0, np.int64)),
             "strings": {c: np.concatenate(v) for c, v in strings.items()}, "finite": join(finite, np.empty(0, bool)),
             "width": width}
@@ -322,64 +350,3 @@ def _first_slot(published, k) -> int:
         if published[-2] or os.getppid() != published[-1]:
             raise RuntimeError("the parse was given up")
         time.sleep(0.002)
-
-
-def _line_ends(fd, lo, hi) -> int:
-    """``\\n`` bytes in bytes ``lo:hi`` of a file; the pages read are let go (the file's pages stay in the page
-    cache, but out of this process's resident memory)."""
-    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-        data, n = np.frombuffer(mm, np.uint8), 0
-        try:
-            for s in range(lo - lo % _BLOCK, hi, _BLOCK):       # whole blocks: madvise wants page bounds
-                n += int(np.count_nonzero(data[max(s, lo):min(s + _BLOCK, hi)] == 10))
-                if hasattr(mm, "madvise"):
-                    mm.madvise(mmap.MADV_DONTNEED, s, min(_BLOCK, len(mm) - s))
-            return n
-        finally:
-            del data                    # the mapping cannot close while an array shows it
-
-
-def _write_rows(fd, X, offset) -> None:
-    """Write the C-ordered array ``X`` at byte ``offset`` of the open file ``fd``: the bytes allocated
-    (``posix_fallocate``: never shrinks a file; on most file systems a full disk is an ``OSError`` here rather than
-    a SIGBUS on the mapped write, which kills this worker: the main process then reads the file in one process),
-    then copied through a shared mapping of them. On Linux' ext4 in a virtual machine that took 0.3 s for 580 MB
-    where ``pwrite`` took 3.5 s of kernel time. Where ``posix_fallocate`` or the mapping fails, ``pwrite``."""
-    data = memoryview(X.reshape(-1).view(np.uint8))
-    try:
-        os.posix_fallocate(fd, offset, len(data))
-        lo = offset - offset % mmap.ALLOCATIONGRANULARITY
-        with mmap.mmap(fd, offset + len(data) - lo, offset=lo) as mm:
-            mm[offset - lo:] = data
-        return
-    except (OSError, ValueError, AttributeError):
-        pass
-    while len(data):
-        k = os.pwrite(fd, data, offset)
-        data, offset = data[k:], offset + k
-
-
-class _Range(io.RawIOBase):
-    """The header line, then bytes ``lo:hi`` of the open file ``fd`` (read with ``preadv``, at no shared offset):
-    what one worker parses."""
-
-    def __init__(self, fd, head: bytes, lo: int, hi: int):
-        super().__init__()
-        self._fd, self._pos, self._hi, self._head = fd, lo, hi, memoryview(head)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf) -> int:
-        buf = memoryview(buf).cast("B")
-        if len(self._head):
-            k = min(len(buf), len(self._head))
-            buf[:k], self._head = self._head[:k], self._head[k:]
-            return k
-        if self._pos >= self._hi:
-            return 0
-        k = os.preadv(self._fd, [buf[:min(len(buf), self._hi - self._pos)]], self._pos)
-        if not k:
-            raise OSError(f"the file is shorter than when it was cut ({self._hi - self._pos} bytes missing)")
-        self._pos += k
-        return k
