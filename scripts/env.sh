@@ -159,6 +159,9 @@ _install() {
   else
     echo "[env] requirements/lock.txt is for CPython 3.11 on Linux x86_64; installing pyproject.toml's ranges" >&2
     "$py" -m pip install -qq --no-compile -e "$_root[test]" >&2 || { echo "[env] pip install -e .[test] failed" >&2; return 1; }
+    # numba reads big CSV tables faster; where it cannot be installed (a Python it does not support yet), pandas does
+    "$py" -m pip install -qq --no-compile -e "$_root[test,fast]" >&2 ||
+      echo "[env] numba (the fast extra) could not be installed: big CSV tables are read by pandas alone" >&2
   fi
   # pip compiles every installed module to bytecode in one process (about 30 s for torch and the lock on 2 cores);
   # compileall does it on every core, leaving out the packages' own test suites (a quarter of the files, never
@@ -166,7 +169,7 @@ _install() {
   # the ONNX exporter, the terminal IPython's prompt_toolkit and jedi: a fifth of the rest; compiled where something
   # imports them). A file that does not compile (a template, another Python's syntax) is skipped, as pip skips it.
   # numba compiles the CSV reader of big tables (soilnb.data.ossl.fastcsv) into its cache beside it once, about
-  # 1 s, here rather than in the first load of a big table; beside compileall, on the other core
+  # 1 s, here rather than in the first load of a big table; beside compileall
   (cd "$_root" && "$py" -W ignore -c 'from soilnb.data.ossl import fastcsv; fastcsv.available()') >/dev/null 2>&1 &
   warm=$!
   "$py" -m compileall -qq -j 0 \

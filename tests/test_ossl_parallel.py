@@ -477,9 +477,15 @@ def test_the_compiled_reader_reads_plain_ranges_and_pandas_the_others(tmp_path, 
     real = fastcsv.Plan.chunks
 
     def recorded(self, buf, lo, hi, chunksize, done=None):
-        yield from real(self, buf, lo, hi, chunksize, done)
+        for chunk in real(self, buf, lo, hi, chunksize, done):
+            with open(log, "a") as fh:
+                fh.write(f"chunk {lo}\n")
+            yield chunk
         with open(log, "a") as fh:
-            fh.write(f"{lo}\n")
+            fh.write(f"end {lo}\n")
+
+    def ended():
+        return {line.split()[1] for line in log.read_text().splitlines() if line.startswith("end")}
     monkeypatch.setattr(fastcsv.Plan, "chunks", recorded)
     path = plain_table(tmp_path / "mir.csv", 40, bad={33: "NA"})
     ref, ref_warnings = one_process(path, monkeypatch, tmp_path / "one")
@@ -489,11 +495,21 @@ def test_the_compiled_reader_reads_plain_ranges_and_pandas_the_others(tmp_path, 
     assert ranges[-1] is not None and len(ranges[-1]) == 8
     assert_same(lib, ref)
     assert caught == ref_warnings and "row 35 (id r33;" in caught[0]
-    assert len(log.read_text().split()) == 7                        # every range but the one with "NA"
+    assert len(ended()) == 7                                        # every range but the one with "NA"
     entries = [next((tmp_path / d).glob("ossl_mir_table-*.npy")).read_bytes() for d in ("one", "many")]
     assert entries[0] == entries[1]
+    # chunks of 2 rows: the range with "NA" has rows read and written by the compiled reader before it refuses the
+    # chunk holding "NA"; pandas then reads the whole range again and writes the same rows at the same places
+    log.unlink()
+    lib, caught = read(path, tmp_path / "small", chunksize=2)
+    assert ranges[-1] is not None and len(ended()) == 7
+    begun = {line.split()[1] for line in log.read_text().splitlines() if line.startswith("chunk")}
+    assert len(begun - ended()) == 1                                # the range with "NA": rows written, then refused
+    assert_same(lib, ref)
+    assert caught == ref_warnings
     monkeypatch.setenv("SOILNB_FAST_CSV", "0")                      # switched off: pandas reads every range
     log.unlink()
     lib, _ = read(path, tmp_path / "off")
+    assert ranges[-1] is not None
     assert_same(lib, ref)
     assert not log.exists()

@@ -34,7 +34,7 @@ def parse_rows(buf, pos, end, sep, decimal, strict, role, max_rows, X, text_lo, 
                     p += 1
                 elif c == _PLUS:
                     p += 1
-                m = 0           # the significant digits, as an integer (the first 19)
+                m = 0           # the significant digits, as an integer (the first 18: no int64 overflow)
                 nd = 0          # significant digits (leading zeros not counted)
                 ni = 0          # digits, leading zeros counted
                 e10 = 0
@@ -43,7 +43,7 @@ def parse_rows(buf, pos, end, sep, decimal, strict, role, max_rows, X, text_lo, 
                     if d < 0 or d > 9:
                         break
                     if nd > 0 or d != 0:
-                        if nd < 19:
+                        if nd < 18:
                             m = m * 10 + d
                         else:
                             e10 += 1
@@ -57,7 +57,7 @@ def parse_rows(buf, pos, end, sep, decimal, strict, role, max_rows, X, text_lo, 
                         if d < 0 or d > 9:
                             break
                         if nd > 0 or d != 0:
-                            if nd < 19:
+                            if nd < 18:
                                 m = m * 10 + d
                                 e10 -= 1
                             nd += 1

@@ -9,7 +9,7 @@ load's 5 s goal on two cores. This reader, one loop compiled by numba
 * A number ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 15 significant digits and a power of ten within
   ±22 is one exact integer multiplied or divided by one exact power of ten, so the float64 is correctly rounded
   (Clinger's fast path). Any other number is parsed by Python's ``float``, also correctly rounded, as pandas' C
-  parser (fast_float) is: the tests compare them on 200,000 random numbers. The float32 is that float64 rounded,
+  parser (fast_float) is: the tests compare them on 101,000 random numbers of every form. The float32 is that float64 rounded,
   as ``read_csv(dtype=float32)`` does. An empty field is NaN.
 * Anything else (a quote, a space around a number, ``NA``, ``inf``, a blank line, a lone ``\\r``, a row with
   another number of fields, a text field pandas reads as missing, a number float32 cannot hold) raises
@@ -121,6 +121,8 @@ class Plan:
         slow = np.empty((max(16, int(SLOW_SHARE * rows * self.n_channels)), 4), np.int64)
         # numbers outside the fast path only where pandas is known to round them as float does
         strict = self.decimal != ord(".") or not usable()
+        if not 0 <= lo <= hi <= len(buf):           # (a file shorter than when it was cut: pandas says so)
+            raise Unsupported(f"bytes {lo}..{hi} are not all in the {len(buf)} bytes mapped")
         pos, produced = lo, False
         while pos < hi:
             pos, r, n_slow, status = _kernel(buf, pos, hi, self.sep, self.decimal, strict, self.role, rows, X,

@@ -1,7 +1,8 @@
 """Parsing one big CSV on several cores: the file cut at line ends, the pieces shared out to forked processes.
 
-pandas' C parser reads about 190 MB/s on one core, so one core takes 7-8 s to parse the full KSSL MIR table
-(1.37 GB of text) whatever else is done. :func:`start_parallel` cuts the data lines into byte ranges
+pandas' C parser reads about 180-230 MB/s on one core (``read_csv``, and its reader without DataFrames:
+``python benchmarks/bench_parse.py``), so one core takes 6-8 s to parse the full KSSL MIR table (1.37 GB of text)
+whatever else is done. :func:`start_parallel` cuts the data lines into byte ranges
 (:data:`RANGES_PER_WORKER` per worker), each ending just after a ``\\n``, and forks :class:`Parsing` workers (at
 most :data:`MAX_WORKERS`), each parsing the next range not taken: with the compiled reader where it reads the range
 as pandas does (:mod:`soilnb.data.ossl.fastcsv`, more than twice as fast; from the file's mapped pages), else
@@ -89,7 +90,7 @@ def start_parallel(path, chunks, transform, out, first_byte, fast=None):
         The table file; row ``i`` of the slots is written at ``first_byte + i * width * 4``.
     fast : callable, optional
         ``header bytes -> None or reader``, called once before the workers start; a reader,
-        ``(uint8 array of the file, lo, hi, done) -> iterator`` of the same tuples, is tried on each range first
+        ``(uint8 array of the file, lo, hi, done) -> generator`` of the same tuples, is tried on each range first
         (:meth:`soilnb.data.ossl.fastcsv.Plan.chunks`; its :class:`~soilnb.data.ossl.fastcsv.Unsupported`: that
         range with ``chunks``).
     """
@@ -294,17 +295,21 @@ def _parse_range(fd, head, ranges, k, counts, chunks, fast, transform, out, firs
     published[k] = slots = _line_ends(fd, lo, hi) + (k == len(ranges) - 1)    # (the last may lack its \n)
     try:
         if fast is not None:
-            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
-                data, pieces = np.frombuffer(mm, np.uint8), None
-                try:
-                    pieces = fast(data, lo, hi, _letting_go(mm, lo))
-                    return _write_range(pieces, published, k, slots, lo, hi, transform, out, first_byte)
-                except Unsupported:
-                    pass                                # this range with pandas: its values, its errors
-                finally:
-                    if pieces is not None:
-                        pieces.close()                  # (it holds a view of the mapping)
-                    del data, pieces
+            mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            data, pieces = np.frombuffer(mm, np.uint8), None
+            try:
+                pieces = fast(data, lo, hi, _letting_go(mm, lo))
+                return _write_range(pieces, published, k, slots, lo, hi, transform, out, first_byte)
+            except Unsupported:
+                pass                                    # this range with pandas: its values, its errors
+            finally:
+                if pieces is not None:
+                    pieces.close()                      # (it holds a view of the mapping)
+                del data, pieces
+                # another error's traceback may still hold a view: then the mapping closes with it, and the
+                # error is reported, not a BufferError of this close
+                with contextlib.suppress(BufferError):
+                    mm.close()
         with io.BufferedReader(_Range(fd, head, lo, hi), 1 << 20) as source:
             return _write_range(chunks(source), published, k, slots, lo, hi, transform, out, first_byte)
     finally:
