@@ -143,8 +143,8 @@ def test_a_cell_it_does_not_read_as_pandas_is_refused(cell, why):
 @pytest.mark.parametrize("change,why", [
     (lambda t: t.replace(b"u00001", b'"u,1"'), "a quoted id"), (lambda t: t.replace(b"u00001", b"NA"), "a missing id"),
     (lambda t: t.replace(b"u00001", b""), "an empty id"), (lambda t: t.replace(b"u00001", b"u\xff"), "not UTF-8"),
-    (lambda t: t.replace(b"\nKSSL.SSL,u00002", b"\n\nKSSL.SSL,u00002"), "a blank line"), (lambda t: t.replace(b",1XS,", b",1XS,,"),
-                                                                    "a field too many"),
+    (lambda t: t.replace(b"\nKSSL.SSL,u00002", b"\n\nKSSL.SSL,u00002"), "a blank line"),
+    (lambda t: t.replace(b",1XS,", b",1XS,,"), "a field too many"),
     (lambda t: t.replace(b",1XS,", b",1XS"), "a field too few")])
 @needs_numba
 def test_a_row_it_does_not_read_as_pandas_is_refused(change, why):

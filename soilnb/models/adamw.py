@@ -71,8 +71,8 @@ class LeanAdamW:
         d = self.defaults
         adamw(params, grads, exp_avgs, exp_avg_sqs, [], steps, foreach=False, fused=True, amsgrad=False,
               beta1=d["betas"][0], beta2=d["betas"][1], lr=self.param_groups[0]["lr"],
-              weight_decay=d["weight_decay"], eps=d["eps"], maximize=False, capturable=False, differentiable=False, grad_scale=None, found_inf=None,
-              has_complex=False)
+              weight_decay=d["weight_decay"], eps=d["eps"], maximize=False, capturable=False, differentiable=False,
+              grad_scale=None, found_inf=None, has_complex=False)
 
 
 def make_adamw(params, *, lr: float, weight_decay: float, device: torch.device):

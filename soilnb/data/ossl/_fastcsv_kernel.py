@@ -38,33 +38,28 @@ def parse_rows(buf, pos, end, sep, decimal, strict, role, max_rows, X, text_lo, 
                 nd = 0          # significant digits (leading zeros not counted)
                 ni = 0          # digits, leading zeros counted
                 e10 = 0
+                point = False   # past the decimal point
                 while p < end:
-                    d = np.int64(buf[p]) - 48
+                    c = buf[p]
+                    if c == decimal and not point:
+                        point = True
+                        p += 1
+                        continue
+                    d = np.int64(c) - 48
                     if d < 0 or d > 9:
                         break
                     if nd > 0 or d != 0:
                         if nd < 18:
                             m = m * 10 + d
-                        else:
-                            e10 += 1
+                            if point:
+                                e10 -= 1    # a kept digit after the point: one power of ten less
+                        elif not point:
+                            e10 += 1        # an integer digit not kept: one power of ten more
                         nd += 1
+                    elif point:
+                        e10 -= 1            # a leading zero after the point
                     ni += 1
                     p += 1
-                if p < end and buf[p] == decimal:
-                    p += 1
-                    while p < end:
-                        d = np.int64(buf[p]) - 48
-                        if d < 0 or d > 9:
-                            break
-                        if nd > 0 or d != 0:
-                            if nd < 18:
-                                m = m * 10 + d
-                                e10 -= 1
-                            nd += 1
-                        else:
-                            e10 -= 1
-                        ni += 1
-                        p += 1
                 if ni == 0:     # no digit: an empty field is NaN, anything else is not read here
                     if p == pos and (p >= end or buf[p] == sep or buf[p] == _NL or buf[p] == _CR):
                         X[r, ro] = np.nan

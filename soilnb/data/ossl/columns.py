@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionArray
 
-from soilnb.data.ossl.format import csv_columns, kept_rows
+from soilnb.data.ossl.format import csv_columns, empty_chunk, kept_rows
 
 #: pandas releases whose private reader :func:`column_chunks` was checked against (major.minor).
 CHECKED_PANDAS = ("3.1",)
@@ -56,8 +56,7 @@ def column_chunks(source, id_cols, read_names, dataset_col, dataset, *, chunksiz
     finally:
         reader.close()
     if not produced:            # no data rows: the empty chunk pandas_chunks gives
-        yield (0, np.zeros(0, bool) if dataset else None, {c: np.empty(0, str) for c in id_cols},
-               np.empty((0, len(read_names)), np.float32))
+        yield empty_chunk(id_cols, len(read_names), bool(dataset))
 
 
 def _from_pieces(pieces, labels, id_cols, read_names, dataset_col, dataset):

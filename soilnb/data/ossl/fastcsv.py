@@ -9,8 +9,8 @@ load's 5 s goal on two cores. This reader, one loop compiled by numba
 * A number ``[+-]digits[.digits][(e|E)[+-]digits]`` with at most 15 significant digits and a power of ten within
   ±22 is one exact integer multiplied or divided by one exact power of ten, so the float64 is correctly rounded
   (Clinger's fast path). Any other number is parsed by Python's ``float``, also correctly rounded, as pandas' C
-  parser (fast_float) is: the tests compare them on 101,000 random numbers of every form. The float32 is that float64 rounded,
-  as ``read_csv(dtype=float32)`` does. An empty field is NaN.
+  parser (fast_float) is: the tests compare them on 101,000 random numbers of every form. The float32 is that
+  float64 rounded, as ``read_csv(dtype=float32)`` does. An empty field is NaN.
 * Anything else (a quote, a space around a number, ``NA``, ``inf``, a blank line, a lone ``\\r``, a row with
   another number of fields, a text field pandas reads as missing, a number float32 cannot hold) raises
   :class:`Unsupported`, and the worker parses that range with pandas instead (:mod:`soilnb.data.ossl.parallel`):
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from soilnb.data.ossl.columns import usable
+from soilnb.data.ossl.format import empty_chunk
 
 try:                                # the words pandas reads as missing text (its private list; checked in the tests)
     from pandas._libs.parsers import STR_NA_VALUES
@@ -147,8 +148,7 @@ class Plan:
             if done is not None:
                 done(pos)
         if not produced:                            # no data rows: the empty chunk pandas_chunks gives
-            yield (0, np.zeros(0, bool) if self.dataset_col else None,
-                   {c: np.empty(0, str) for c in self.id_cols}, np.empty((0, self.n_channels), np.float32))
+            yield empty_chunk(self.id_cols, self.n_channels, self.dataset_col is not None)
 
 
 def _parse_slow(buf, slow, X) -> None:

@@ -355,6 +355,12 @@ def from_pandas(df, id_cols, read_names, dataset_col, dataset):
     return kept_rows(X, keep, strings)
 
 
+def empty_chunk(id_cols, n_channels: int, filtered: bool):
+    """The tuple :func:`pandas_chunks` gives for a source without data rows (filtered: by a dataset)."""
+    return (0, np.zeros(0, bool) if filtered else None, {c: np.empty(0, str) for c in id_cols},
+            np.empty((0, n_channels), np.float32))
+
+
 def kept_rows(X, keep, strings):
     """A chunk's tuple from its channels x rows spectra ``X``, ``keep`` (None: every row) and its id columns'
     strings: the kept rows turned 256 at a time, in the CPU's cache."""
